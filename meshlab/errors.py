@@ -1,0 +1,101 @@
+"""Every error a user can cause is a :class:`MeshError` subclass.
+
+Each message names the cause and where it is: the SQL line and column, the
+descriptor file and field, or the dataset and server of a failing source.
+"""
+
+from __future__ import annotations
+
+
+class MeshError(Exception):
+    """Base class of every user-facing meshlab error."""
+
+
+class DescriptorError(MeshError):
+    """A mesh manifest or data contract is malformed.
+
+    Parameters
+    ----------
+    path
+        The file the problem is in.
+    field
+        The dotted path of the offending field inside the file, if known.
+    message
+        What is wrong.
+    """
+
+    def __init__(self, path: str, message: str, field: str | None = None):
+        self.path = path
+        self.field = field
+        self.reason = message
+        where = f"{path}: {field}" if field else path
+        super().__init__(f"{where}: {message}")
+
+
+class MeshLoadError(MeshError):
+    """The mesh manifest itself cannot be read: nothing could be loaded."""
+
+
+class UnknownDatasetError(MeshError):
+    """An address names no dataset of the catalog."""
+
+    def __init__(self, address: str, suggestions: list[str] | tuple[str, ...] = ()):
+        self.address = address
+        self.suggestions = tuple(suggestions)
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown dataset '{address}'{hint}")
+
+
+class AmbiguousDatasetError(MeshError):
+    """A short address matches several datasets."""
+
+    def __init__(self, address: str, candidates: list[str] | tuple[str, ...]):
+        self.address = address
+        self.candidates = tuple(candidates)
+        super().__init__(
+            f"dataset address '{address}' is ambiguous: use one of {', '.join(self.candidates)}"
+        )
+
+
+class SqlError(MeshError):
+    """The SQL text is not a query meshlab can run.
+
+    ``line`` and ``column`` are 1-based positions in the statement when known.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = f"line {line}, column {column}: " if line is not None else ""
+        super().__init__(f"{where}{message}")
+
+
+class SqlSyntaxError(SqlError):
+    """The statement does not parse."""
+
+
+class UnsupportedQueryError(SqlError):
+    """The statement parses but is not a read query meshlab accepts."""
+
+
+class ParameterError(SqlError):
+    """A ``:name`` placeholder has no value, or a value cannot be bound."""
+
+
+class UnknownColumnError(SqlError):
+    """A column reference matches no column of the datasets in scope."""
+
+
+class SourceError(MeshError):
+    """A data source failed while being scanned (missing file, server down, ...)."""
+
+    def __init__(self, dataset: str, server: str, message: str):
+        self.dataset = dataset
+        self.server = server
+        self.reason = message
+        super().__init__(f"dataset '{dataset}' on server '{server}': {message}")
+
+
+class ExecutionError(MeshError):
+    """The local engine failed to run the query."""
