@@ -1,0 +1,76 @@
+"""The catalog: every dataset of a mesh, addressable and searchable."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from meshlab.catalog.contract import Column, Dataset, Server
+from meshlab.catalog.loader import MeshManifest, load_datasets, load_single, read_manifest
+from meshlab.catalog.search import SearchIndex
+from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
+
+__all__ = ["Catalog", "Column", "Dataset", "Server", "load_catalog"]
+
+
+@dataclass
+class Catalog:
+    """The loaded mesh: its datasets by address, and what failed to load."""
+
+    manifest: MeshManifest
+    datasets: list[Dataset]
+    errors: list[DescriptorError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.datasets = sorted(self.datasets, key=lambda d: d.address)
+        self._by_address = {d.address.lower(): d for d in self.datasets}
+        # The long form domain.product.name always works, even when unambiguous.
+        self._long = {}
+        for ds in self.datasets:
+            self._long.setdefault(f"{ds.domain}.{ds.product}.{ds.name}".lower(), ds)
+        self._index: SearchIndex | None = None
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def resolve(self, address: str) -> Dataset:
+        """The dataset at ``address`` (case-insensitive), or a helpful error."""
+        key = address.lower()
+        found = self._by_address.get(key) or self._long.get(key)
+        if found:
+            return found
+        parts = key.split(".")
+        if len(parts) == 2:
+            candidates = [
+                d.address for d in self.datasets if d.domain.lower() == parts[0] and d.name.lower() == parts[1]
+            ]
+            if candidates:
+                raise AmbiguousDatasetError(address, candidates)
+        raise UnknownDatasetError(address, self.suggest(address))
+
+    def suggest(self, address: str, n: int = 3) -> list[str]:
+        names = [d.address for d in self.datasets]
+        lowered = {a.lower(): a for a in names}
+        close = difflib.get_close_matches(address.lower(), list(lowered), n=n, cutoff=0.5)
+        if not close:
+            tail = address.lower().split(".")[-1]
+            close = [a for a in lowered if a.split(".")[-1] == tail][:n]
+        return [lowered[c] for c in close]
+
+    def search(self, text: str, limit: int | None = None) -> list[Dataset]:
+        if self._index is None:
+            self._index = SearchIndex(self.datasets)
+        return self._index.search(text, limit)
+
+
+def load_catalog(path: str) -> Catalog:
+    """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file."""
+    text = str(path)
+    if text.endswith((".odcs.yaml", ".odcs.yml")) or not text.endswith((".yaml", ".yml")):
+        manifest, datasets, errors, warnings = load_single(text)
+    else:
+        manifest = read_manifest(text)
+        datasets, errors, warnings = load_datasets(manifest)
+    return Catalog(manifest, datasets, errors, warnings)

@@ -1,0 +1,172 @@
+"""Load a mesh: the manifest, each domain's folder, every contract in it.
+
+One domain's broken contract never takes the mesh down: the error is kept in
+``Catalog.errors`` and the other contracts still load.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, replace
+
+import fsspec
+import yaml
+
+from meshlab.catalog.contract import Dataset, parse_contract
+from meshlab.errors import DescriptorError, MeshLoadError
+
+CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
+
+
+@dataclass(frozen=True)
+class MeshManifest:
+    """What ``mesh.yaml`` says: the mesh's name, its domains and extra settings."""
+
+    name: str
+    path: str
+    domains: tuple[tuple[str, str], ...]
+    settings: dict
+
+
+def _open_text(url: str) -> str:
+    try:
+        with fsspec.open(url, "rt", encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError as exc:
+        raise MeshLoadError(f"{url}: file not found") from exc
+    except OSError as exc:
+        raise MeshLoadError(f"{url}: cannot be read ({exc})") from exc
+
+
+def _parse_yaml(text: str, path: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DescriptorError(path, f"invalid YAML: {problem}", where) from exc
+
+
+def _join(base: str, location: str) -> str:
+    if "://" in location or location.startswith("/"):
+        return location.rstrip("/")
+    if "://" in base:
+        protocol, rest = base.split("://", 1)
+        return f"{protocol}://{posixpath.normpath(posixpath.join(rest, location))}"
+    return posixpath.normpath(posixpath.join(base, location))
+
+
+def _absolute(path: str) -> str:
+    if "://" in path:
+        return path
+    import os
+
+    return os.path.abspath(path)
+
+
+def read_manifest(path: str) -> MeshManifest:
+    """Read ``mesh.yaml`` at ``path`` (a local path or any fsspec URL)."""
+    path = _absolute(str(path))
+    raw = _parse_yaml(_open_text(path), path)
+    if not isinstance(raw, dict):
+        raise DescriptorError(path, "a mesh manifest must be a YAML mapping")
+    domains = raw.get("domains")
+    if not isinstance(domains, dict) or not domains:
+        raise DescriptorError(path, "domains must map each domain name to its folder", "domains")
+    base = posixpath.dirname(path)
+    pairs = tuple((str(name), _join(base, str(location))) for name, location in domains.items())
+    settings = {k: v for k, v in raw.items() if k not in ("mesh", "domains")}
+    return MeshManifest(name=str(raw.get("mesh") or posixpath.basename(base)), path=path, domains=pairs, settings=settings)
+
+
+def find_contracts(folder: str) -> list[str]:
+    """Every ``*.odcs.yaml`` / ``*.odcs.yml`` below ``folder``, sorted."""
+    fs, root = fsspec.core.url_to_fs(folder)
+    if not fs.exists(root):
+        raise MeshLoadError(f"domain folder {folder} does not exist")
+    found = [p for p in fs.find(root) if p.endswith(CONTRACT_SUFFIXES)]
+    protocol = folder.split("://", 1)[0] + "://" if "://" in folder else ""
+    return sorted(protocol + p if protocol and "://" not in p else p for p in found)
+
+
+def load_contract_file(path: str, domain: str) -> list[Dataset]:
+    """Parse one contract file into its datasets (addresses not yet assigned)."""
+    return parse_contract(_parse_yaml(_open_text(path), path), path, domain)
+
+
+def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[DescriptorError], list[str]]:
+    """Load every domain of ``manifest``; collect errors and warnings instead of failing."""
+    datasets: list[Dataset] = []
+    errors: list[DescriptorError] = []
+    warnings: list[str] = []
+    for domain, folder in manifest.domains:
+        try:
+            files = [folder] if folder.endswith(CONTRACT_SUFFIXES) else find_contracts(folder)
+        except MeshLoadError as exc:
+            errors.append(DescriptorError(manifest.path, str(exc), f"domains.{domain}"))
+            continue
+        for path in files:
+            try:
+                found = load_contract_file(path, domain)
+            except DescriptorError as exc:
+                errors.append(exc)
+                continue
+            except MeshLoadError as exc:
+                errors.append(DescriptorError(path, str(exc)))
+                continue
+            declared = found[0].descriptor.get("domain")
+            if declared and str(declared) != domain:
+                warnings.append(f"{path}: domain '{declared}' differs from the manifest's key '{domain}'")
+            datasets.extend(found)
+    kept, clashes = assign_addresses(datasets)
+    return kept, errors + clashes, warnings
+
+
+def assign_addresses(datasets: list[Dataset]) -> tuple[list[Dataset], list[DescriptorError]]:
+    """Give every dataset its shortest unambiguous address.
+
+    ``domain.name`` when the name is unique in its domain, else
+    ``domain.product.name``; two datasets with the same product and name
+    are a clash: the later one is dropped and reported.
+    """
+    by_name: dict[tuple[str, str], list[Dataset]] = {}
+    for ds in datasets:
+        by_name.setdefault((ds.domain.lower(), ds.name.lower()), []).append(ds)
+    kept: list[Dataset] = []
+    errors: list[DescriptorError] = []
+    for (domain, name), group in by_name.items():
+        if len(group) == 1:
+            kept.append(replace(group[0], address=f"{group[0].domain}.{group[0].name}"))
+            continue
+        seen: dict[str, Dataset] = {}
+        for ds in group:
+            key = ds.product.lower()
+            if key in seen:
+                errors.append(
+                    DescriptorError(
+                        ds.contract_path,
+                        f"dataset '{ds.domain}.{ds.product}.{ds.name}' is also defined in {seen[key].contract_path}",
+                        "schema.name",
+                    )
+                )
+                continue
+            seen[key] = ds
+            kept.append(replace(ds, address=f"{ds.domain}.{ds.product}.{ds.name}"))
+    return kept, errors
+
+
+def load_single(path: str) -> tuple[MeshManifest, list[Dataset], list[DescriptorError], list[str]]:
+    """A mesh of one: ``path`` is a domain folder or one contract file."""
+    path = _absolute(str(path))
+    name = posixpath.basename(path.rstrip("/")).split(".")[0]
+    if path.endswith(CONTRACT_SUFFIXES):
+        raw_domain = None
+        try:
+            raw_domain = yaml.safe_load(_open_text(path)).get("domain")
+        except Exception:  # noqa: BLE001 - the real error is reported by the loader below
+            pass
+        name = str(raw_domain or name)
+    manifest = MeshManifest(name=name, path=path, domains=((name, path),), settings={})
+    datasets, errors, warnings = load_datasets(manifest)
+    return manifest, datasets, errors, warnings

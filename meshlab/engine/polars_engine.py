@@ -1,0 +1,56 @@
+"""Run a :class:`QueryPlan` on the Polars lazy engine.
+
+Each scan becomes a LazyFrame registered under its scan id; the local query
+is the user's SQL, qualified, with dataset references renamed to those ids,
+run by Polars' SQL engine.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from meshlab.errors import ExecutionError, MeshError, SourceError
+from meshlab.planner.plan import QueryPlan
+from meshlab.sources import ScanStats
+
+
+def build_frames(plan: QueryPlan) -> tuple[dict[str, pl.LazyFrame], dict[str, ScanStats]]:
+    """One LazyFrame per scan; nothing is read yet."""
+    frames, stats = {}, {}
+    for scan in plan.scans:
+        stats[scan.scan_id] = ScanStats()
+        frames[scan.scan_id] = scan.source.scan(scan.spec, stats[scan.scan_id])
+    return frames, stats
+
+
+def _source_failure(stats: dict[str, ScanStats]) -> SourceError | None:
+    return next((s.error for s in stats.values() if isinstance(s.error, SourceError)), None)
+
+
+def lazy_query(plan: QueryPlan, frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    context = pl.SQLContext(frames, eager=False)
+    try:
+        return context.execute(plan.local_sql, eager=False)
+    except Exception as exc:  # noqa: BLE001 - Polars raises several kinds for SQL it rejects
+        raise ExecutionError(f"the local engine cannot run this query: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[str, ScanStats]]:
+    """Run ``plan`` and return its rows and the figures of every scan."""
+    frames, stats = build_frames(plan)
+    query = lazy_query(plan, frames)
+    try:
+        frame = query.collect(engine=engine)
+    except MeshError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        failure = _source_failure(stats)
+        if failure is not None:
+            raise failure from None
+        raise ExecutionError(f"the query failed while running: {_first_line(exc)}") from exc
+    return frame, stats

@@ -1,0 +1,116 @@
+"""``Mesh``: the catalog plus its sources; every front end calls these methods."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from meshlab.catalog import Catalog, Dataset, load_catalog
+from meshlab.engine.polars_engine import build_frames, execute, lazy_query
+from meshlab.errors import DescriptorError
+from meshlab.planner import QueryPlan, plan_query
+from meshlab.planner.explain import explain_text
+from meshlab.result import Result
+from meshlab.sources import Source, source_for
+
+
+class Mesh:
+    """A loaded data mesh.
+
+    Parameters
+    ----------
+    catalog
+        The loaded catalog (see :func:`meshlab.connect`).
+    """
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._sources: dict[str, Source] = {}
+
+    # -- catalog -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.catalog.name
+
+    @property
+    def errors(self) -> list[DescriptorError]:
+        """Descriptors that failed to load (the rest of the mesh loaded)."""
+        return list(self.catalog.errors)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.catalog.warnings)
+
+    def datasets(self) -> list[Dataset]:
+        """Every dataset, sorted by address."""
+        return list(self.catalog.datasets)
+
+    def dataset(self, address: str) -> Dataset:
+        """The dataset at ``address`` (``domain.dataset`` or ``domain.product.dataset``)."""
+        return self.catalog.resolve(address)
+
+    def search(self, text: str, limit: int | None = None) -> list[Dataset]:
+        """Datasets ranked by relevance to ``text`` (names, descriptions, columns, tags)."""
+        return self.catalog.search(text, limit)
+
+    # -- queries -----------------------------------------------------------------
+    def source(self, dataset: Dataset) -> Source:
+        found = self._sources.get(dataset.address)
+        if found is None:
+            found = self._sources[dataset.address] = source_for(dataset)
+        return found
+
+    def plan(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryPlan:
+        """Plan ``sql`` without running it."""
+        return plan_query(sql, self.catalog, self.source, params)
+
+    def explain(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
+        """The plan as text: what each source will be sent, then the local query."""
+        return explain_text(self.plan(sql, params))
+
+    def sql(
+        self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False
+    ) -> Result | pl.LazyFrame:
+        """Run a read query over the mesh's datasets.
+
+        Parameters
+        ----------
+        sql
+            One SELECT / WITH / set-operation statement naming datasets by address.
+        params
+            Values for ``:name`` placeholders, bound as literals (never pasted as text).
+        lazy
+            Return the ``polars.LazyFrame`` instead of running it.
+        """
+        started = time.perf_counter()
+        plan = self.plan(sql, params)
+        planned = time.perf_counter()
+        if lazy:
+            frames, _ = build_frames(plan)
+            return lazy_query(plan, frames)
+        frame, stats = execute(plan)
+        return Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
+
+    def close(self) -> None:
+        """Release what the mesh holds (sources open connections per scan)."""
+        self._sources.clear()
+
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Mesh {self.name!r}: {len(self.catalog.datasets)} datasets, {len(self.catalog.errors)} load errors>"
+
+
+def connect(path: str = "mesh.yaml") -> Mesh:
+    """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
+
+    Broken contracts do not fail the load: they are listed in ``Mesh.errors``.
+    """
+    return Mesh(load_catalog(str(path)))

@@ -1,0 +1,115 @@
+"""The planner: SQL text -> :class:`QueryPlan`, one pass per module.
+
+parse -> bind parameters -> rewrite what Polars would mis-run -> resolve and
+qualify -> fold date arithmetic -> per-scan pushdown -> joins of one database
+-> the local query over the scans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlglot import exp, transforms
+
+from meshlab.catalog import Catalog, Dataset
+from meshlab.planner.fold_dates import fold_dates
+from meshlab.planner.joins import push_joins
+from meshlab.planner.parse import bind_parameters, parse_statement
+from meshlab.planner.plan import QueryPlan, ScanPlan
+from meshlab.planner.pushdown import Occurrence, conjuncts, find_occurrences
+from meshlab.planner.resolve import resolve
+from meshlab.sources import Pushdown, ScanSpec, Source
+
+__all__ = ["QueryPlan", "ScanPlan", "plan_query"]
+
+
+def rewrite_for_polars(statement: exp.Expression) -> exp.Expression:
+    """Rewrite SQL that Polars' SQL engine would silently mis-run.
+
+    Polars ignores QUALIFY (polars #25270): it becomes a filter over a
+    subquery carrying the window value.
+    """
+    if statement.find(exp.Qualify):
+        statement = statement.transform(transforms.eliminate_qualify, copy=False)
+    return statement
+
+
+def _ordered_columns(dataset: Dataset, names: set[str]) -> tuple[str, ...]:
+    if not names:
+        # COUNT(*) needs rows, not values: fetch the narrowest declared column.
+        preferred = [c for c in dataset.columns if c.logical_type in ("integer", "boolean", "date")]
+        return ((preferred or list(dataset.columns))[0].name,)
+    return tuple(c.name for c in dataset.columns if c.name in names)
+
+
+def _scan_plan(index: int, occurrence: Occurrence, dataset: Dataset, source: Source) -> ScanPlan:
+    taken, verdicts, local = [], [], []
+    for conjunct in occurrence.candidates:
+        verdict = source.pushdown(conjunct)
+        if verdict is Pushdown.UNSUPPORTED:
+            local.append(conjunct.sql())
+        else:
+            taken.append(conjunct)
+            verdicts.append((conjunct.sql(), verdict))
+    limit, order_by = occurrence.limit, occurrence.order_by
+    if limit is not None:
+        where = occurrence.scope.expression.args.get("where")
+        exact = sum(1 for _, v in verdicts if v is Pushdown.EXACT)
+        every_conjunct_exact = exact == len(conjuncts(where.this if where else None)) and not local
+        orderable = all(source.pushdown(exp.GT(this=o.this.copy(), expression=o.this.copy())) is not Pushdown.UNSUPPORTED
+                        for o in order_by)
+        if not (source.can_limit() and every_conjunct_exact and orderable):
+            limit, order_by = None, ()
+    spec = ScanSpec(
+        scan_id=f"__scan{index}",
+        dataset=dataset,
+        columns=_ordered_columns(dataset, occurrence.columns),
+        predicates=tuple(taken),
+        limit=limit,
+        order_by=tuple(_strip_tables(o) for o in order_by),
+    )
+    return ScanPlan(spec, source, occurrence.alias, tuple(verdicts), tuple(local), (dataset,))
+
+
+def _strip_tables(node: exp.Expression) -> exp.Expression:
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+        column.set("this", exp.to_identifier(column.name, quoted=True))
+    return copy
+
+
+def plan_query(
+    sql: str,
+    catalog: Catalog,
+    source_for: Callable[[Dataset], Source],
+    params: Mapping[str, Any] | None = None,
+    join_pushdown: bool = True,
+) -> QueryPlan:
+    """Plan ``sql`` against ``catalog``; ``source_for`` gives each dataset's source."""
+    statement = bind_parameters(parse_statement(sql), params)
+    statement = rewrite_for_polars(statement)
+    resolved = resolve(statement, catalog, sql)
+    tree = fold_dates(resolved.tree)
+    occurrences = find_occurrences(tree, resolved.datasets)
+    scans = [
+        _scan_plan(i, occ, resolved.datasets[occ.key], source_for(resolved.datasets[occ.key]))
+        for i, occ in enumerate(occurrences)
+    ]
+    lineage_tree = tree.copy()
+    notes: list[str] = []
+    if join_pushdown:
+        scans, occurrences, notes = push_joins(tree, scans, occurrences, source_for)
+    for scan, occurrence in zip(scans, occurrences):
+        if occurrence is None:
+            continue  # a join pushed down: push_joins already rewrote the tree
+        occurrence.table.set("this", exp.to_identifier(scan.scan_id))
+    return QueryPlan(
+        sql=sql,
+        tree=lineage_tree,
+        local=tree,
+        scans=tuple(scans),
+        datasets=resolved.datasets,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,26 @@
+"""The plan as text: what each source is sent, then the local part."""
+
+from __future__ import annotations
+
+from meshlab.planner.plan import QueryPlan
+
+
+def explain_text(plan: QueryPlan) -> str:
+    lines = [f"Query plan: {len(plan.scans)} scan(s), then the local query on Polars", ""]
+    for scan in plan.scans:
+        addresses = ", ".join(ds.address for ds in scan.datasets)
+        lines.append(f"[{scan.scan_id}] {addresses} AS {scan.alias}  ({scan.source.kind} on server '{scan.source.server_label}': {scan.source.location()})")
+        for line in scan.describe().splitlines():
+            lines.append(f"    {line}")
+        for predicate, verdict in scan.pushed:
+            lines.append(f"    pushed ({verdict.value}): {predicate}")
+        for predicate in scan.kept_local:
+            lines.append(f"    kept local: {predicate}")
+        if scan.join_choice:
+            lines.append(f"    join: {scan.join_choice}")
+        lines.append("")
+    for note in plan.notes:
+        lines.append(f"note: {note}")
+    lines.append("Local query (Polars SQL):")
+    lines.extend("    " + line for line in plan.local.sql(dialect="postgres", pretty=True).splitlines())
+    return "\n".join(lines)

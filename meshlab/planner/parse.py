@@ -1,0 +1,125 @@
+"""Parse one read-only statement and bind its ``:name`` parameters as literals.
+
+>>> bind_parameters(parse_statement("SELECT * FROM t WHERE c = :c"), {"c": "x'y"}).sql()
+"SELECT * FROM t WHERE c = 'x''y'"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from meshlab.errors import ParameterError, SqlSyntaxError, UnsupportedQueryError
+
+READ_DIALECT = "duckdb"
+
+# Statement kinds that only read.
+QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+
+
+def _position(sql: str, node: exp.Expression | None) -> tuple[int | None, int | None]:
+    """1-based line and column of ``node`` in ``sql`` when sqlglot kept its position."""
+    meta = getattr(node, "meta", None) or {}
+    start = meta.get("start")
+    if start is None:
+        line, col = meta.get("line"), meta.get("col")
+        return (line, col) if line is not None else (None, None)
+    before = sql[:start]
+    return before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1
+
+
+def parse_statement(sql: str) -> exp.Expression:
+    """The single read statement in ``sql``; anything else is a :class:`SqlError`."""
+    if not sql or not sql.strip():
+        raise SqlSyntaxError("the query is empty")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        near = (first.get("highlight") or "").strip()
+        what = first.get("description") or "invalid SQL"
+        message = f"{what} near '{near}'" if near else what
+        raise SqlSyntaxError(message, first.get("line"), first.get("col")) from exc
+    except TokenError as exc:
+        raise SqlSyntaxError(f"cannot read the SQL: {exc}") from exc
+    if not statements:
+        raise SqlSyntaxError("the query is empty")
+    if len(statements) > 1:
+        line, col = _position(sql, statements[1])
+        raise UnsupportedQueryError(
+            f"only one statement per query; found {len(statements)}", line, col
+        )
+    statement = statements[0]
+    if not isinstance(statement, QUERY_TYPES):
+        kind = statement.key.upper()
+        raise UnsupportedQueryError(f"only read queries (SELECT, WITH, set operations) are accepted, not {kind}")
+    for node in statement.walk():
+        if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Merge, exp.Alter)):
+            raise UnsupportedQueryError(f"{node.key.upper()} is not allowed in a read query", *_position(sql, node))
+        if isinstance(node, exp.Into):
+            raise UnsupportedQueryError("SELECT ... INTO is not allowed in a read query", *_position(sql, node))
+    return statement
+
+
+def literal(value: Any, name: str = "?") -> exp.Expression:
+    """A SQL literal holding ``value``: data, never SQL text."""
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float, decimal.Decimal)):
+        if isinstance(value, float) and value != value:
+            raise ParameterError(f"parameter :{name} is NaN, which has no SQL literal")
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, dt.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMP"))
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    raise ParameterError(f"parameter :{name} has a value of type {type(value).__name__}, which cannot be bound")
+
+
+def _values(value: Any, name: str) -> list[exp.Expression]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
+        if not items:
+            raise ParameterError(f"parameter :{name} is an empty list")
+        return [literal(v, name) for v in items]
+    return [literal(value, name)]
+
+
+def placeholders(statement: exp.Expression) -> list[str]:
+    """Names of the ``:name`` placeholders in ``statement``, in order of appearance."""
+    return list(dict.fromkeys(p.name for p in statement.find_all(exp.Placeholder) if p.name))
+
+
+def bind_parameters(statement: exp.Expression, params: Mapping[str, Any] | None) -> exp.Expression:
+    """Replace each ``:name`` with the literal value of ``params[name]``.
+
+    A list binds as several values where a list is allowed (``x IN :names``).
+    """
+    params = dict(params or {})
+    for node in list(statement.find_all(exp.Placeholder)):
+        name = node.name
+        if not name:
+            raise ParameterError("positional '?' parameters are not supported; use :name")
+        if name not in params:
+            raise ParameterError(f"no value for parameter :{name}")
+        values = _values(params[name], name)
+        parent = node.parent
+        if isinstance(parent, exp.In) and node.arg_key in ("field", "expressions"):
+            parent.set("field", None)
+            kept = [e for e in parent.expressions if e is not node]
+            parent.set("expressions", kept + values)
+        elif len(values) == 1:
+            node.replace(values[0])
+        else:
+            node.replace(exp.Tuple(expressions=values))
+    return statement

@@ -1,0 +1,55 @@
+"""Frozen plan nodes: what each scan is asked, and the local query over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from meshlab.catalog import Dataset
+from meshlab.sources import Pushdown, ScanSpec, Source
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """One scan: the source, what it is asked, and what stays local."""
+
+    spec: ScanSpec
+    source: Source
+    alias: str
+    pushed: tuple[tuple[str, Pushdown], ...] = ()  # predicate SQL -> verdict, for taken ones
+    kept_local: tuple[str, ...] = ()  # predicate SQL the source declined
+    datasets: tuple[Dataset, ...] = ()  # more than one for a join pushed down whole
+    join_choice: str | None = None  # why a join was (or was not) pushed down
+
+    @property
+    def scan_id(self) -> str:
+        return self.spec.scan_id
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.spec.dataset
+
+    def describe(self) -> str:
+        """What the source is sent: SQL for a database, columns and predicates for files."""
+        return self.source.describe(self.spec)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """A planned query: scans, the local SQL over them, and the resolved tree."""
+
+    sql: str
+    tree: exp.Expression  # qualified, canonical dataset names (__dsN)
+    local: exp.Expression  # the tree Polars runs: scans renamed to their scan ids
+    scans: tuple[ScanPlan, ...]
+    datasets: dict[str, Dataset] = field(default_factory=dict)  # canonical name -> dataset
+    notes: tuple[str, ...] = ()
+
+    @property
+    def local_sql(self) -> str:
+        return self.local.sql(dialect="postgres")
+
+    @property
+    def addresses(self) -> list[str]:
+        return sorted({ds.address for ds in self.datasets.values()})

@@ -1,0 +1,166 @@
+"""Per-scan pushdown: the columns each scan needs and the conjuncts it can take.
+
+Works on the qualified tree, one table occurrence at a time (a dataset read
+twice is two scans, each with its own columns and predicates):
+
+    SELECT o.o_orderkey FROM __ds0 AS o WHERE o.o_orderdate < CAST('1995-03-15' AS DATE)
+    -> scan of __ds0: columns (o_orderkey, o_orderdate),
+       candidates (o.o_orderdate < CAST('1995-03-15' AS DATE))
+
+A conjunct is a candidate for a scan when every column in it belongs to that
+scan, it holds no subquery, aggregate or window, and filtering the table
+before the join keeps the join's meaning: never on the null-supplying side
+of an outer join, except the join's own ON condition.
+Every conjunct stays in the local query too, so an inexact source is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+NOT_PUSHABLE = (exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Placeholder, exp.Rand, exp.Select)
+
+
+@dataclass
+class Occurrence:
+    """One table reference of the qualified tree that reads a dataset."""
+
+    table: exp.Table
+    alias: str
+    key: str  # canonical dataset name, __dsN
+    scope: Scope
+    columns: set[str] = field(default_factory=set)
+    candidates: list[exp.Expression] = field(default_factory=list)
+    limit: int | None = None
+    order_by: tuple[exp.Ordered, ...] = ()
+
+
+def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    if condition is None:
+        return []
+    return [c.unnest() if isinstance(c, exp.Paren) else c for c in condition.flatten()] if isinstance(
+        condition, exp.And
+    ) else [condition.unnest() if isinstance(condition, exp.Paren) else condition]
+
+
+def _source_scope(scope: Scope, alias: str) -> Scope | None:
+    while scope is not None:
+        if alias in scope.sources:
+            return scope
+        scope = scope.parent
+    return None
+
+
+def _null_supplying(select: exp.Select) -> set[str]:
+    """Aliases that an outer join may null-extend in this SELECT."""
+    joins = select.args.get("joins") or []
+    from_ = select.args.get("from_")
+    before = [from_.this.alias_or_name] if from_ is not None else []
+    nullable: set[str] = set()
+    for join in joins:
+        side = (join.side or "").upper()
+        name = join.this.alias_or_name
+        if side in ("LEFT", "FULL"):
+            nullable.add(name)
+        if side in ("RIGHT", "FULL"):
+            nullable.update(before)
+        before.append(name)
+    return nullable
+
+
+def _single_alias(conjunct: exp.Expression) -> str | None:
+    if conjunct.find(*NOT_PUSHABLE):
+        return None
+    aliases = {c.table for c in conjunct.find_all(exp.Column)}
+    return aliases.pop() if len(aliases) == 1 else None
+
+
+def _candidates(select: exp.Select) -> list[tuple[str, exp.Expression]]:
+    """(alias, conjunct) pairs a scan of that alias may take."""
+    nullable = _null_supplying(select)
+    found = []
+    where = select.args.get("where")
+    for conjunct in conjuncts(where.this if where else None):
+        alias = _single_alias(conjunct)
+        if alias and alias not in nullable:
+            found.append((alias, conjunct))
+    for join in select.args.get("joins") or []:
+        side = (join.side or "").upper()
+        name = join.this.alias_or_name
+        for conjunct in conjuncts(join.args.get("on")):
+            alias = _single_alias(conjunct)
+            if not alias:
+                continue
+            if side == "LEFT" and alias == name:
+                found.append((alias, conjunct))
+            elif side == "" and alias not in nullable:
+                found.append((alias, conjunct))
+    return found
+
+
+def _literal_int(node: exp.Expression | None) -> int | None:
+    if node is None:
+        return None
+    value = node.expression if isinstance(node, (exp.Limit, exp.Offset)) else node
+    if isinstance(value, exp.Literal) and not value.is_string:
+        try:
+            return int(value.name)
+        except ValueError:
+            return None
+    return None
+
+
+def _limit_candidate(select: exp.Select, occurrence: Occurrence) -> tuple[int | None, tuple[exp.Ordered, ...]]:
+    """The row limit (and order) a lone scan may take from its SELECT."""
+    limit = _literal_int(select.args.get("limit"))
+    if limit is None or select.args.get("joins") or select.args.get("group") or select.args.get("having"):
+        return None, ()
+    if select.args.get("distinct") or select.args.get("qualify"):
+        return None, ()
+    if any(e.find(exp.AggFunc, exp.Window) for e in select.expressions):
+        return None, ()
+    offset = select.args.get("offset")
+    if offset is not None:
+        skipped = _literal_int(offset)
+        if skipped is None:
+            return None, ()
+        limit += skipped
+    order = select.args.get("order")
+    ordered: tuple[exp.Ordered, ...] = ()
+    if order is not None:
+        ordered = tuple(order.expressions)
+        for item in ordered:
+            if not isinstance(item.this, exp.Column) or item.this.table != occurrence.alias:
+                return None, ()
+    return limit, ordered
+
+
+def find_occurrences(tree: exp.Expression, datasets: dict[str, object]) -> list[Occurrence]:
+    """Every dataset occurrence with its needed columns and candidate conjuncts."""
+    scopes = traverse_scope(tree)
+    by_table: dict[int, Occurrence] = {}
+    for scope in scopes:
+        for alias, source in scope.sources.items():
+            if isinstance(source, exp.Table) and source.name in datasets and id(source) not in by_table:
+                by_table[id(source)] = Occurrence(source, alias, source.name, scope)
+    for scope in scopes:
+        for column in scope.columns:
+            if not column.table:
+                continue
+            owner = _source_scope(scope, column.table)
+            source = owner.sources.get(column.table) if owner else None
+            if isinstance(source, exp.Table) and id(source) in by_table:
+                by_table[id(source)].columns.add(column.name)
+        if isinstance(scope.expression, exp.Select):
+            for alias, conjunct in _candidates(scope.expression):
+                source = scope.sources.get(alias)
+                if isinstance(source, exp.Table) and id(source) in by_table:
+                    by_table[id(source)].candidates.append(conjunct)
+    for occurrence in by_table.values():
+        select = occurrence.scope.expression
+        if isinstance(select, exp.Select) and len(occurrence.scope.sources) == 1:
+            occurrence.limit, occurrence.order_by = _limit_candidate(select, occurrence)
+    return list(by_table.values())

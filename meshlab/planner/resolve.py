@@ -1,0 +1,169 @@
+"""Resolve dataset addresses and qualify every column against the contracts.
+
+Each table reference naming a catalog address becomes a canonical reference
+``__dsN AS alias`` (one ``N`` per dataset), so that sqlglot's ``qualify`` can
+resolve every column through a schema built from the contracts:
+
+    SELECT country FROM plays.play_events
+    -> SELECT play_events.country AS country FROM __ds0 AS play_events
+
+References that are not addresses are refused: table functions that read
+paths (``read_parquet('...')``), file paths and physical table names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
+
+from meshlab.catalog import Catalog, Dataset
+from meshlab.errors import MeshError, SqlError, UnknownColumnError, UnknownDatasetError, UnsupportedQueryError
+from meshlab.planner.parse import READ_DIALECT, _position
+
+CANONICAL_PREFIX = "__ds"
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "time": "TIME",
+}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A qualified statement whose dataset references are canonical."""
+
+    tree: exp.Expression
+    datasets: dict[str, Dataset]  # canonical name -> dataset
+
+    def schema(self) -> dict[str, dict[str, str]]:
+        return qualify_schema(self.datasets)
+
+
+def qualify_schema(datasets: dict[str, Dataset]) -> dict[str, dict[str, str]]:
+    return {
+        key: {c.name: SQL_TYPES.get(c.logical_type, "VARCHAR") for c in ds.columns} for key, ds in datasets.items()
+    }
+
+
+def _cte_names(statement: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+
+
+def _address(table: exp.Table) -> str:
+    return ".".join(part.name for part in table.parts)
+
+
+def canonicalize_tables(statement: exp.Expression, catalog: Catalog, sql: str) -> dict[str, Dataset]:
+    """Replace address references by ``__dsN AS alias`` in place; return the datasets."""
+    ctes = _cte_names(statement)
+    keys: dict[str, str] = {}
+    datasets: dict[str, Dataset] = {}
+    for table in list(statement.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier):
+            what = table.this.key.upper() if table.this else "this"
+            raise UnsupportedQueryError(
+                f"table function {what}(...) is not allowed: query datasets by their address",
+                *_position(sql, table),
+            )
+        if not table.args.get("db") and table.name.lower() in ctes:
+            continue
+        if not table.args.get("db"):
+            suggestions = [d.address for d in catalog.datasets if d.name.lower() == table.name.lower()]
+            line, col = _position(sql, table.this)
+            where = f" (line {line}, column {col})" if line else ""
+            hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+            raise _unknown(
+                table.name, suggestions, f"'{table.name}' is not a dataset address{where}: address datasets as domain.dataset{hint}"
+            )
+        try:
+            dataset = catalog.resolve(_address(table))
+        except UnknownDatasetError as exc:
+            line, col = _position(sql, table.this)
+            raise _unknown(exc.address, exc.suggestions, f"{exc}" + (f" (line {line}, column {col})" if line else "")) from None
+        key = keys.setdefault(dataset.address, f"{CANONICAL_PREFIX}{len(keys)}")
+        datasets[key] = dataset
+        alias = table.alias or table.name
+        canonical = exp.Table(this=exp.to_identifier(key), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        table.replace(canonical)
+    return datasets
+
+
+def _unknown(address: str, suggestions, message: str) -> UnknownDatasetError:
+    error = UnknownDatasetError(address, suggestions)
+    error.args = (message,)
+    return error
+
+
+def _drop_column_prefixes(statement: exp.Expression) -> None:
+    """``plays.play_events.user_id`` -> ``play_events.user_id``: the table part is the alias."""
+    for column in statement.find_all(exp.Column):
+        if column.args.get("db") is not None:
+            column.set("db", None)
+            column.set("catalog", None)
+
+
+def _unknown_column(statement: exp.Expression, message: str, sql: str, datasets: dict[str, Dataset]) -> SqlError:
+    name = message.split("'")[1].strip('"') if "'" in message else ""
+    line = col = None
+    for column in statement.find_all(exp.Column):
+        if column.name.lower() == name.lower():
+            line, col = _position(sql, column.this)
+            break
+    known = sorted({c.name for ds in datasets.values() for c in ds.columns})
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return UnknownColumnError(f"unknown column '{name}'{hint}", line, col)
+
+
+def apply_contract_case(tree: exp.Expression, datasets: dict[str, Dataset]) -> None:
+    """Give dataset columns the exact spelling of their contract (Polars is case-sensitive)."""
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = _source_of(scope, column.table)
+            if isinstance(source, exp.Table) and source.name in datasets:
+                declared = datasets[source.name].column(column.name)
+                if declared is not None:
+                    simple = declared.name == declared.name.lower() and declared.name.isidentifier()
+                    column.set("this", exp.to_identifier(declared.name, quoted=not simple))
+
+
+def _source_of(scope, alias: str):
+    while scope is not None:
+        if alias in scope.sources:
+            return scope.sources[alias]
+        scope = scope.parent
+    return None
+
+
+def resolve(statement: exp.Expression, catalog: Catalog, sql: str) -> Resolved:
+    """Canonicalize dataset references and qualify every column."""
+    datasets = canonicalize_tables(statement, catalog, sql)
+    _drop_column_prefixes(statement)
+    try:
+        tree = qualify(
+            statement,
+            dialect=READ_DIALECT,
+            schema=qualify_schema(datasets),
+            quote_identifiers=False,
+            identify=False,
+            validate_qualify_columns=True,
+        )
+    except OptimizeError as exc:
+        text = str(exc)
+        if "could not be resolved" in text or "Unknown column" in text:
+            raise _unknown_column(statement, text, sql, datasets) from None
+        raise UnsupportedQueryError(f"cannot resolve the query: {text}") from None
+    except MeshError:
+        raise
+    apply_contract_case(tree, datasets)
+    return Resolved(tree, datasets)

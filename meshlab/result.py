@@ -1,0 +1,129 @@
+"""A query's answer: the rows, the executed plan with its figures, the lineage."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import polars as pl
+
+from meshlab.lineage import Lineage, column_lineage
+from meshlab.planner.plan import QueryPlan, ScanPlan
+from meshlab.sources import FileSource, ScanStats
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """What one scan was sent and what came back."""
+
+    scan_id: str
+    datasets: tuple[str, ...]
+    server: str
+    kind: str
+    sent: tuple[str, ...]  # the exact SQL a database received, or the file scan's description
+    pushed: tuple[str, ...]
+    kept_local: tuple[str, ...]
+    limit: int | None
+    rows: int | None  # rows fetched (None for file scans: Polars reads them natively)
+    bytes: int | None  # bytes fetched (file scans: compressed bytes of the needed columns)
+    seconds: float | None
+
+    @property
+    def dataset(self) -> str:
+        return self.datasets[0]
+
+
+def _fragment(scan: ScanPlan, stats: ScanStats) -> Fragment:
+    is_file = isinstance(scan.source, FileSource)
+    return Fragment(
+        scan_id=scan.scan_id,
+        datasets=tuple(ds.address for ds in scan.datasets),
+        server=scan.source.server_label,
+        kind=scan.source.kind,
+        sent=tuple(stats.sent) or (scan.describe(),),
+        pushed=tuple(p for p, _ in scan.pushed),
+        kept_local=scan.kept_local,
+        limit=scan.spec.limit,
+        rows=stats.rows,
+        bytes=scan.source.bytes_for(scan.spec.columns) if is_file else stats.bytes,
+        seconds=None if is_file else stats.seconds,
+    )
+
+
+class ExecutedPlan:
+    """The executed plan: one fragment per source scan, then the local query."""
+
+    def __init__(self, plan: QueryPlan, stats: dict[str, ScanStats]):
+        self.query_plan = plan
+        self._stats = stats
+
+    @functools.cached_property
+    def fragments(self) -> tuple[Fragment, ...]:
+        return tuple(_fragment(scan, self._stats[scan.scan_id]) for scan in self.query_plan.scans)
+
+    @property
+    def local_sql(self) -> str:
+        return self.query_plan.local_sql
+
+    def __iter__(self):
+        return iter(self.fragments)
+
+    def __len__(self) -> int:
+        return len(self.fragments)
+
+    def __getitem__(self, index: int) -> Fragment:
+        return self.fragments[index]
+
+    def __str__(self) -> str:
+        lines = []
+        for f in self.fragments:
+            rows = "?" if f.rows is None else f"{f.rows:,}"
+            size = "?" if f.bytes is None else f"{f.bytes:,}"
+            lines.append(f"[{f.scan_id}] {', '.join(f.datasets)} ({f.kind}): {rows} rows, {size} bytes")
+            lines.extend("    " + s for text in f.sent for s in text.splitlines())
+        lines.append("local: " + self.local_sql)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+class Result:
+    """The answer of :meth:`Mesh.sql`.
+
+    Attributes
+    ----------
+    df : polars.DataFrame
+        The rows.
+    plan : ExecutedPlan
+        One fragment per source scan: what it was sent, rows and bytes fetched.
+    lineage : Lineage
+        Column lineage (computed on first access).
+    plan_seconds, run_seconds : float
+        Time spent planning and running.
+    """
+
+    def __init__(self, df: pl.DataFrame, plan: QueryPlan, stats: dict[str, ScanStats], plan_seconds: float, run_seconds: float):
+        self.df = df
+        self.query_plan = plan
+        self.plan = ExecutedPlan(plan, stats)
+        self.plan_seconds = plan_seconds
+        self.run_seconds = run_seconds
+
+    @functools.cached_property
+    def lineage(self) -> Lineage:
+        return column_lineage(self.query_plan.tree, self.query_plan.datasets)
+
+    @property
+    def datasets(self) -> list[str]:
+        return self.query_plan.addresses
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.df.shape
+
+    def __len__(self) -> int:
+        return self.df.height
+
+    def __repr__(self) -> str:
+        seconds = self.plan_seconds + self.run_seconds
+        return f"{self.df!r}\n{self.df.height:,} rows x {self.df.width} columns in {seconds:.3f} s from {', '.join(self.datasets)}"

@@ -1,0 +1,18 @@
+"""Sources: where datasets live, and what each can take of a query."""
+
+from __future__ import annotations
+
+from meshlab.catalog.contract import Dataset
+from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source
+from meshlab.sources.files import FileSource
+from meshlab.sources.postgres import PostgresSource
+from meshlab.sources.sqlite import SqliteSource
+
+__all__ = ["FileSource", "PostgresSource", "Pushdown", "ScanSpec", "ScanStats", "Source", "SqliteSource", "source_for"]
+
+SOURCE_TYPES: dict[str, type[Source]] = {"sqlite": SqliteSource, "postgres": PostgresSource}
+
+
+def source_for(dataset: Dataset) -> Source:
+    """The source that reads ``dataset`` from its default server."""
+    return SOURCE_TYPES.get(dataset.server.type, FileSource)(dataset)

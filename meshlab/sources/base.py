@@ -1,0 +1,168 @@
+"""What every source offers the planner: a lazy scan and pushdown verdicts.
+
+A source is asked, per predicate, whether it takes it (Trino's ``applyFilter``,
+DataFusion's ``supports_filters_pushdown``). By default it declines; the
+engine always re-checks every predicate above the scan, so an *inexact*
+source (one that may return extra rows) is still correct.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass, field
+
+import polars as pl
+from sqlglot import exp
+
+from meshlab.catalog.contract import Column, Dataset
+
+
+class Pushdown(enum.Enum):
+    """A source's verdict on one predicate."""
+
+    EXACT = "exact"  # the source applies it exactly
+    INEXACT = "inexact"  # the source may return extra rows (e.g. row-group pruning)
+    UNSUPPORTED = "unsupported"  # kept in the local engine only
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """What the planner asks of one scan of one dataset."""
+
+    scan_id: str
+    dataset: Dataset
+    columns: tuple[str, ...]
+    predicates: tuple[exp.Expression, ...] = ()
+    limit: int | None = None
+    order_by: tuple[exp.Ordered, ...] = ()
+    # For a join pushed down whole: the SQL to run instead of a single-table scan.
+    query: exp.Select | None = None
+    output_columns: tuple[tuple[str, Column], ...] = ()
+
+
+@dataclass
+class ScanStats:
+    """Figures of one scan, filled in while the query runs."""
+
+    sent: list[str] = field(default_factory=list)
+    rows: int | None = None
+    bytes: int | None = None
+    seconds: float = 0.0
+    error: BaseException | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, sent: str, rows: int, nbytes: int, seconds: float) -> None:
+        with self._lock:
+            self.sent.append(sent)
+            self.rows = (self.rows or 0) + rows
+            self.bytes = (self.bytes or 0) + nbytes
+            self.seconds += seconds
+
+
+LOGICAL_DTYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "integer": pl.Int64(),
+    "number": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us"),
+    "time": pl.Time(),
+}
+
+
+def _decimal(physical: str | None) -> pl.DataType | None:
+    if not physical:
+        return None
+    text = physical.strip().upper()
+    for prefix in ("DECIMAL(", "NUMERIC("):
+        if text.startswith(prefix) and text.endswith(")"):
+            try:
+                precision, scale = (int(p) for p in text[len(prefix) : -1].split(","))
+            except ValueError:
+                return None
+            return pl.Decimal(precision, scale)
+    return None
+
+
+def column_dtype(column: Column) -> pl.DataType | None:
+    """The Polars type a column's contract promises, or None for object/array."""
+    if column.logical_type == "number":
+        return _decimal(column.physical_type) or pl.Float64()
+    return LOGICAL_DTYPES.get(column.logical_type)
+
+
+def conforms(actual: pl.DataType, column: Column) -> bool:
+    """Whether ``actual`` already is of the column's logical type (no cast needed)."""
+    kind = column.logical_type
+    if kind == "integer":
+        return actual.is_integer()
+    if kind == "number":
+        return actual.is_numeric()
+    if kind == "timestamp":
+        return isinstance(actual, pl.Datetime)
+    if kind in ("object", "array"):
+        return True
+    wanted = column_dtype(column)
+    return wanted is None or actual == wanted
+
+
+def casts_to_contract(schema: pl.Schema | dict, columns: dict[str, Column]) -> list[pl.Expr]:
+    """Cast expressions for the columns whose type does not match their contract column."""
+    casts = []
+    for name, dtype in schema.items():
+        column = columns.get(name)
+        if column is None or conforms(dtype, column):
+            continue
+        target = column_dtype(column)
+        if target is None:
+            continue
+        if isinstance(dtype, pl.String) and isinstance(target, pl.Datetime):
+            casts.append(pl.col(name).str.to_datetime(strict=False).cast(target).alias(name))
+        elif isinstance(dtype, pl.String) and isinstance(target, pl.Date):
+            casts.append(pl.col(name).str.slice(0, 10).str.to_date(strict=False).alias(name))
+        else:
+            casts.append(pl.col(name).cast(target, strict=False).alias(name))
+    return casts
+
+
+class Source:
+    """A dataset's home. Subclasses differ by attributes, not by branches on a type name."""
+
+    #: the sqlglot dialect the source speaks, or None for files
+    dialect: str | None = None
+    #: a word for explain output
+    kind: str = "source"
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    @property
+    def server_label(self) -> str:
+        return self.dataset.server.name
+
+    def pushdown(self, predicate: exp.Expression) -> Pushdown:
+        """Whether this source takes ``predicate``; declines by default."""
+        return Pushdown.UNSUPPORTED
+
+    def can_limit(self) -> bool:
+        return False
+
+    def schema(self) -> dict[str, pl.DataType]:
+        """The schema a scan produces, as the contract promises it."""
+        return {c.name: column_dtype(c) or pl.Object() for c in self.dataset.columns}
+
+    def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
+        raise NotImplementedError
+
+    def describe(self, spec: ScanSpec) -> str:
+        """What this scan will be sent, for ``explain``."""
+        raise NotImplementedError
+
+    def estimate_rows(self) -> int | None:
+        """A cheap row-count estimate, or None when unknown."""
+        return None
+
+    def location(self) -> str:
+        """Where the source is, for messages: never a credential."""
+        return self.dataset.server.path or ""

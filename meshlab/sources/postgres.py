@@ -1,0 +1,85 @@
+"""PostgreSQL tables, read through ADBC (libpq).
+
+Credentials come from the environment variables the server's ``userEnv`` /
+``passwordEnv`` custom properties name, else libpq's ``PGUSER`` /
+``PGPASSWORD``; they never appear in a contract, a plan or a message.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+
+import pyarrow as pa
+from sqlglot import exp
+
+from meshlab.sources.database import DatabaseSource
+
+
+class PostgresSource(DatabaseSource):
+    """A table of a PostgreSQL database."""
+
+    dialect = "postgres"
+    kind = "postgres"
+
+    def table(self) -> exp.Table:
+        schema = self.dataset.server.schema
+        return exp.table_(self.dataset.physical_name, db=schema, quoted=True)
+
+    def _portable_range(self, node: exp.Expression) -> bool:
+        # String order depends on the database's collation, which may not be
+        # byte order as in Polars: keep string range predicates local.
+        return "string" not in self._column_kinds(node)
+
+    def location(self) -> str:
+        server = self.dataset.server
+        return f"{server.host}:{server.port or 5432}/{server.database}"
+
+    def uri(self) -> str:
+        server = self.dataset.server
+        user = os.environ.get(server.property("userEnv") or "", "") or os.environ.get("PGUSER", "")
+        password = os.environ.get(server.property("passwordEnv") or "", "") or os.environ.get("PGPASSWORD", "")
+        auth = ""
+        if user:
+            auth = urllib.parse.quote(user, safe="")
+            if password:
+                auth += ":" + urllib.parse.quote(password, safe="")
+            auth += "@"
+        host = server.host or "localhost"
+        return f"postgresql://{auth}{host}:{server.port or 5432}/{urllib.parse.quote(server.database or '')}"
+
+    def _connect(self):
+        import adbc_driver_postgresql.dbapi as adbc
+
+        return adbc.connect(self.uri())
+
+    def fetch(self, sql: str) -> pa.Table:
+        try:
+            with self._connect() as connection:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
+                    return cursor.fetch_arrow_table()
+        except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
+            raise self.failure(exc) from exc
+
+    def failure(self, exc: BaseException):
+        error = super().failure(exc)
+        # libpq messages may echo the connection string; never show a password.
+        secret = os.environ.get(self.dataset.server.property("passwordEnv") or "", "") or os.environ.get("PGPASSWORD", "")
+        if secret and secret in str(error):
+            error = type(error)(error.dataset, error.server, error.reason.replace(secret, "***"))
+        return error
+
+    def estimate_rows(self) -> int | None:
+        schema = self.dataset.server.schema or "public"
+        sql = (
+            "SELECT c.reltuples::bigint AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace "
+            f"WHERE c.relname = '{self.dataset.physical_name.replace(chr(39), chr(39) * 2)}' "
+            f"AND s.nspname = '{schema.replace(chr(39), chr(39) * 2)}'"
+        )
+        try:
+            table = self.fetch(sql)
+        except Exception:  # noqa: BLE001 - an estimate is optional
+            return None
+        values = table.column("n").to_pylist() if table.num_rows else []
+        return int(values[0]) if values and values[0] is not None and values[0] >= 0 else None
