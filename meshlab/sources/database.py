@@ -38,6 +38,19 @@ def arrow_bytes(table: pa.Table) -> int:
     return table.nbytes
 
 
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """Unwrap extension columns (ADBC returns PostgreSQL NUMERIC as an opaque
+    extension over its text form) to their storage, which Polars can cast."""
+    if not any(isinstance(f.type, pa.BaseExtensionType) for f in table.schema):
+        return table
+    columns = []
+    for column in table.columns:
+        if isinstance(column.type, pa.BaseExtensionType):
+            column = pa.chunked_array([chunk.storage for chunk in column.chunks], type=column.type.storage_type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 class DatabaseSource(Source):
     """Shared behaviour of SQL databases; subclasses set the dialect and the driver."""
 
@@ -140,7 +153,7 @@ class DatabaseSource(Source):
             except SourceError as exc:
                 stats.error = exc
                 raise
-            frame = pl.from_arrow(table, rechunk=False)
+            frame = pl.from_arrow(plain_arrow(table), rechunk=False)
             if not isinstance(frame, pl.DataFrame):
                 frame = frame.to_frame()
             frame = source.conform(frame, columns_by_name)
