@@ -25,7 +25,9 @@ QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 def _position(sql: str, node: exp.Expression | None) -> tuple[int | None, int | None]:
     """1-based line and column of ``node`` in ``sql`` when sqlglot kept its position."""
-    meta = getattr(node, "meta", None) or {}
+    if node is None:
+        return None, None
+    meta = next((n.meta for n in node.walk() if n.meta.get("start") is not None or n.meta.get("line")), {})
     start = meta.get("start")
     if start is None:
         line, col = meta.get("line"), meta.get("col")

@@ -1,0 +1,174 @@
+"""The ``meshlab`` command: a thin front end over :class:`meshlab.Mesh`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import threading
+import time
+
+import polars as pl
+
+from meshlab.errors import MeshError
+
+EXIT_ERROR = 2
+
+
+@contextlib.contextmanager
+def progress(label: str, stream=None, delay: float = 0.5):
+    """A spinner with elapsed time on a terminal, shown only when work takes a while."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield
+        return
+    done = threading.Event()
+    started = time.perf_counter()
+
+    def spin():
+        if done.wait(delay):
+            return
+        frames = "|/-\\"
+        i = 0
+        while not done.wait(0.1):
+            stream.write(f"\r{frames[i % 4]} {label} {time.perf_counter() - started:5.1f} s")
+            stream.flush()
+            i += 1
+        stream.write("\r" + " " * (len(label) + 12) + "\r")
+        stream.flush()
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _write_frame(frame: pl.DataFrame, fmt: str, output: str | None) -> None:
+    if fmt == "parquet":
+        if not output:
+            raise MeshError("--format parquet needs --output FILE")
+        frame.write_parquet(output)
+        return
+    if fmt == "csv":
+        text = frame.write_csv()
+    elif fmt == "json":
+        text = json.dumps(frame.to_dicts(), default=str, indent=2) + "\n"
+    else:
+        with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=160):
+            text = f"{frame}\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_demo(args) -> int:
+    from meshlab.demo import write_demo
+
+    with progress(f"writing the demo mesh (scale {args.scale})"):
+        path = write_demo(args.directory, scale=args.scale, seed=args.seed)
+    print(path)
+    return 0
+
+
+def cmd_query(args) -> int:
+    import meshlab
+
+    mesh = meshlab.connect(args.mesh)
+    params = dict(p.split("=", 1) for p in args.param or [])
+    if args.explain:
+        print(mesh.explain(args.sql, params))
+        return 0
+    with progress("running query"):
+        result = mesh.sql(args.sql, params)
+    _write_frame(result.df, args.format, args.output)
+    if args.format == "table" and not args.output:
+        print(f"{result.df.height:,} rows in {result.plan_seconds + result.run_seconds:.3f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_catalog(args) -> int:
+    import meshlab
+
+    mesh = meshlab.connect(args.mesh)
+    found = mesh.search(args.search) if args.search else mesh.datasets()
+    rows = [
+        {
+            "address": d.address,
+            "title": d.title,
+            "owner": d.owner,
+            "status": d.status,
+            "server": d.server.type,
+            "columns": len(d.columns),
+            "description": d.description,
+        }
+        for d in found
+    ]
+    if args.format == "json":
+        for row, d in zip(rows, found):
+            row["columns"] = [
+                {"name": c.name, "type": c.logical_type, "description": c.description, "classification": c.classification}
+                for c in d.columns
+            ]
+            row["tags"] = list(d.tags)
+        print(json.dumps({"mesh": mesh.name, "datasets": rows, "errors": [str(e) for e in mesh.errors]}, indent=2))
+        return 0
+    frame = pl.DataFrame(rows, schema=["address", "title", "owner", "status", "server", "columns", "description"])
+    with pl.Config(tbl_rows=200, fmt_str_lengths=50, tbl_width_chars=160, tbl_hide_dataframe_shape=True):
+        print(frame)
+    for error in mesh.errors:
+        print(f"load error: {error}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meshlab", description="Query a data mesh of ODCS data products.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="write the demo music mesh into DIR")
+    demo.add_argument("directory")
+    demo.add_argument("--scale", type=float, default=1.0, help="1 = about 10 million play events")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=cmd_demo)
+
+    query = sub.add_parser("query", help="run a SQL query over the mesh")
+    query.add_argument("mesh", help="mesh.yaml, a domain folder or one contract")
+    query.add_argument("sql")
+    query.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
+    query.add_argument("--output", help="write to FILE instead of standard output")
+    query.add_argument("--explain", action="store_true", help="print the plan instead of running it")
+    query.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind :NAME to VALUE (a string)")
+    query.set_defaults(run=cmd_query)
+
+    catalog = sub.add_parser("catalog", help="list or search the mesh's datasets")
+    catalog.add_argument("mesh")
+    catalog.add_argument("--search", help="rank datasets by relevance to TEXT")
+    catalog.add_argument("--format", choices=["table", "json"], default="table")
+    catalog.set_defaults(run=cmd_catalog)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MeshError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        with contextlib.suppress(Exception):
+            sys.stdout = io.StringIO()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
