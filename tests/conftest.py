@@ -1,0 +1,715 @@
+"""Shared test infrastructure: a throwaway PostgreSQL server, a federated TPC-H mesh and
+an independent oracle (DuckDB over the plain parquet files).
+
+Fixtures
+--------
+postgres_server
+    A PostgreSQL cluster on 127.0.0.1 in a temp dir, logging every statement it receives
+    (``log_statement=all``): ``.statements()`` is what the server actually got.
+tpch_mesh
+    TPC-H SF0.01 spread over every source kind meshlab reads: ``sales.orders`` in
+    PostgreSQL, ``sales.customer`` and ``supply.supplier`` in one SQLite file,
+    ``supply.part`` as newline-delimited JSON, ``supply.partsupp`` as parquet,
+    ``shipping.lineitem`` as hive-partitioned parquet (``l_year=YYYY/``, which adds the
+    column ``l_year``), ``geo.nation`` and ``geo.region`` as CSV.
+pg_log
+    A per-test view of the PostgreSQL log: ``pg_log()`` lists the statements received
+    since the test started.
+mesh
+    ``meshlab.connect()`` on ``tpch_mesh``, shared by the session.
+
+Helpers (import them: ``from conftest import duckdb_answer, assert_same_rows``)
+---------------------------------------------------------------------------------
+duckdb_answer(sql, parquet_dir)
+    The oracle: the plain TPC-H query run by DuckDB over the parquet files.
+assert_same_rows(actual, expected, ordered, order_by=None)
+    Compare two result frames by column position with type normalisation.
+order_by_positions(sql)
+    Output positions of the outermost ORDER BY, to pass as ``order_by``.
+read_tpch_query(name)
+    The text of ``shared/tpch/qNN.sql`` (or a copy in ``tests/tpch``/``$MESHLAB_TPCH_QUERIES``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pwd
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import psycopg
+import pytest
+import sqlglot
+import yaml
+from sqlglot import exp
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------
+
+PG_USER = "postgres"
+# A prefix no statement text can start a line with: continuation lines of a multi-line
+# message start with a tab, so every line starting with this prefix opens a new message.
+_LOG_PREFIX = "@@pg@@ "
+_STATEMENT_TAG = "LOG:  statement: "
+_EXECUTE_TAG = "LOG:  execute "
+
+
+@dataclass
+class PostgresServer:
+    """A running throwaway cluster; see the ``postgres_server`` fixture."""
+
+    host: str
+    port: int
+    user: str
+    root: Path
+    log_path: Path
+    _since: int = field(default=0, repr=False)
+
+    @property
+    def dsn(self) -> str:
+        """libpq connection string of the ``postgres`` database."""
+        return self.dsn_for("postgres")
+
+    def dsn_for(self, database: str) -> str:
+        return f"host={self.host} port={self.port} user={self.user} dbname={database}"
+
+    def mark(self) -> int:
+        """A position in the log: pass it to ``statements(since=...)``."""
+        return self.log_path.stat().st_size
+
+    def clear_log(self) -> None:
+        """Make ``statements()`` report only what arrives from now on."""
+        self._since = self.mark()
+
+    def statements(self, since: int | None = None) -> list[str]:
+        """SQL statements the server logged since ``since`` (default: the last ``clear_log``).
+
+        Both simple-protocol (``statement:``) and extended-protocol (``execute <name>:``)
+        entries are returned, multi-line statements joined back with their newlines.
+        """
+        with open(self.log_path, "rb") as log:
+            log.seek(self._since if since is None else since)
+            text = log.read().decode("utf-8", errors="replace")
+        return parse_statement_log(text)
+
+
+def parse_statement_log(text: str) -> list[str]:
+    """The statements in a PostgreSQL stderr log written with ``_LOG_PREFIX``."""
+    messages: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith(_LOG_PREFIX):
+            messages.append([line[len(_LOG_PREFIX) :]])
+        elif messages:
+            # PostgreSQL writes a tab after every newline inside one message.
+            messages[-1].append(line[1:] if line.startswith("\t") else line)
+    statements = []
+    for first, *rest in messages:
+        if first.startswith(_STATEMENT_TAG):
+            head = first[len(_STATEMENT_TAG) :]
+        elif first.startswith(_EXECUTE_TAG):
+            # "execute <unnamed>: SQL", "execute S_1: SQL", "execute fetch from P/S: SQL"
+            _, sep, head = first[len(_EXECUTE_TAG) :].partition(": ")
+            if not sep:
+                continue
+        else:
+            continue
+        statement = "\n".join([head, *rest])
+        if statement.strip():  # drivers ping with empty queries
+            statements.append(statement)
+    return statements
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(command: list[str], as_postgres: bool) -> subprocess.CompletedProcess:
+    prefix = ["runuser", "-u", PG_USER, "--"] if as_postgres else []
+    return subprocess.run(prefix + command, capture_output=True, text=True, timeout=120)
+
+
+def _check(result: subprocess.CompletedProcess, what: str, log: Path | None = None) -> None:
+    if result.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+        raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{tail}")
+
+
+def _server_settings(port: int, socket_dir: Path) -> str:
+    settings = {
+        "listen_addresses": "'127.0.0.1'",
+        "port": str(port),
+        "unix_socket_directories": f"'{socket_dir}'",
+        "log_statement": "'all'",
+        "log_destination": "'stderr'",
+        "logging_collector": "off",
+        "log_line_prefix": f"'{_LOG_PREFIX}'",
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "max_connections": "50",
+    }
+    return "".join(f"{key} = {value}\n" for key, value in settings.items())
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on loopback, trust auth, every statement logged.
+
+    Skips (with the reason) only when the server binaries are not installed.
+    """
+    missing = [tool for tool in ("initdb", "pg_ctl", "postgres") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"PostgreSQL server binaries not on PATH ({', '.join(missing)}): install PostgreSQL 15")
+    as_root = os.geteuid() == 0
+    if as_root:
+        try:
+            pwd.getpwnam(PG_USER)
+        except KeyError:
+            pytest.skip(f"running as root and there is no '{PG_USER}' OS user to run PostgreSQL as")
+    # Not under pytest's tmp_path: that tree is 0700 root, which the postgres user can't enter.
+    root = Path(tempfile.mkdtemp(prefix="meshlab-pg-"))
+    data, sockets, log = root / "data", root / "sockets", root / "server.log"
+    sockets.mkdir()
+    log.touch()
+    if as_root:
+        for path in (root, sockets, log):
+            shutil.chown(path, user=PG_USER, group=PG_USER)
+    try:
+        init = ["initdb", "-D", str(data), "-A", "trust", "-U", PG_USER, "-E", "UTF8", "--locale=C", "--no-sync"]
+        _check(_run(init, as_root), "initdb")
+        base_conf = (data / "postgresql.conf").read_text()
+        for attempt in range(5):
+            port = _free_port()
+            (data / "postgresql.conf").write_text(base_conf + _server_settings(port, sockets))
+            start = _run(["pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"], as_root)
+            if start.returncode == 0:
+                break
+            if attempt == 4:
+                _check(start, "pg_ctl start", log)
+        server = PostgresServer(host="127.0.0.1", port=port, user=PG_USER, root=root, log_path=log)
+        with psycopg.connect(server.dsn, connect_timeout=10) as conn:
+            conn.execute("SELECT 1")
+        server.clear_log()
+        yield server
+    finally:
+        if (data / "postmaster.pid").exists():  # also after a start that timed out
+            _run(["pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"], as_root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_log(postgres_server):
+    """``pg_log()`` -> the statements PostgreSQL received since this test started."""
+    start = postgres_server.mark()
+    return lambda: postgres_server.statements(since=start)
+
+
+# ---------------------------------------------------------------------------------------
+# The federated TPC-H mesh
+# ---------------------------------------------------------------------------------------
+
+TPCH_SCALE = 0.01
+TPCH_TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
+TPCH_DOMAINS = {
+    "orders": "sales",
+    "customer": "sales",
+    "part": "supply",
+    "partsupp": "supply",
+    "supplier": "supply",
+    "lineitem": "shipping",
+    "nation": "geo",
+    "region": "geo",
+}
+TPCH_PRIMARY_KEYS = {
+    "customer": ("c_custkey",),
+    "lineitem": ("l_orderkey", "l_linenumber"),
+    "nation": ("n_nationkey",),
+    "orders": ("o_orderkey",),
+    "part": ("p_partkey",),
+    "partsupp": ("ps_partkey", "ps_suppkey"),
+    "region": ("r_regionkey",),
+    "supplier": ("s_suppkey",),
+}
+PG_USER_ENV = "MESHLAB_TEST_PGUSER"
+PG_DATABASE = "tpch"
+SQLITE_FILE = "operational.sqlite"  # customer and supplier: one database, two domains
+CSV_DELIMITER = "|"
+PARTITION_COLUMN = "l_year"  # hive partition of shipping.lineitem: year of l_shipdate
+
+
+@dataclass(frozen=True)
+class TpchMesh:
+    """The federated TPC-H mesh on disk; see the ``tpch_mesh`` fixture."""
+
+    mesh_path: Path
+    parquet_dir: Path
+    address: dict[str, str]
+    sqlite_path: Path
+    postgres: PostgresServer
+    pg_database: str = PG_DATABASE
+
+    def to_mesh_sql(self, sql: str, dialect: str | None = None) -> str:
+        """Rewrite a plain TPC-H query to name mesh addresses (through the tree)."""
+        return to_mesh_sql(sql, self.address, dialect)
+
+
+def to_mesh_sql(sql: str, address: dict[str, str], dialect: str | None = None) -> str:
+    """Point every TPC-H table reference of ``sql`` at its mesh address.
+
+    ``FROM lineitem l1`` becomes ``FROM shipping.lineitem l1``; an unaliased table keeps
+    its plain name as alias (``FROM shipping.lineitem AS lineitem``) so qualifiers like
+    ``lineitem.l_orderkey`` still resolve. CTE names and already-qualified tables are left
+    alone.
+
+    The table nodes are found in the parsed tree and only their spans (from the tokens'
+    positions) are replaced, so the rest of the text reaches the engine exactly as written
+    -- regenerating it with ``tree.sql()`` would drop clauses that equal the generating
+    dialect's default, such as ``NULLS FIRST``. The result is checked to parse to the
+    rewritten tree.
+
+    >>> to_mesh_sql("select count(*) from orders", {"orders": "sales.orders"})
+    'select count(*) from sales.orders AS orders'
+    """
+    tree = sqlglot.parse_one(sql, read=dialect)
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    edits = []
+    for table in list(tree.find_all(exp.Table)):
+        name = table.name.lower()
+        if table.args.get("db") or name in ctes or name not in address:
+            continue
+        identifier = table.this
+        domain, dataset = address[name].split(".")
+        replacement = f"{domain}.{dataset}"
+        if not table.alias:
+            replacement += f" AS {identifier.sql(dialect=dialect)}"
+            table.set("alias", exp.TableAlias(this=identifier.copy()))
+        edits.append((identifier.meta["start"], identifier.meta["end"] + 1, replacement))
+        table.set("this", exp.to_identifier(dataset))
+        table.set("db", exp.to_identifier(domain))
+    text = sql
+    for start, stop, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[stop:]
+    assert sqlglot.parse_one(text, read=dialect) == tree, f"rewrite changed more than table names:\n{text}"
+    return text
+
+
+def _column_contract(name: str, dtype: pl.DataType, table: str) -> dict:
+    """One ODCS property from a parquet column's type."""
+    if dtype == pl.Int64:
+        logical, physical = "integer", "BIGINT"
+    elif dtype == pl.Int32:
+        logical, physical = "integer", "INTEGER"
+    elif isinstance(dtype, pl.Decimal):
+        logical, physical = "number", f"DECIMAL({dtype.precision},{dtype.scale})"
+    elif dtype == pl.Date:
+        logical, physical = "date", "DATE"
+    elif dtype == pl.String:
+        logical, physical = "string", "VARCHAR"
+    else:
+        raise TypeError(f"no contract type for {table}.{name}: {dtype}")
+    column = {"name": name, "logicalType": logical, "physicalType": physical}
+    keys = TPCH_PRIMARY_KEYS[table]
+    if name in keys:
+        column.update(required=True, primaryKey=True)
+        if len(keys) > 1:
+            column["primaryKeyPosition"] = keys.index(name) + 1
+    column["description"] = f"TPC-H {table}.{name}."
+    return column
+
+
+def _contract(table: str, schema: pl.Schema, server: dict, extra: tuple[dict, ...] = ()) -> dict:
+    """The ODCS v3 contract of one TPC-H table stored on ``server``."""
+    domain = TPCH_DOMAINS[table]
+    return {
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": f"tpch-{table}",
+        "name": f"TPC-H {table}",
+        "version": "1.0.0",
+        "status": "active",
+        "domain": domain,
+        "description": {"purpose": f"The TPC-H {table} table at scale factor {TPCH_SCALE}."},
+        "tags": ["tpch"],
+        "team": [{"username": f"{domain}-team", "role": "owner"}],
+        "servers": [server],
+        "schema": [
+            {
+                "name": table,
+                "physicalName": table,
+                "description": f"TPC-H {table}, one row per {table} entry.",
+                "properties": [_column_contract(n, t, table) for n, t in schema.items()] + list(extra),
+            }
+        ],
+    }
+
+
+def _sqlite_tables(data: Path, frames: dict[str, pl.DataFrame]) -> dict[str, dict]:
+    """customer and supplier in one SQLite file: dates as ISO text, decimals as REAL."""
+    sql_types = {"integer": "INTEGER", "number": "REAL", "date": "TEXT", "string": "TEXT"}
+    server = {"server": "operational-db", "type": "sqlite", "path": f"../../data/{SQLITE_FILE}"}
+    contracts = {}
+    with closing(sqlite3.connect(data / SQLITE_FILE)) as db, db:
+        for table in ("customer", "supplier"):
+            frame = frames[table]
+            columns = [
+                f'"{name}" {sql_types[_column_contract(name, dtype, table)["logicalType"]]}'
+                for name, dtype in frame.schema.items()
+            ]
+            columns.append(f"PRIMARY KEY ({', '.join(TPCH_PRIMARY_KEYS[table])})")
+            db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+            rows = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64), pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
+            marks = ", ".join("?" for _ in frame.columns)
+            db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows.iter_rows())
+            contracts[table] = _contract(table, frame.schema, server)
+    return contracts
+
+
+def _postgres_tables(server: PostgresServer, frames: dict[str, pl.DataFrame]) -> dict[str, dict]:
+    """orders in database ``tpch`` with native types, loaded by COPY, then ANALYZEd."""
+    table, frame = "orders", frames["orders"]
+    pg_types = {pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Date: "DATE", pl.String: "TEXT"}
+    columns = [
+        f"{name} {f'NUMERIC({dtype.precision},{dtype.scale})' if isinstance(dtype, pl.Decimal) else pg_types[dtype]}"
+        " NOT NULL"
+        for name, dtype in frame.schema.items()
+    ]
+    columns.append(f"PRIMARY KEY ({', '.join(TPCH_PRIMARY_KEYS[table])})")
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+    with psycopg.connect(server.dsn_for(PG_DATABASE), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE public.{table} ({', '.join(columns)})")
+        with conn.cursor() as cur, cur.copy(f"COPY public.{table} FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            copy.write(frame.write_csv().encode())
+        conn.execute(f"ANALYZE public.{table}")
+    location = {
+        "server": "orders-db",
+        "type": "postgres",
+        "host": server.host,
+        "port": server.port,
+        "database": PG_DATABASE,
+        "schema": "public",
+        "customProperties": [{"property": "userEnv", "value": PG_USER_ENV}],
+    }
+    return {table: _contract(table, frame.schema, location)}
+
+
+def _file_tables(data: Path, frames: dict[str, pl.DataFrame]) -> dict[str, dict]:
+    """part NDJSON, partsupp parquet, lineitem hive-partitioned parquet, nation/region CSV."""
+    (data / "supply").mkdir()
+    (data / "geo").mkdir()
+    lake = {"server": "lake", "type": "local"}
+    frames["part"].with_columns(pl.col(pl.Decimal).cast(pl.Float64)).write_ndjson(data / "supply" / "part.ndjson")
+    frames["partsupp"].write_parquet(data / "supply" / "partsupp.parquet")
+    contracts = {
+        "part": _contract(
+            "part", frames["part"].schema, {**lake, "format": "json", "path": "../../data/supply/part.ndjson"}
+        ),
+        "partsupp": _contract(
+            "partsupp",
+            frames["partsupp"].schema,
+            {**lake, "format": "parquet", "path": "../../data/supply/partsupp.parquet"},
+        ),
+    }
+    lineitem = frames["lineitem"]
+    for (year,), part in lineitem.group_by(pl.col("l_shipdate").dt.year(), maintain_order=True):
+        folder = data / "shipping" / "lineitem" / f"{PARTITION_COLUMN}={year}"
+        folder.mkdir(parents=True)
+        part.write_parquet(folder / "part-0.parquet")  # the key lives in the folder name only
+    partition = {
+        "name": PARTITION_COLUMN,
+        "logicalType": "integer",
+        "physicalType": "INTEGER",
+        "description": "Hive partition key: year of l_shipdate (from the l_year=YYYY folder names).",
+    }
+    contracts["lineitem"] = _contract(
+        "lineitem",
+        lineitem.schema,
+        {**lake, "format": "parquet", "path": "../../data/shipping/lineitem/**/*.parquet"},
+        extra=(partition,),
+    )
+    for table in ("nation", "region"):
+        frames[table].write_csv(data / "geo" / f"{table}.csv", separator=CSV_DELIMITER)
+        location = {**lake, "format": "csv", "path": f"../../data/geo/{table}.csv", "delimiter": CSV_DELIMITER}
+        contracts[table] = _contract(table, frames[table].schema, location)
+    return contracts
+
+
+def _generate_tpch(out: Path) -> None:
+    tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).with_name("tpchgen-cli"))
+    subprocess.run(
+        [tool, "parquet", "-s", str(TPCH_SCALE), "-o", str(out), "--no-progress"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    missing = [t for t in TPCH_TABLES if not (out / f"{t}.parquet").exists()]
+    if missing:
+        raise RuntimeError(f"tpchgen-cli wrote no parquet for {missing} in {out}")
+
+
+def _write_yaml(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def build_tpch_mesh(root: Path, parquet_dir: Path, server: PostgresServer) -> TpchMesh:
+    """Spread the TPC-H parquet files of ``parquet_dir`` over a federated mesh in ``root``.
+
+    Layout: ``mesh.yaml``, ``domains/<domain>/<table>.odcs.yaml``, and the data under
+    ``data/`` (the contracts point there with relative paths), orders in PostgreSQL.
+    """
+    frames = {t: pl.read_parquet(parquet_dir / f"{t}.parquet") for t in TPCH_TABLES}
+    data = root / "data"
+    data.mkdir(parents=True)
+    contracts = {**_sqlite_tables(data, frames), **_postgres_tables(server, frames), **_file_tables(data, frames)}
+    for table, contract in contracts.items():
+        _write_yaml(root / "domains" / TPCH_DOMAINS[table] / f"{table}.odcs.yaml", contract)
+    domains = sorted(set(TPCH_DOMAINS.values()))
+    mesh_path = root / "mesh.yaml"
+    _write_yaml(mesh_path, {"mesh": "tpch", "domains": {d: f"domains/{d}" for d in domains}})
+    address = {t: f"{TPCH_DOMAINS[t]}.{t}" for t in TPCH_TABLES}
+    return TpchMesh(mesh_path, parquet_dir, address, data / SQLITE_FILE, server)
+
+
+@pytest.fixture(scope="session")
+def tpch_parquet(tmp_path_factory) -> Path:
+    """Plain TPC-H SF0.01 parquet files, one per table (generated once per session)."""
+    out = tmp_path_factory.mktemp("tpch-parquet")
+    _generate_tpch(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tpch_mesh(tmp_path_factory, tpch_parquet, postgres_server):
+    """The federated TPC-H mesh (see the module docstring), with the PostgreSQL user env set."""
+    previous = os.environ.get(PG_USER_ENV)
+    os.environ[PG_USER_ENV] = postgres_server.user
+    try:
+        mesh = build_tpch_mesh(tmp_path_factory.mktemp("tpch-mesh"), tpch_parquet, postgres_server)
+        postgres_server.clear_log()
+        yield mesh
+    finally:
+        if previous is None:
+            os.environ.pop(PG_USER_ENV, None)
+        else:
+            os.environ[PG_USER_ENV] = previous
+
+
+# ---------------------------------------------------------------------------------------
+# The oracle and result comparison
+# ---------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _duckdb_over(parquet_dir: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for path in sorted(Path(parquet_dir).glob("*.parquet")):
+        relation = con.read_parquet(str(path))
+        if path.stem == "lineitem" and PARTITION_COLUMN not in relation.columns:
+            # The mesh's lineitem has the hive partition column too; mirror it.
+            relation = relation.project(f"*, CAST(year(l_shipdate) AS INTEGER) AS {PARTITION_COLUMN}")
+        relation.create_view(path.stem)
+    return con
+
+
+def duckdb_answer(sql: str, parquet_dir: Path | str) -> pl.DataFrame:
+    """Run the plain (un-meshed) query in DuckDB over views on the parquet files.
+
+    The ``lineitem`` view also has ``l_year`` (year of ``l_shipdate``), like the mesh's
+    hive-partitioned ``shipping.lineitem``.
+    """
+    return _duckdb_over(str(parquet_dir)).cursor().sql(sql).pl()
+
+
+def order_by_positions(sql: str, dialect: str | None = None) -> list[int]:
+    """0-based output positions of the outermost ORDER BY keys ([] when there is none).
+
+    A key may be an ordinal, an output name, or an expression equal to a projection.
+    Raises ValueError when a key is not an output column (the test cannot check it).
+    """
+    tree = sqlglot.parse_one(sql, read=dialect)
+    order = tree.args.get("order")
+    if order is None:
+        return []
+    selects = tree.selects
+    names = [s.alias_or_name.lower() for s in selects]
+    bodies = [s.unalias() for s in selects]
+    positions = []
+    for ordered in order.expressions:
+        key = ordered.this
+        if isinstance(key, exp.Literal) and not key.is_string:
+            positions.append(int(key.this) - 1)
+        elif key in bodies:
+            positions.append(bodies.index(key))
+        elif isinstance(key, exp.Column) and key.name.lower() in names:
+            positions.append(names.index(key.name.lower()))
+        else:
+            raise ValueError(f"ORDER BY key {key.sql()} is not an output column of: {sql}")
+    return positions
+
+
+_INEXACT = (pl.Float32, pl.Float64)
+
+
+def _normalise(column: pl.Series, other: pl.Series) -> pl.Series:
+    """One comparable dtype per kind: numbers -> Float64, dates -> Datetime(us), text -> String."""
+    dtype = column.dtype
+    if dtype == pl.Null:
+        return _normalise(other, column).clear(len(column)) if other.dtype != pl.Null else column
+    if dtype.is_numeric():
+        return column.cast(pl.Float64)
+    if dtype == pl.Date:
+        return column.cast(pl.Datetime("us"))
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return column.cast(pl.Datetime("us"))
+    if isinstance(dtype, (pl.Categorical, pl.Enum)):
+        return column.cast(pl.String)
+    return column
+
+
+def _kind(dtype: pl.DataType) -> str:
+    if dtype.is_numeric():
+        return "number"
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "string"
+    return str(dtype)
+
+
+def _mismatch(actual: pl.Series, expected: pl.Series, inexact: bool) -> int | None:
+    """Index of the first row where the two (normalised) columns differ, else None."""
+    frame = pl.DataFrame({"a": actual, "e": expected})
+    a, e = pl.col("a"), pl.col("e")
+    if inexact:
+        close = ((a - e).abs() <= 1e-6 + 1e-6 * e.abs()) | (a == e) | (a.is_nan() & e.is_nan())
+    else:
+        close = a == e
+    same = (a.is_null() & e.is_null()) | (a.is_not_null() & e.is_not_null() & close.fill_null(False))
+    bad = frame.select(same.not_().arg_true())
+    return bad.item(0, 0) if bad.height else None
+
+
+def _show(frame: pl.DataFrame, row: int) -> str:
+    lo = max(row - 2, 0)
+    with pl.Config(tbl_rows=10, tbl_cols=20, fmt_str_lengths=40):
+        return str(frame.slice(lo, 5).with_row_index("row", offset=lo))
+
+
+def assert_same_rows(
+    actual: pl.DataFrame,
+    expected: pl.DataFrame,
+    ordered: bool,
+    order_by: list[int] | None = None,
+) -> None:
+    """Assert two results hold the same rows, matching columns by position (not name).
+
+    Values are compared after normalising types: every number (integer, decimal, float)
+    as Float64 with relative and absolute tolerance 1e-6, dates and timestamps exactly (a
+    date equals the midnight timestamp), strings exactly, nulls equal to nulls.
+
+    Rows are always compared as multisets (both frames sorted on every column, exact kinds
+    first). When ``ordered``: with ``order_by`` (output positions of the ORDER BY keys, see
+    :func:`order_by_positions`) the key columns must also appear in the same sequence as
+    in ``expected`` -- rows tied on the keys may come in any order; without ``order_by``
+    the frames must match row for row.
+    """
+    assert actual.width == expected.width, (
+        f"column count differs: got {actual.width} {actual.columns}, expected {expected.width} {expected.columns}"
+    )
+    assert actual.height == expected.height, (
+        f"row count differs: got {actual.height}, expected {expected.height}\n"
+        f"got:\n{_show(actual, 0)}\nexpected:\n{_show(expected, 0)}"
+    )
+    names = [f"c{i}" for i in range(actual.width)]
+    a_cols, e_cols, inexact = [], [], []
+    for i, (a, e) in enumerate(zip(actual.get_columns(), expected.get_columns())):
+        kinds = {_kind(a.dtype), _kind(e.dtype)} - {str(pl.Null)}
+        assert len(kinds) <= 1, (
+            f"column {i} ({a.name!r} vs {e.name!r}) has incompatible types: {a.dtype} vs {e.dtype}"
+        )
+        a_cols.append(_normalise(a, e).alias(names[i]))
+        e_cols.append(_normalise(e, a).alias(names[i]))
+        inexact.append(any(d in _INEXACT or isinstance(d, pl.Decimal) for d in (a.dtype, e.dtype)))
+    got, want = pl.DataFrame(a_cols), pl.DataFrame(e_cols)
+
+    def compare(left: pl.DataFrame, right: pl.DataFrame, columns: list[int], how: str) -> None:
+        for i in columns:
+            row = _mismatch(left.get_column(names[i]), right.get_column(names[i]), inexact[i])
+            assert row is None, (
+                f"{how}: column {i} ({actual.columns[i]!r}) differs at row {row}: "
+                f"got {left.item(row, i)!r}, expected {right.item(row, i)!r}\n"
+                f"got:\n{_show(left, row)}\nexpected:\n{_show(right, row)}"
+            )
+
+    if ordered and not order_by:
+        compare(got, want, list(range(len(names))), "in order")
+        return
+    if ordered:
+        compare(got, want, order_by, "ORDER BY key sequence")
+    sort_keys = [n for n, x in zip(names, inexact) if not x] + [n for n, x in zip(names, inexact) if x]
+    compare(
+        got.sort(sort_keys, nulls_last=True),
+        want.sort(sort_keys, nulls_last=True),
+        list(range(len(names))),
+        "as sorted multisets",
+    )
+
+
+# The queries live outside the repo (shared/tpch next to it); a copy in tests/tpch or
+# $MESHLAB_TPCH_QUERIES wins.
+TPCH_QUERY_DIRS = tuple(
+    Path(p)
+    for p in (
+        os.environ.get("MESHLAB_TPCH_QUERIES"),
+        Path(__file__).parent / "tpch",
+        Path(__file__).resolve().parents[2] / "shared" / "tpch",
+    )
+    if p
+)
+
+
+def read_tpch_query(name: str, missing_ok: bool = False) -> str | None:
+    """The plain text of TPC-H query ``name`` (``"q01"`` .. ``"q22"``)."""
+    for folder in TPCH_QUERY_DIRS:
+        path = folder / f"{name}.sql"
+        if path.is_file():
+            return path.read_text()
+    if missing_ok:
+        return None
+    pytest.fail(f"TPC-H query {name}.sql not found in {[str(d) for d in TPCH_QUERY_DIRS]}")
+
+
+@pytest.fixture(scope="session")
+def mesh(tpch_mesh):
+    """``meshlab.connect()`` on the federated TPC-H mesh, closed at the end of the session."""
+    import meshlab  # here, not at the top: a broken engine must not break fixture-only runs
+
+    connected = meshlab.connect(str(tpch_mesh.mesh_path))
+    try:
+        yield connected
+    finally:
+        connected.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "sqlite_explain: SQLite pushdown asserted only through mesh.explain() text (no server log yet)",
+    )
+

@@ -1,0 +1,370 @@
+"""The demo music mesh: layout, contracts, determinism and data consistency.
+
+Everything is checked on real generated files, independently of the generator:
+contracts are read back as YAML, data through DuckDB (files) and the stdlib
+``sqlite3`` module (the SQLite database).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import re
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from meshlab.demo import write_demo
+from meshlab.demo.sizes import sizes_for
+from meshlab.errors import MeshError
+
+SCALE = 0.002
+LOGICAL_TYPES = {"string", "integer", "number", "boolean", "date", "timestamp"}
+# DuckDB column types a file column of each logicalType may be read as.
+DUCKDB_TYPES = {
+    "string": {"VARCHAR"},
+    "integer": {"BIGINT", "INTEGER", "SMALLINT", "TINYINT"},
+    "number": {"DOUBLE", "FLOAT"},
+    "boolean": {"BOOLEAN"},
+    "date": {"DATE"},
+    "timestamp": {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"},
+}
+# SQLite storage: declared type, and a GLOB every non-null value must match.
+SQLITE_TYPES = {
+    "string": ("TEXT", "*"),
+    "integer": ("INTEGER", "*"),
+    "number": ("REAL", "*"),
+    "boolean": ("INTEGER", "[01]"),
+    "date": ("TEXT", "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"),
+    "timestamp": ("TEXT", "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] "
+                          "[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"),
+}
+SQLITE_STORAGE = {"string": "text", "integer": "integer", "number": "real",
+                  "boolean": "integer", "date": "text", "timestamp": "text"}
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory) -> Path:
+    return write_demo(tmp_path_factory.mktemp("demo") / "music", scale=SCALE)
+
+
+@pytest.fixture(scope="module")
+def contracts(mesh) -> dict[Path, dict]:
+    manifest = yaml.safe_load(mesh.read_text())
+    found = {}
+    for folder in manifest["domains"].values():
+        for path in sorted((mesh.parent / folder).glob("*.odcs.yaml")):
+            found[path] = yaml.safe_load(path.read_text())
+    return found
+
+
+@pytest.fixture(scope="module")
+def datasets(contracts) -> dict[str, tuple[Path, dict, dict]]:
+    """address -> (contract path, contract, schema object)."""
+    return {
+        f"{c['domain']}.{obj['name']}": (path, c, obj)
+        for path, c in contracts.items()
+        for obj in c["schema"]
+    }
+
+
+@pytest.fixture(scope="module")
+def db(datasets) -> duckdb.DuckDBPyConnection:
+    """DuckDB with one view per file dataset, named domain_dataset."""
+    con = duckdb.connect()
+    for address, (path, contract, _) in datasets.items():
+        server = contract["servers"][0]
+        if server["type"] != "local":
+            continue
+        location = (path.parent / server["path"]).as_posix()
+        delimiter = server.get("delimiter", ",")
+        reader = {
+            "parquet": f"read_parquet('{location}', hive_partitioning = true)",
+            "csv": f"read_csv('{location}', header = true, delim = '{delimiter}')",
+            "json": f"read_json('{location}', format = 'newline_delimited')",
+        }[server["format"]]
+        con.execute(f"CREATE VIEW {address.replace('.', '_')} AS SELECT * FROM {reader}")
+    return con
+
+
+def sqlite_path(datasets, address: str) -> Path:
+    path, contract, _ = datasets[address]
+    server = contract["servers"][0]
+    assert server["type"] == "sqlite"
+    return (path.parent / server["path"]).resolve()
+
+
+def column(con, sql: str) -> set:
+    return {row[0] for row in con.execute(sql).fetchall()}
+
+
+# --- layout and contracts -------------------------------------------------------------
+
+
+def test_manifest_names_the_four_domains(mesh):
+    manifest = yaml.safe_load(mesh.read_text())
+    assert mesh.name == "mesh.yaml"
+    assert manifest["mesh"] == "music"
+    assert manifest["domains"] == {d: f"domains/{d}"
+                                   for d in ("plays", "listeners", "artists", "podcasts")}
+
+
+def test_every_dataset_has_its_address(datasets):
+    assert sorted(datasets) == [
+        "artists.artists", "artists.tracks", "listeners.profiles", "listeners.subscriptions",
+        "plays.daily_track_plays", "plays.play_events", "podcasts.episodes",
+        "podcasts.podcast_streams",
+    ]
+
+
+def test_contracts_are_fully_filled_in(contracts):
+    for path, c in contracts.items():
+        assert c["apiVersion"] == "v3.1.0" and c["kind"] == "DataContract", path
+        for key in ("id", "name", "version", "status", "dataProduct", "tags"):
+            assert c[key], f"{path}: {key}"
+        assert c["domain"] == path.parent.name
+        assert set(c["description"]) == {"purpose", "usage", "limitations"}
+        assert any(member["role"] == "owner" for member in c["team"]), path
+        server = c["servers"][0]
+        assert server["type"] in {"local", "sqlite"} and server["path"]
+        assert server["type"] == "sqlite" or server["format"] in {"parquet", "csv", "json"}
+        latency = [sla for sla in c["slaProperties"] if sla["property"] == "latency"]
+        assert latency and latency[0]["unit"] in {"d", "h"}, path
+        table, col = latency[0]["element"].split(".")
+        assert col in {p["name"] for obj in c["schema"] if obj["name"] == table
+                       for p in obj["properties"]}, path
+
+
+def test_every_property_is_described(contracts):
+    for path, c in contracts.items():
+        for obj in c["schema"]:
+            assert obj["description"] and obj["physicalName"]
+            assert {"metric": "rowCount"}.items() <= obj["quality"][0].items()
+            for prop in obj["properties"]:
+                where = f"{path.name}: {obj['name']}.{prop['name']}"
+                assert prop["description"], where
+                assert prop["logicalType"] in LOGICAL_TYPES, where
+                assert prop["physicalType"], where
+                assert prop["classification"] in {"public", "internal", "restricted", "pii"}
+                for key in ("required", "primaryKey", "unique"):
+                    assert isinstance(prop[key], bool), where
+                for rule in prop["quality"]:
+                    assert rule["type"] == "library" and rule["metric"], where
+
+
+def test_statuses_and_classifications(contracts, datasets):
+    statuses = sorted(c["status"] for c in contracts.values())
+    assert statuses.count("draft") == 1 and set(statuses) == {"active", "draft"}
+    ids = [c["id"] for c in contracts.values()]
+    assert len(set(ids)) == len(ids)
+    profiles = {p["name"]: p for p in datasets["listeners.profiles"][2]["properties"]}
+    for name in ("email", "display_name", "birth_year"):
+        assert profiles[name]["classification"] == "pii"
+    assert profiles["user_id"]["classification"] == "restricted"
+
+
+def test_play_events_are_findable_as_plays_per_country(datasets):
+    _, contract, obj = datasets["plays.play_events"]
+    assert "plays" in obj["description"] and "plays" in contract["tags"]
+    assert "country" in {p["name"] for p in obj["properties"]}
+
+
+# --- determinism ------------------------------------------------------------------------
+
+
+def sqlite_dump(path: Path) -> str:
+    with sqlite3.connect(path) as con:
+        return "\n".join(con.iterdump())
+
+
+def test_same_seed_gives_identical_files(mesh, tmp_path):
+    again = write_demo(tmp_path / "again", scale=SCALE)
+    first, second = mesh.parent, again.parent
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.suffix == ".sqlite":
+            assert sqlite_dump(first / rel) == sqlite_dump(second / rel), rel
+        else:
+            assert filecmp.cmp(first / rel, second / rel, shallow=False), rel
+
+
+def test_other_seed_gives_other_data(mesh, tmp_path):
+    other = write_demo(tmp_path / "other", scale=SCALE, seed=8).parent
+    rel = "data/plays/daily_track_plays.parquet"
+    assert (mesh.parent / rel).read_bytes() != (other / rel).read_bytes()
+
+
+def test_rerun_into_same_folder_replaces_partitions(tmp_path):
+    write_demo(tmp_path, scale=SCALE)
+    write_demo(tmp_path, scale=0.0001)  # fewer days: old partitions must go
+    days = list((tmp_path / "data/plays/play_events").iterdir())
+    assert 1 <= len(days) < 31
+
+
+def test_sizes_scale_linearly_above_a_floor():
+    full = sizes_for(1)
+    assert (full.play_events, full.listeners, full.tracks, full.artists, full.episodes,
+            full.podcast_streams, full.days) == (
+        10_000_000, 200_000, 50_000, 8_000, 2_000, 1_000_000, 31)
+    assert sizes_for(0.5).listeners == 100_000
+    tiny = sizes_for(1e-9)
+    assert tiny.listeners >= 50 and tiny.tracks >= 100 and tiny.artists >= 20
+    assert tiny.days >= 1 and tiny.play_events / tiny.days >= 300
+
+
+@pytest.mark.parametrize("scale", [0, -1, float("nan"), float("inf")])
+def test_bad_scale_is_a_mesh_error(tmp_path, scale):
+    with pytest.raises(MeshError, match="scale must be a positive number"):
+        write_demo(tmp_path, scale=scale)
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def test_declared_columns_exist_in_files_with_compatible_types(db, datasets):
+    for address, (_, contract, obj) in datasets.items():
+        if contract["servers"][0]["type"] != "local":
+            continue
+        actual = {row[0]: row[1] for row in
+                  db.execute(f"DESCRIBE {address.replace('.', '_')}").fetchall()}
+        declared = {p["name"]: p["logicalType"] for p in obj["properties"]}
+        assert set(actual) == set(declared), address
+        for name, logical in declared.items():
+            assert actual[name] in DUCKDB_TYPES[logical], f"{address}.{name}: {actual[name]}"
+
+
+def test_declared_columns_exist_in_sqlite_with_compatible_types(datasets):
+    for address in ("listeners.profiles", "listeners.subscriptions"):
+        obj = datasets[address][2]
+        with sqlite3.connect(sqlite_path(datasets, address)) as con:
+            info = {r[1]: (r[2], r[5]) for r in con.execute(f"PRAGMA table_info({obj['name']})")}
+            assert list(info) == [p["name"] for p in obj["properties"]], address
+            for p in obj["properties"]:
+                declared, pattern = SQLITE_TYPES[p["logicalType"]]
+                assert info[p["name"]] == (declared, int(p["primaryKey"])), p["name"]
+                bad = con.execute(
+                    f"SELECT count(*) FROM {obj['name']} WHERE {p['name']} IS NOT NULL AND "
+                    f"(typeof({p['name']}) <> ? OR NOT {p['name']} GLOB ?)",
+                    (SQLITE_STORAGE[p["logicalType"]], pattern)).fetchone()[0]
+                assert bad == 0, f"{address}.{p['name']}"
+
+
+def test_required_columns_have_no_nulls_and_keys_are_unique(db, datasets):
+    for address, (_, contract, obj) in datasets.items():
+        if contract["servers"][0]["type"] != "local":
+            continue
+        view = address.replace(".", "_")
+        props = obj["properties"]
+        for p in props:
+            nulls, dupes = db.execute(
+                f'SELECT count(*) - count("{p["name"]}"), '
+                f'count("{p["name"]}") - count(DISTINCT "{p["name"]}") FROM {view}').fetchone()
+            assert nulls == 0 or not p["required"], f"{address}.{p['name']}"
+            assert dupes == 0 or not p["unique"], f"{address}.{p['name']}"
+        key = ", ".join(p["name"] for p in sorted(props, key=lambda p: p.get(
+            "primaryKeyPosition", 0)) if p["primaryKey"])
+        repeated = db.execute(f"SELECT count(*) FROM (SELECT {key} FROM {view} "
+                              "GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        assert repeated == (0,), f"{address}: primary key ({key})"
+
+
+def test_foreign_keys_join(db, datasets):
+    with sqlite3.connect(sqlite_path(datasets, "listeners.profiles")) as con:
+        users = column(con, "SELECT user_id FROM profiles")
+        assert column(con, "SELECT user_id FROM subscriptions") <= users
+    tracks = column(db, "SELECT track_id FROM artists_tracks")
+    assert column(db, "SELECT user_id FROM plays_play_events") <= users
+    assert column(db, "SELECT track_id FROM plays_play_events") <= tracks
+    assert column(db, "SELECT track_id FROM plays_daily_track_plays") <= tracks
+    assert column(db, "SELECT artist_id FROM artists_tracks") == column(
+        db, "SELECT artist_id FROM artists_artists")  # every artist has a track
+    assert column(db, "SELECT user_id FROM podcasts_podcast_streams") <= users
+    assert column(db, "SELECT episode_id FROM podcasts_podcast_streams") <= column(
+        db, "SELECT episode_id FROM podcasts_episodes")
+    guests = column(db, "SELECT guest_artist_id FROM podcasts_episodes") - {None}
+    assert guests <= column(db, "SELECT artist_id FROM artists_artists")
+
+
+def test_play_events_are_hive_partitioned_by_arrival_day(db, mesh):
+    folder = mesh.parent / "data/plays/play_events"
+    days = sorted(p.name for p in folder.iterdir())
+    assert len(days) == 31 and (days[0], days[-1]) == ("date=2026-10-01", "date=2026-10-31")
+    for day in days:
+        assert re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", day)
+        assert [f.name for f in (folder / day).iterdir()] == ["part-0.parquet"]
+    in_file = db.execute(f"DESCRIBE SELECT * FROM read_parquet("
+                         f"'{folder / days[0] / 'part-0.parquet'}', hive_partitioning = false)")
+    assert "date" not in {row[0] for row in in_file.fetchall()}  # the folder carries it
+    assert db.execute("SELECT count(*) FROM plays_play_events WHERE received_at::DATE <> date"
+                      ).fetchone() == (0,)
+    late = db.execute("SELECT count(*) FROM plays_play_events WHERE played_at::DATE < date "
+                      "AND offline").fetchone()[0]
+    assert late > 0  # some events arrive days after the play
+
+
+def test_play_events_look_like_listening(db):
+    total, listeners, countries, no_country, skips = db.execute(
+        "SELECT count(*), count(DISTINCT user_id), count(DISTINCT country), "
+        "count(*) - count(country), avg(is_skip::INT) FROM plays_play_events").fetchone()
+    assert 0.98 * 20_000 < total <= 20_000
+    assert countries > 10 and 0 < no_country < 0.02 * total and 0.15 < skips < 0.4
+    assert db.execute("SELECT count(*) FROM plays_play_events WHERE is_skip <> "
+                      "(ms_played < 30000)").fetchone() == (0,)
+    top_share = db.execute("SELECT max(n) / sum(n) FROM (SELECT count(*) n FROM "
+                           "plays_play_events GROUP BY track_id)").fetchone()[0]
+    assert 0.005 < top_share < 0.2  # popular tracks stand out, none dominates
+
+
+def test_daily_track_plays_agree_with_play_events(db):
+    recomputed = """
+        SELECT played_at::DATE AS date, track_id, count(*) AS plays,
+               count(DISTINCT user_id) AS listeners, sum(is_skip::INT) AS skips,
+               sum(ms_played) AS ms_played
+        FROM plays_play_events GROUP BY ALL
+    """
+    published = "SELECT date, track_id, plays, listeners, skips, ms_played FROM " \
+                "plays_daily_track_plays"
+    for a, b in ((recomputed, published), (published, recomputed)):
+        assert db.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone() == (0,)
+
+
+def measure(con, table: str, rule: dict, column: str | None) -> float:
+    """Value of an ODCS library metric, in plain SQL both DuckDB and SQLite run."""
+    col = f'"{column}"' if column else None
+    valid = ", ".join(repr(v) for v in rule["arguments"].get("validValues", []))
+    sql = {
+        "rowCount": f"SELECT count(*) FROM {table}",
+        "nullValues": f"SELECT count(*) - count({col}) FROM {table}",
+        "duplicateValues": f"SELECT count({col}) - count(DISTINCT {col}) FROM {table}",
+        "invalidValues": f"SELECT count(*) FROM {table} WHERE {col} NOT IN ({valid})",
+    }[rule["metric"]]
+    if rule["metric"] == "duplicateValues" and column is None:
+        keys = ", ".join(rule["arguments"]["properties"])
+        sql = f"SELECT count(*) FROM (SELECT {keys} FROM {table} GROUP BY {keys} " \
+              "HAVING count(*) > 1) AS repeated"
+    value = con.execute(sql).fetchone()[0]
+    if rule.get("unit") == "percent":
+        value = 100.0 * value / con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return value
+
+
+def test_contract_quality_rules_hold(db, datasets):
+    for address, (_, contract, obj) in datasets.items():
+        if contract["servers"][0]["type"] == "sqlite":
+            con, table = sqlite3.connect(sqlite_path(datasets, address)), obj["physicalName"]
+        else:
+            con, table = db, address.replace(".", "_")
+        rules = [(rule, None) for rule in obj["quality"]] + [
+            (rule, p["name"]) for p in obj["properties"] for rule in p["quality"]]
+        for rule, col in rules:
+            value = measure(con, table, rule, col)
+            where = f"{address}.{col or ''} {rule['metric']} = {value}"
+            if "mustBe" in rule:
+                assert value == rule["mustBe"], where
+            if "mustBeLessThan" in rule:
+                assert value < rule["mustBeLessThan"], where
+            if "mustBeGreaterThan" in rule:
+                assert value > rule["mustBeGreaterThan"], where

@@ -1,0 +1,415 @@
+"""Pushdown is judged by what the databases actually received.
+
+PostgreSQL runs with ``log_statement=all``: ``pg_log()`` is every statement the server got
+during the test, and each one is parsed with sqlglot (postgres dialect) to find the SELECT
+that reads ``orders`` -- also when a driver wraps it (``COPY (SELECT ...) TO STDOUT``,
+``DECLARE ... CURSOR FOR SELECT ...``). Assertions inspect that tree, never the text.
+
+SQLite has no statement log: its cases read the SQL shown by ``mesh.explain()`` (SPEC §4:
+"for each scan, the exact SQL sent to a database") and are marked ``sqlite_explain`` until
+a SQLite trace hook exists.
+
+Every case also checks the answer against DuckDB over the plain parquet files.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+from conftest import TPCH_DOMAINS, assert_same_rows, duckdb_answer, order_by_positions, read_tpch_query
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
+
+pytestmark = pytest.mark.postgres
+
+DOMAINS = set(TPCH_DOMAINS.values())
+
+# ---------------------------------------------------------------------------------------
+# Reading what a database received
+# ---------------------------------------------------------------------------------------
+
+
+def _query_inside(text: str, dialect: str) -> exp.Query | None:
+    """The first SELECT/WITH of ``text`` up to its closing parenthesis (or the end)."""
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+    except TokenError:
+        return None
+    for i, token in enumerate(tokens):
+        if token.token_type not in (TokenType.SELECT, TokenType.WITH):
+            continue
+        end = len(text)
+        if i and tokens[i - 1].token_type == TokenType.L_PAREN:
+            depth = 0
+            for closing in tokens[i - 1 :]:
+                depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(closing.token_type, 0)
+                if depth == 0:
+                    end = closing.start
+                    break
+        try:
+            tree = sqlglot.parse_one(text[token.start : end], read=dialect)
+        except ParseError:
+            return None
+        return tree if isinstance(tree, exp.Query) else None
+    return None
+
+
+def received_query(statement: str, dialect: str = "postgres") -> exp.Query | None:
+    """The query a received statement runs, unwrapping COPY and cursor declarations."""
+    try:
+        tree = sqlglot.parse_one(statement, read=dialect)
+    except ParseError:
+        return _query_inside(statement, dialect)
+    if isinstance(tree, exp.Query):
+        return tree
+    if isinstance(tree, exp.Copy):
+        source = tree.this
+        if isinstance(source, exp.Subquery):
+            return source.this
+        if isinstance(source, exp.Schema):  # COPY t (a, b) TO ...
+            return exp.select(*(exp.column(c.name) for c in source.expressions)).from_(source.this)
+        if isinstance(source, exp.Table):  # COPY t TO ...: the whole table
+            return exp.select("*").from_(source)
+        return None
+    if isinstance(tree, exp.Command) and tree.expression is not None:
+        return _query_inside(tree.expression.name, dialect)
+    return None
+
+
+def scans_of(statements: list[str], table: str, dialect: str = "postgres") -> list[exp.Select]:
+    """Every SELECT, in the received statements, that reads ``table`` directly."""
+    selects = []
+    for statement in statements:
+        query = received_query(statement, dialect)
+        if query is None:
+            continue
+        for node in query.find_all(exp.Table):
+            if node.name.lower() == table and isinstance(node.parent_select, exp.Select):
+                selects.append(node.parent_select)
+    return selects
+
+
+def conjuncts(select: exp.Select) -> list[exp.Expression]:
+    """The AND-ed terms of a SELECT's WHERE (empty when it has none)."""
+    where = select.args.get("where")
+    if where is None:
+        return []
+    terms, stack = [], [where.this]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Paren):
+            stack.append(node.this)
+        elif isinstance(node, exp.And):
+            stack.extend([node.left, node.right])
+        else:
+            terms.append(node)
+    return terms
+
+
+def column_names(node: exp.Expression) -> set[str]:
+    return {column.name.lower() for column in node.find_all(exp.Column) if column.name}
+
+
+def reads_star(select: exp.Select) -> bool:
+    return any(
+        isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and projection.is_star)
+        for projection in select.expressions
+    )
+
+
+def literal_value(node: exp.Expression) -> str | None:
+    """The text of a literal, also when cast (``DATE 'x'``, ``'x'::date``, ``CAST('x' AS DATE)``)."""
+    while isinstance(node, (exp.Cast, exp.Paren)):
+        node = node.this
+    return node.this if isinstance(node, exp.Literal) else None
+
+
+_MIRROR = {exp.EQ: exp.EQ, exp.NEQ: exp.NEQ, exp.LT: exp.GT, exp.GT: exp.LT, exp.LTE: exp.GTE, exp.GTE: exp.LTE}
+
+
+def comparison(term: exp.Expression) -> tuple[str, type, str] | None:
+    """``(column, operator class, literal text)`` of ``column <op> literal`` (either side)."""
+    if type(term) not in _MIRROR:
+        return None
+    left, right, operator = term.left, term.right, type(term)
+    if not isinstance(left, exp.Column):
+        left, right, operator = right, left, _MIRROR[operator]
+    value = literal_value(right)
+    if not isinstance(left, exp.Column) or value is None:
+        return None
+    return left.name.lower(), operator, value
+
+
+def limit_of(select: exp.Select) -> int | None:
+    """The smallest literal LIMIT on ``select`` or on a query wrapping it in the statement."""
+    limits = []
+    node: exp.Expression | None = select
+    while node is not None:
+        limit = node.args.get("limit") if isinstance(node, exp.Query) else None
+        count = limit.args.get("count" if isinstance(limit, exp.Fetch) else "expression") if limit else None
+        if count is not None and literal_value(count) is not None:
+            limits.append(int(literal_value(count)))
+        node = node.parent
+    return min(limits) if limits else None
+
+
+# ---------------------------------------------------------------------------------------
+# The oracle side
+# ---------------------------------------------------------------------------------------
+
+
+def plain_sql(mesh_sql: str, params: dict | None = None) -> str:
+    """The mesh query with addresses back to plain TPC-H tables and ``:name`` bound, for DuckDB."""
+    tree = sqlglot.parse_one(mesh_sql, read="duckdb")
+    for table in tree.find_all(exp.Table):
+        if table.text("db").lower() in DOMAINS:
+            table.set("db", None)
+    for placeholder in list(tree.find_all(exp.Placeholder)):
+        placeholder.replace(exp.convert((params or {})[placeholder.name]))
+    return tree.sql(dialect="duckdb")
+
+
+def run_and_check(mesh, tpch_mesh, sql: str, params: dict | None = None):
+    """Run ``sql`` on the mesh, assert DuckDB's answer, return the result frame."""
+    actual = mesh.sql(sql, params=params).df
+    expected = duckdb_answer(plain_sql(sql, params), tpch_mesh.parquet_dir)
+    keys = order_by_positions(sql)
+    assert_same_rows(actual, expected, ordered=bool(keys), order_by=keys)
+    return actual
+
+
+def orders_scans(pg_log) -> list[exp.Select]:
+    received = pg_log()
+    scans = scans_of(received, "orders")
+    assert scans, "PostgreSQL received no SELECT reading orders; it got:\n" + "\n".join(received)
+    return scans
+
+
+def described(select: exp.Select) -> str:
+    return select.root().sql(dialect="postgres")
+
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL: sales.orders
+# ---------------------------------------------------------------------------------------
+
+ORDERS_COLUMNS = {
+    "o_orderkey", "o_custkey", "o_orderstatus", "o_totalprice", "o_orderdate",
+    "o_orderpriority", "o_clerk", "o_shippriority", "o_comment",
+}  # fmt: skip
+
+PROJECTION_CASES = {
+    "plain_scan": (
+        "SELECT o_orderkey, o_totalprice FROM sales.orders WHERE o_orderpriority = '1-URGENT'",
+        {"o_orderkey", "o_totalprice", "o_orderpriority"},
+    ),
+    "join_and_aggregate": (
+        "SELECT c_mktsegment, SUM(o_totalprice) AS total FROM sales.orders "
+        "JOIN sales.customer ON o_custkey = c_custkey GROUP BY c_mktsegment",
+        {"o_custkey", "o_totalprice"},
+    ),
+}
+
+
+@pytest.mark.parametrize("sql, referenced", PROJECTION_CASES.values(), ids=PROJECTION_CASES.keys())
+def test_only_referenced_columns_reach_postgres(sql, referenced, mesh, tpch_mesh, pg_log):
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in orders_scans(pg_log):
+        assert not reads_star(select), f"SELECT * reached PostgreSQL: {described(select)}"
+        unreferenced = (column_names(select) & ORDERS_COLUMNS) - referenced
+        assert not unreferenced, f"unreferenced columns {sorted(unreferenced)} in: {described(select)}"
+
+
+PREDICATE_CASES = {
+    "date_literal": (
+        "SELECT o_orderkey, o_orderdate FROM sales.orders WHERE o_orderdate < DATE '1995-03-15'",
+        ("o_orderdate", exp.LT, "1995-03-15"),
+    ),
+    "string_equality": (
+        "SELECT o_orderkey, o_totalprice FROM sales.orders WHERE o_orderstatus = 'F'",
+        ("o_orderstatus", exp.EQ, "F"),
+    ),
+    "tpch_q03_join": (
+        None,  # TPC-H Q3 on the mesh: o_orderdate < date '1995-03-15' among join predicates
+        ("o_orderdate", exp.LT, "1995-03-15"),
+    ),
+}
+
+
+@pytest.mark.parametrize("sql, expected", PREDICATE_CASES.values(), ids=PREDICATE_CASES.keys())
+def test_single_table_predicate_is_in_the_received_where(sql, expected, mesh, tpch_mesh, pg_log):
+    sql = sql or tpch_mesh.to_mesh_sql(read_tpch_query("q03"))
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in orders_scans(pg_log):
+        found = [comparison(term) for term in conjuncts(select)]
+        assert expected in found, f"{expected} not pushed into the WHERE of: {described(select)}"
+
+
+def test_date_arithmetic_on_literals_is_folded_or_kept_local(mesh, tpch_mesh, pg_log):
+    sql = (
+        "SELECT o_orderkey, o_orderdate FROM sales.orders "
+        "WHERE o_orderdate < DATE '1995-01-01' + INTERVAL '1' YEAR AND o_orderpriority = '2-HIGH'"
+    )
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in orders_scans(pg_log):
+        for term in conjuncts(select):
+            if "o_orderdate" not in column_names(term):
+                continue
+            assert comparison(term) in {
+                ("o_orderdate", exp.LT, "1996-01-01"),
+                ("o_orderdate", exp.LT, "1996-01-01 00:00:00"),
+            }, f"date arithmetic reached PostgreSQL unfolded: {term.sql(dialect='postgres')}"
+
+
+NOT_PUSHABLE_CASES = {
+    # compares columns of two sources: PostgreSQL cannot evaluate it
+    "cross_source_comparison": (
+        "SELECT o_orderkey, c_name FROM sales.orders JOIN sales.customer ON o_custkey = c_custkey "
+        "WHERE o_totalprice > c_acctbal * 50",
+        "o_totalprice",
+    ),
+    # on the null-supplying side, from WHERE: pushing it would turn misses into matches
+    "left_join_is_null": (
+        "SELECT c_custkey, o_orderkey FROM sales.customer LEFT JOIN sales.orders ON c_custkey = o_custkey "
+        "WHERE o_orderkey IS NULL",
+        "o_orderkey",
+    ),
+    "left_join_is_null_or_value": (
+        "SELECT c_custkey, o_orderkey, o_orderstatus FROM sales.customer "
+        "LEFT JOIN sales.orders ON c_custkey = o_custkey "
+        "WHERE (o_orderstatus IS NULL OR o_orderstatus = 'P') AND c_custkey < 300",
+        "o_orderstatus",
+    ),
+}
+
+
+@pytest.mark.parametrize("sql, column", NOT_PUSHABLE_CASES.values(), ids=NOT_PUSHABLE_CASES.keys())
+def test_predicate_that_cannot_be_pushed_stays_local(sql, column, mesh, tpch_mesh, pg_log):
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in orders_scans(pg_log):
+        pushed = [term.sql(dialect="postgres") for term in conjuncts(select) if column in column_names(term)]
+        assert not pushed, f"predicate on {column} must stay local, PostgreSQL got: {described(select)}"
+
+
+def test_limit_on_a_plain_scan_arrives_as_limit(mesh, tpch_mesh, pg_log):
+    sql = "SELECT o_orderkey, o_orderdate FROM sales.orders LIMIT 5"
+
+    actual = mesh.sql(sql).df
+
+    unlimited = duckdb_answer(plain_sql("SELECT o_orderkey, o_orderdate FROM sales.orders"), tpch_mesh.parquet_dir)
+    assert actual.height == 5
+    assert set(actual.rows()) <= set(unlimited.rows()), f"rows not from sales.orders:\n{actual}"
+    limits = [limit_of(select) for select in orders_scans(pg_log)]
+    assert all(limit is not None and limit <= 5 for limit in limits), f"unlimited scan of orders: {limits}"
+    assert 5 in limits
+
+
+def test_parameter_arrives_as_a_literal(mesh, tpch_mesh, pg_log):
+    sql = "SELECT o_orderkey, o_totalprice FROM sales.orders WHERE o_orderstatus = :status"
+
+    run_and_check(mesh, tpch_mesh, sql, params={"status": "F"})
+
+    for select in orders_scans(pg_log):
+        assert ("o_orderstatus", exp.EQ, "F") in [comparison(t) for t in conjuncts(select)], described(select)
+        assert not list(select.find_all(exp.Placeholder, exp.Parameter)), f"unbound parameter: {described(select)}"
+
+
+def test_injection_attempt_is_bound_as_one_string(mesh, tpch_mesh, pg_log):
+    sql = "SELECT o_orderkey, o_totalprice FROM sales.orders WHERE o_orderstatus = :status"
+    attack = "F' OR '1'='1"
+
+    actual = run_and_check(mesh, tpch_mesh, sql, params={"status": attack})
+
+    assert actual.height == 0
+    for select in orders_scans(pg_log):
+        assert ("o_orderstatus", exp.EQ, attack) in [comparison(t) for t in conjuncts(select)], described(select)
+        assert select.find(exp.Or) is None, f"the value became SQL: {described(select)}"
+
+
+def test_explain_shows_the_sql_postgres_received(mesh, tpch_mesh, pg_log):
+    sql = "SELECT o_orderkey, o_orderdate FROM sales.orders WHERE o_orderstatus = 'O' AND o_shippriority = 0"
+    run_and_check(mesh, tpch_mesh, sql)
+    received = {select.sql(dialect="postgres") for select in orders_scans(pg_log)}
+
+    explained = scans_of(queries_in_text(mesh.explain(sql), "postgres"), "orders")
+
+    assert explained, f"explain() shows no SQL reading orders:\n{mesh.explain(sql)}"
+    for select in explained:
+        assert select.sql(dialect="postgres") in received
+
+
+# ---------------------------------------------------------------------------------------
+# SQLite: sales.customer -- through mesh.explain() until a SQLite trace hook exists
+# ---------------------------------------------------------------------------------------
+
+
+def queries_in_text(text: str, dialect: str) -> list[str]:
+    """SQL statements embedded in explain text: from each SELECT, the longest run of lines
+    that parses as one query reading a table."""
+    lines = text.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        start = line.upper().find("SELECT")
+        if start < 0:
+            continue
+        best = None
+        for j in range(i, min(i + 60, len(lines))):
+            candidate = "\n".join([line[start:], *lines[i + 1 : j + 1]])
+            try:
+                tree = sqlglot.parse_one(candidate, read=dialect)
+            except (ParseError, TokenError):
+                continue
+            if isinstance(tree, exp.Query) and tree.find(exp.Table) is not None:
+                best = candidate
+        if best is not None:
+            found.append(best)
+    return found
+
+
+def customer_scans(mesh, sql: str) -> list[exp.Select]:
+    text = mesh.explain(sql)
+    scans = scans_of(queries_in_text(text, "sqlite"), "customer", dialect="sqlite")
+    assert scans, f"explain() shows no SQLite SQL reading customer:\n{text}"
+    return scans
+
+
+@pytest.mark.sqlite_explain
+def test_sqlite_scan_reads_only_referenced_columns(mesh, tpch_mesh):
+    sql = "SELECT c_custkey, c_name FROM sales.customer WHERE c_acctbal > 9000"
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in customer_scans(mesh, sql):
+        assert not reads_star(select), select.sql(dialect="sqlite")
+        assert column_names(select) <= {"c_custkey", "c_name", "c_acctbal"}, select.sql(dialect="sqlite")
+
+
+@pytest.mark.sqlite_explain
+def test_sqlite_scan_gets_the_single_table_predicate(mesh, tpch_mesh):
+    sql = (
+        "SELECT c_custkey, o_orderkey FROM sales.customer JOIN sales.orders ON c_custkey = o_custkey "
+        "WHERE c_mktsegment = 'BUILDING' AND o_orderstatus = 'P'"
+    )
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in customer_scans(mesh, sql):
+        found = [comparison(term) for term in conjuncts(select)]
+        assert ("c_mktsegment", exp.EQ, "BUILDING") in found, select.sql(dialect="sqlite")
+
+
+@pytest.mark.sqlite_explain
+def test_sqlite_scan_keeps_null_supplying_predicate_local(mesh, tpch_mesh):
+    sql = (
+        "SELECT o_orderkey, o_custkey FROM sales.orders LEFT JOIN sales.customer "
+        "ON o_custkey = c_custkey AND c_nationkey = 1 WHERE c_name IS NULL AND o_orderkey < 2000"
+    )
+    run_and_check(mesh, tpch_mesh, sql)
+
+    for select in customer_scans(mesh, sql):
+        pushed = [t.sql(dialect="sqlite") for t in conjuncts(select) if "c_name" in column_names(t)]
+        assert not pushed, f"c_name IS NULL must stay local: {select.sql(dialect='sqlite')}"
