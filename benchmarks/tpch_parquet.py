@@ -25,7 +25,7 @@ from sqlglot import exp
 import meshlab
 
 TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
-QUERIES = Path(__file__).resolve().parents[1].parent / "shared" / "tpch"
+QUERIES = Path(__file__).resolve().parents[1] / "tests" / "tpch"
 
 
 def generate(directory: Path, scale: float) -> None:

@@ -52,5 +52,7 @@ def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[s
         failure = _source_failure(stats)
         if failure is not None:
             raise failure from None
+        for scan in plan.scans:  # a file removed since the mesh first read it
+            scan.source.check()
         raise ExecutionError(f"the query failed while running: {_first_line(exc)}") from exc
     return frame, stats

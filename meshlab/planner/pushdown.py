@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlglot import exp
-from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.optimizer.scope import Scope
 
 NOT_PUSHABLE = (exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Placeholder, exp.Rand, exp.Select)
 
@@ -138,9 +138,9 @@ def _limit_candidate(select: exp.Select, occurrence: Occurrence) -> tuple[int | 
     return limit, ordered
 
 
-def find_occurrences(tree: exp.Expression, datasets: dict[str, object]) -> list[Occurrence]:
-    """Every dataset occurrence with its needed columns and candidate conjuncts."""
-    scopes = traverse_scope(tree)
+def find_occurrences(scopes: list[Scope], datasets: dict[str, object]) -> list[Occurrence]:
+    """Every dataset occurrence of the tree whose ``scopes`` are given, with its
+    needed columns and candidate conjuncts."""
     by_table: dict[int, Occurrence] = {}
     for scope in scopes:
         for alias, source in scope.sources.items():

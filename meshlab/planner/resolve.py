@@ -44,6 +44,7 @@ class Resolved:
 
     tree: exp.Expression
     datasets: dict[str, Dataset]  # canonical name -> dataset
+    scopes: list = None  # sqlglot scopes of ``tree``, computed once for the later passes
 
     def schema(self) -> dict[str, dict[str, str]]:
         return qualify_schema(self.datasets)
@@ -125,9 +126,9 @@ def _unknown_column(statement: exp.Expression, message: str, sql: str, datasets:
     return UnknownColumnError(f"unknown column '{name}'{hint}", line, col)
 
 
-def apply_contract_case(tree: exp.Expression, datasets: dict[str, Dataset]) -> None:
+def apply_contract_case(scopes: list, datasets: dict[str, Dataset]) -> None:
     """Give dataset columns the exact spelling of their contract (Polars is case-sensitive)."""
-    for scope in traverse_scope(tree):
+    for scope in scopes:
         for column in scope.columns:
             source = _source_of(scope, column.table)
             if isinstance(source, exp.Table) and source.name in datasets:
@@ -165,5 +166,6 @@ def resolve(statement: exp.Expression, catalog: Catalog, sql: str) -> Resolved:
         raise UnsupportedQueryError(f"cannot resolve the query: {text}") from None
     except MeshError:
         raise
-    apply_contract_case(tree, datasets)
-    return Resolved(tree, datasets)
+    scopes = traverse_scope(tree)
+    apply_contract_case(scopes, datasets)
+    return Resolved(tree, datasets, scopes)

@@ -159,6 +159,12 @@ class Source:
         """What this scan will be sent, for ``explain``."""
         raise NotImplementedError
 
+    def check(self) -> None:
+        """Raise a :class:`~meshlab.errors.SourceError` if the source is unreachable.
+
+        Called only after a run failed, to tell a gone source from a bad query.
+        """
+
     def estimate_rows(self) -> int | None:
         """A cheap row-count estimate, or None when unknown."""
         return None

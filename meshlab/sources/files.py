@@ -63,8 +63,7 @@ class FileSource(Source):
     def _read_target(self):
         """What to hand Polars: the path itself, or fsspec file objects."""
         if _protocol(self.path) in NATIVE_PROTOCOLS:
-            if _protocol(self.path) == "file" and not any(c in self.path for c in GLOB_CHARS):
-                self.files()  # a clear error when the file has gone
+            # Polars lists the files itself; a run that fails calls check().
             return self.path.removeprefix("file://")
         return [fsspec.open(p, "rb").open() for p in self.files()]
 
@@ -79,10 +78,21 @@ class FileSource(Source):
             )
         return pl.scan_ndjson(target, schema_overrides=overrides)
 
+    @property
+    def base_frame(self) -> pl.LazyFrame:
+        """A fresh scan: Polars lists the files when a scan is first resolved, so a
+        cached frame would miss partitions published since."""
+        try:
+            return self._frame()
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
+            raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
+
     @functools.cached_property
     def file_schema(self) -> pl.Schema:
         try:
-            return self._frame().collect_schema()
+            return self.base_frame.collect_schema()
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
@@ -97,15 +107,16 @@ class FileSource(Source):
                 self.server_label,
                 f"column(s) {', '.join(missing)} declared in {self.dataset.contract_path} are not in {self.path}",
             )
-        try:
-            frame = self._frame().select(list(spec.columns))
-        except Exception as exc:  # noqa: BLE001
-            raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
+        frame = self.base_frame.select(list(spec.columns))
         casts = casts_to_contract(
             {c: schema[c] for c in spec.columns}, {c.name: c for c in self.dataset.columns}
         )
         stats.sent.append(self.describe(spec))
         return frame.with_columns(casts) if casts else frame
+
+    def check(self) -> None:
+        """Raise a :class:`SourceError` when the files are gone (after a failed run)."""
+        self.files()
 
     def describe(self, spec: ScanSpec) -> str:
         parts = [f"{self.format} scan of {self.path}", f"columns: {', '.join(spec.columns)}"]
