@@ -129,13 +129,20 @@ def _limit_candidate(select: exp.Select, occurrence: Occurrence) -> tuple[int | 
             return None, ()
         limit += skipped
     order = select.args.get("order")
-    ordered: tuple[exp.Ordered, ...] = ()
+    ordered: list[exp.Ordered] = []
     if order is not None:
-        ordered = tuple(order.expressions)
-        for item in ordered:
-            if not isinstance(item.this, exp.Column) or item.this.table != occurrence.alias:
+        # ORDER BY may name an output column: follow it to the scanned column.
+        outputs = {e.alias: e.this for e in select.expressions if isinstance(e, exp.Alias)}
+        for item in order.expressions:
+            key = item.this
+            if isinstance(key, exp.Column) and not key.table:
+                key = outputs.get(key.name, key)
+            if not isinstance(key, exp.Column) or key.table != occurrence.alias:
                 return None, ()
-    return limit, ordered
+            copy = item.copy()
+            copy.set("this", key.copy())
+            ordered.append(copy)
+    return limit, tuple(ordered)
 
 
 def find_occurrences(scopes: list[Scope], datasets: dict[str, object]) -> list[Occurrence]:

@@ -28,6 +28,15 @@ def _protocol(path: str) -> str:
     return path.split("://", 1)[0].lower() if "://" in path else "file"
 
 
+def _with_partitions(frames: list[pl.LazyFrame], paths: list[str]) -> pl.LazyFrame:
+    """Hive ``key=value`` folders as columns, for files Polars reads as buffers."""
+    tagged = []
+    for frame, path in zip(frames, paths):
+        parts = [p.split("=", 1) for p in path.split("/")[:-1] if "=" in p]
+        tagged.append(frame.with_columns(pl.lit(v).alias(k) for k, v in parts) if parts else frame)
+    return pl.concat(tagged, how="diagonal_relaxed")
+
+
 class FileSource(Source):
     """One dataset stored as files of one format."""
 
@@ -69,9 +78,14 @@ class FileSource(Source):
 
     def _frame(self) -> pl.LazyFrame:
         target = self._read_target()
+        if isinstance(target, list):
+            return _with_partitions([self._read_one(handle) for handle in target], self.files())
+        return self._read_one(target)
+
+    def _read_one(self, target) -> pl.LazyFrame:
         overrides = {c.name: column_dtype(c) for c in self.dataset.columns if column_dtype(c) is not None}
         if self.format == "parquet":
-            return pl.scan_parquet(target, hive_partitioning=True)
+            return pl.scan_parquet(target, hive_partitioning=isinstance(target, str))
         if self.format == "csv":
             return pl.scan_csv(
                 target, separator=self.dataset.server.delimiter, schema_overrides=overrides, try_parse_dates=False

@@ -1,0 +1,146 @@
+"""Sources: every format and place, values typed as the contract says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import fsspec
+import polars as pl
+import pytest
+
+import meshlab
+
+
+def write_contract(path: Path, domain: str, name: str, server: dict, columns: list[tuple[str, str]], **extra) -> None:
+    import yaml
+
+    document = {
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": f"{domain}-{name}",
+        "name": name,
+        "domain": domain,
+        "servers": [server],
+        "schema": [
+            {"name": name, "properties": [dict({"name": c, "logicalType": t}, **extra.get(c, {})) for c, t in columns]}
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def test_sqlite_text_dates_and_reals_come_back_typed(tmp_path):
+    db = sqlite3.connect(tmp_path / "x.sqlite")
+    db.execute("CREATE TABLE t (id INTEGER, day TEXT, at TEXT, price REAL, flag INTEGER)")
+    db.executemany(
+        "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+        [(1, "2026-10-01", "2026-10-01 08:30:00", 9.5, 1), (2, "2026-10-02", None, 12.25, 0)],
+    )
+    db.commit()
+    db.close()
+    write_contract(
+        tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"},
+        [("id", "integer"), ("day", "date"), ("at", "timestamp"), ("price", "number"), ("flag", "boolean")],
+        price={"physicalType": "DECIMAL(10,2)"},
+    )
+    frame = meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT * FROM d.t ORDER BY id").df
+    assert frame.schema["day"] == pl.Date and frame.schema["at"] == pl.Datetime("us")
+    assert frame.schema["price"] == pl.Decimal(10, 2) and frame.schema["flag"] == pl.Boolean
+    assert frame["day"].to_list() == [dt.date(2026, 10, 1), dt.date(2026, 10, 2)]
+    assert frame["at"].to_list() == [dt.datetime(2026, 10, 1, 8, 30), None]
+    assert [float(v) for v in frame["price"]] == [9.5, 12.25]
+    assert frame["flag"].to_list() == [True, False]
+
+
+def test_csv_and_ndjson_follow_the_contract_types(tmp_path):
+    (tmp_path / "a.csv").write_text("id;day;score\n1;2026-01-05;1.5\n2;2026-01-06;\n")
+    (tmp_path / "b.json").write_text("\n".join(json.dumps({"id": i, "published": f"2026-02-0{i}"}) for i in (1, 2)) + "\n")
+    write_contract(tmp_path / "d" / "a.odcs.yaml", "d", "a", {"type": "local", "format": "csv", "path": "../a.csv", "delimiter": ";"},
+                   [("id", "integer"), ("day", "date"), ("score", "number")])
+    write_contract(tmp_path / "d" / "b.odcs.yaml", "d", "b", {"type": "local", "format": "json", "path": "../b.json"},
+                   [("id", "integer"), ("published", "date")])
+    (tmp_path / "mesh.yaml").write_text("mesh: m\ndomains: {d: d}\n")
+    mesh = meshlab.connect(tmp_path / "mesh.yaml")
+    frame = mesh.sql("SELECT a.id, a.day, a.score, b.published FROM d.a a JOIN d.b b ON a.id = b.id ORDER BY a.id").df
+    assert frame.schema["day"] == pl.Date and frame.schema["published"] == pl.Date
+    assert frame.rows() == [(1, dt.date(2026, 1, 5), 1.5, dt.date(2026, 2, 1)), (2, dt.date(2026, 1, 6), None, dt.date(2026, 2, 2))]
+
+
+def _partitioned(root: Path) -> None:
+    for day, users in (("2026-10-01", [1, 2]), ("2026-10-02", [3])):
+        folder = root / "events" / f"day={day}"
+        folder.mkdir(parents=True)
+        pl.DataFrame({"user_id": users}).write_parquet(folder / "part-0.parquet")
+
+
+def test_hive_partitions_are_columns_and_prune(tmp_path):
+    _partitioned(tmp_path)
+    write_contract(tmp_path / "e.odcs.yaml", "d", "events",
+                   {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
+                   [("user_id", "integer"), ("day", "date")])
+    mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
+    frame = mesh.sql("SELECT user_id, day FROM d.events WHERE day = DATE '2026-10-02'").df
+    assert frame.rows() == [(3, dt.date(2026, 10, 2))]
+    assert "day = CAST('2026-10-02' AS DATE)" in mesh.explain("SELECT user_id FROM d.events WHERE day = DATE '2026-10-02'")
+
+
+def test_a_partition_published_after_connect_is_seen(tmp_path):
+    _partitioned(tmp_path)
+    write_contract(tmp_path / "e.odcs.yaml", "d", "events",
+                   {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
+                   [("user_id", "integer"), ("day", "date")])
+    mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
+    assert mesh.sql("SELECT count(*) AS n FROM d.events").df["n"][0] == 3
+    folder = tmp_path / "events" / "day=2026-10-03"
+    folder.mkdir()
+    pl.DataFrame({"user_id": [4, 5]}).write_parquet(folder / "part-0.parquet")
+    assert mesh.sql("SELECT count(*) AS n FROM d.events").df["n"][0] == 5
+
+
+def test_a_mesh_and_its_data_behind_an_fsspec_url(tmp_path):
+    """memory:// is a protocol Polars cannot open itself: files go through fsspec."""
+    fs = fsspec.filesystem("memory")
+    with fs.open("/meshtest/data/tracks.parquet", "wb") as handle:
+        pl.DataFrame({"track_id": [1, 2, 3], "title": ["a", "b", "c"]}).write_parquet(handle)
+    contract = (tmp_path / "c.yaml")
+    write_contract(contract, "music", "tracks", {"type": "memory", "format": "parquet", "path": "../data/tracks.parquet"},
+                   [("track_id", "integer"), ("title", "string")])
+    fs.pipe("/meshtest/music/tracks.odcs.yaml", contract.read_bytes())
+    fs.pipe("/meshtest/mesh.yaml", b"mesh: remote\ndomains:\n  music: music\n")
+    try:
+        mesh = meshlab.connect("memory://meshtest/mesh.yaml")
+        assert [d.address for d in mesh.datasets()] == ["music.tracks"], mesh.errors
+        assert mesh.sql("SELECT title FROM music.tracks WHERE track_id > 1 ORDER BY title").df["title"].to_list() == ["b", "c"]
+    finally:
+        fs.rm("/meshtest", recursive=True)
+
+
+def test_limit_reaches_sqlite_only_when_safe(tmp_path, caplog):
+    db = sqlite3.connect(tmp_path / "x.sqlite")
+    db.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i % 7}") for i in range(100)])
+    db.commit()
+    db.close()
+    write_contract(tmp_path / "t.odcs.yaml", "d", "t",
+                   {"type": "sqlite", "path": "x.sqlite", "customProperties": [{"property": "driver", "value": "sqlite3"}]},
+                   [("id", "integer"), ("name", "string")])
+    mesh = meshlab.connect(tmp_path / "t.odcs.yaml")
+
+    def received(sql):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="meshlab.sources.sqlite"):
+            frame = mesh.sql(sql).df
+        return frame, [r.getMessage() for r in caplog.records if "sqlite3 ran" in r.getMessage()]
+
+    frame, sent = received("SELECT id FROM d.t WHERE id >= 10 ORDER BY id LIMIT 3 OFFSET 2")
+    assert frame["id"].to_list() == [12, 13, 14]
+    assert sent[0].endswith('WHERE "id" >= 10 ORDER BY "id" NULLS LAST LIMIT 5')
+    frame, sent = received("SELECT name, count(*) AS n FROM d.t GROUP BY name ORDER BY name LIMIT 2")
+    assert "LIMIT" not in sent[0] and frame["n"].to_list() == [15, 15]
+    # LIKE is case-insensitive in SQLite: pushed as a pre-filter, so no LIMIT below it.
+    frame, sent = received("SELECT name FROM d.t WHERE name LIKE 'N1%' LIMIT 2")
+    assert frame.height == 0 and "LIMIT" not in sent[0]
