@@ -88,6 +88,6 @@ def column_lineage(tree: exp.Expression, datasets: dict[str, Dataset]) -> Lineag
                 candidate = _kind(node.expression)
                 kind = candidate if RANK[candidate] > RANK[kind] else kind
         columns[output] = sorted(sources)
-        kinds[output] = kind if sources else "transformation"
+        kinds[output] = kind if sources or kind == "aggregation" else "transformation"
     read = sorted({ds.address for ds in datasets.values()})
     return Lineage(columns=columns, kinds=kinds, datasets=read)
