@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= 1
+DEMO_DIR ?= demo
+# Debian puts the PostgreSQL server binaries here, outside PATH.
+PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
+export PATH := $(PATH):$(PG_BIN)
+
+.PHONY: install demo test bench clean postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test,fast]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The PostgreSQL server binaries the tests start a throwaway cluster with.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+$(DEMO_DIR)/mesh.yaml: $(VENV)/.installed
+	$(BIN)/meshlab demo $(DEMO_DIR) --scale $(SCALE)
+
+# Set up, write the demo music mesh (scale 1: ~10 M play events) and run a cross-domain query on it.
+demo: $(DEMO_DIR)/mesh.yaml
+	$(BIN)/meshlab catalog $(DEMO_DIR)/mesh.yaml --search "plays per country"
+	$(BIN)/meshlab query $(DEMO_DIR)/mesh.yaml "SELECT p.country, count(*) AS plays, count(DISTINCT e.user_id) AS listeners \
+	  FROM plays.play_events e JOIN listeners.profiles p ON e.user_id = p.user_id \
+	  JOIN listeners.subscriptions s ON s.user_id = p.user_id AND s.plan = 'premium' \
+	  GROUP BY p.country ORDER BY plays DESC LIMIT 10"
+
+test: install postgres
+	MESHLAB_REQUIRE_POSTGRES=1 $(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/tpch_parquet.py --scale 1 --repeat 5
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .benchdata .pytest_cache
