@@ -144,3 +144,16 @@ def test_limit_reaches_sqlite_only_when_safe(tmp_path, caplog):
     # LIKE is case-insensitive in SQLite: pushed as a pre-filter, so no LIMIT below it.
     frame, sent = received("SELECT name FROM d.t WHERE name LIKE 'N1%' LIMIT 2")
     assert frame.height == 0 and "LIMIT" not in sent[0]
+
+
+def test_sqlite_column_whose_first_rows_are_null(tmp_path):
+    """ADBC types a column from its first batch: NULLs first must not break a text column."""
+    db = sqlite3.connect(tmp_path / "x.sqlite")
+    db.execute("CREATE TABLE t (id INTEGER, country TEXT)")
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, None if i < 5000 else "SE") for i in range(6000)])
+    db.commit()
+    db.close()
+    write_contract(tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"},
+                   [("id", "integer"), ("country", "string")])
+    frame = meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT country, count(*) AS n FROM d.t GROUP BY country ORDER BY n").df
+    assert frame.rows() == [("SE", 1000), (None, 5000)]

@@ -22,6 +22,7 @@ from meshlab.sources.database import DatabaseSource
 log = logging.getLogger("meshlab.sources.sqlite")
 
 NUMERIC_STORAGE = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
+ONE_BATCH = 1 << 30
 
 
 class SqliteSource(DatabaseSource):
@@ -64,6 +65,10 @@ class SqliteSource(DatabaseSource):
         try:
             with adbc.connect(f"file:{self.database_path}?mode=ro") as connection:
                 with connection.cursor() as cursor:
+                    # The driver types each column from its first batch; a column
+                    # whose first rows are NULL would be typed INT64 and fail on
+                    # the first text value. One batch types it from every row.
+                    cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
                     log.debug("%s: %s", self.dataset.address, sql)
                     cursor.execute(sql)
                     return cursor.fetch_arrow_table()
