@@ -52,12 +52,22 @@ def write_mesh(directory: Path) -> Path:
         path = directory / f"{table}.parquet"
         schema = pl.read_parquet_schema(path)
         contract = {
-            "apiVersion": "v3.1.0", "kind": "DataContract", "id": table, "name": table, "status": "active",
+            "apiVersion": "v3.1.0",
+            "kind": "DataContract",
+            "id": table,
+            "name": table,
+            "status": "active",
             "domain": "tpch",
             "servers": [{"server": "lake", "type": "local", "format": "parquet", "path": str(path)}],
-            "schema": [{"name": table, "properties": [
-                {"name": c, "logicalType": logical(t)[0], "physicalType": logical(t)[1]} for c, t in schema.items()
-            ]}],
+            "schema": [
+                {
+                    "name": table,
+                    "properties": [
+                        {"name": c, "logicalType": logical(t)[0], "physicalType": logical(t)[1]}
+                        for c, t in schema.items()
+                    ],
+                }
+            ],
         }
         (domain / f"{table}.odcs.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
     manifest = directory / "mesh" / "mesh.yaml"

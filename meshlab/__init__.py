@@ -23,7 +23,21 @@ from meshlab.result import Result
 __version__ = "0.1.0"
 
 __all__ = [
-    "AmbiguousDatasetError", "Column", "Dataset", "DescriptorError", "ExecutionError", "Mesh", "MeshError",
-    "MeshLoadError", "ParameterError", "Result", "SourceError", "SqlError", "SqlSyntaxError", "UnknownColumnError",
-    "UnknownDatasetError", "UnsupportedQueryError", "connect",
+    "AmbiguousDatasetError",
+    "Column",
+    "Dataset",
+    "DescriptorError",
+    "ExecutionError",
+    "Mesh",
+    "MeshError",
+    "MeshLoadError",
+    "ParameterError",
+    "Result",
+    "SourceError",
+    "SqlError",
+    "SqlSyntaxError",
+    "UnknownColumnError",
+    "UnknownDatasetError",
+    "UnsupportedQueryError",
+    "connect",
 ]

@@ -113,7 +113,12 @@ def cmd_catalog(args) -> int:
     if args.format == "json":
         for row, d in zip(rows, found):
             row["columns"] = [
-                {"name": c.name, "type": c.logical_type, "description": c.description, "classification": c.classification}
+                {
+                    "name": c.name,
+                    "type": c.logical_type,
+                    "description": c.description,
+                    "classification": c.classification,
+                }
                 for c in d.columns
             ]
             row["tags"] = list(d.tags)

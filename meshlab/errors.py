@@ -52,9 +52,7 @@ class AmbiguousDatasetError(MeshError):
     def __init__(self, address: str, candidates: list[str] | tuple[str, ...]):
         self.address = address
         self.candidates = tuple(candidates)
-        super().__init__(
-            f"dataset address '{address}' is ambiguous: use one of {', '.join(self.candidates)}"
-        )
+        super().__init__(f"dataset address '{address}' is ambiguous: use one of {', '.join(self.candidates)}")
 
 
 class SqlError(MeshError):

@@ -71,9 +71,7 @@ class Mesh:
         """The plan as text: what each source will be sent, then the local query."""
         return explain_text(self.plan(sql, params))
 
-    def sql(
-        self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False
-    ) -> Result | pl.LazyFrame:
+    def sql(self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False) -> Result | pl.LazyFrame:
         """Run a read query over the mesh's datasets.
 
         Parameters

@@ -102,7 +102,9 @@ class Result:
         Time spent planning and running.
     """
 
-    def __init__(self, df: pl.DataFrame, plan: QueryPlan, stats: dict[str, ScanStats], plan_seconds: float, run_seconds: float):
+    def __init__(
+        self, df: pl.DataFrame, plan: QueryPlan, stats: dict[str, ScanStats], plan_seconds: float, run_seconds: float
+    ):
         self.df = df
         self.query_plan = plan
         self.plan = ExecutedPlan(plan, stats)

@@ -643,9 +643,7 @@ def assert_same_rows(
     a_cols, e_cols, inexact = [], [], []
     for i, (a, e) in enumerate(zip(actual.get_columns(), expected.get_columns())):
         kinds = {_kind(a.dtype), _kind(e.dtype)} - {str(pl.Null)}
-        assert len(kinds) <= 1, (
-            f"column {i} ({a.name!r} vs {e.name!r}) has incompatible types: {a.dtype} vs {e.dtype}"
-        )
+        assert len(kinds) <= 1, f"column {i} ({a.name!r} vs {e.name!r}) has incompatible types: {a.dtype} vs {e.dtype}"
         a_cols.append(_normalise(a, e).alias(names[i]))
         e_cols.append(_normalise(e, a).alias(names[i]))
         inexact.append(any(d in _INEXACT or isinstance(d, pl.Decimal) for d in (a.dtype, e.dtype)))
@@ -715,4 +713,3 @@ def pytest_configure(config):
         "markers",
         "sqlite_explain: SQLite pushdown asserted only through mesh.explain() text (no server log yet)",
     )
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import polars as pl
@@ -59,7 +58,12 @@ def small_mesh(tmp_path: Path) -> Path:
         contract(
             "play_events",
             "plays",
-            {"play_events": {"description": "One row per play of a track.", "columns": {"user_id": "Listener.", "country_id": "Country of the play."}}},
+            {
+                "play_events": {
+                    "description": "One row per play of a track.",
+                    "columns": {"user_id": "Listener.", "country_id": "Country of the play."},
+                }
+            },
             tags=["music", "events"],
         ),
     )
@@ -68,7 +72,12 @@ def small_mesh(tmp_path: Path) -> Path:
         contract(
             "profiles",
             "listeners",
-            {"profiles": {"description": "Listener profiles, one per user.", "columns": {"user_id": "Listener.", "age": "Age in years."}}},
+            {
+                "profiles": {
+                    "description": "Listener profiles, one per user.",
+                    "columns": {"user_id": "Listener.", "age": "Age in years."},
+                }
+            },
         ),
     )
     write(tmp_path / "mesh.yaml", "mesh: music\ndomains:\n  plays: plays\n  listeners: listeners\n")
@@ -107,8 +116,13 @@ def test_same_dataset_name_in_two_products_needs_the_product_address(small_mesh,
     pl.DataFrame({"user_id": [9]}).write_parquet(tmp_path / "data" / "other.parquet")
     write(
         tmp_path / "plays" / "archive.odcs.yaml",
-        contract("archive", "plays", {"play_events": {"columns": {"user_id": "Listener."}}}, product="archive",
-                 path="../data/other.parquet"),
+        contract(
+            "archive",
+            "plays",
+            {"play_events": {"columns": {"user_id": "Listener."}}},
+            product="archive",
+            path="../data/other.parquet",
+        ),
     )
     mesh = meshlab.connect(small_mesh)
     addresses = [d.address for d in mesh.datasets()]
@@ -122,7 +136,10 @@ def test_same_dataset_name_in_two_products_needs_the_product_address(small_mesh,
 
 def test_a_broken_contract_is_listed_and_the_rest_of_the_mesh_loads(small_mesh, tmp_path):
     write(tmp_path / "plays" / "bad_yaml.odcs.yaml", "apiVersion: v3.1.0\nkind: a: b\nschema: []\n")
-    write(tmp_path / "plays" / "no_schema.odcs.yaml", "apiVersion: v3.1.0\nkind: DataContract\nservers: [{type: local, format: parquet, path: x.parquet}]\n")
+    write(
+        tmp_path / "plays" / "no_schema.odcs.yaml",
+        "apiVersion: v3.1.0\nkind: DataContract\nservers: [{type: local, format: parquet, path: x.parquet}]\n",
+    )
     write(
         tmp_path / "listeners" / "bad_server.odcs.yaml",
         "apiVersion: v3.1.0\nkind: DataContract\nservers: [{type: ftp, path: x}]\nschema: [{name: x}]\n",

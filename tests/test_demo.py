@@ -38,11 +38,16 @@ SQLITE_TYPES = {
     "number": ("REAL", "*"),
     "boolean": ("INTEGER", "[01]"),
     "date": ("TEXT", "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"),
-    "timestamp": ("TEXT", "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] "
-                          "[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"),
+    "timestamp": ("TEXT", "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]"),
 }
-SQLITE_STORAGE = {"string": "text", "integer": "integer", "number": "real",
-                  "boolean": "integer", "date": "text", "timestamp": "text"}
+SQLITE_STORAGE = {
+    "string": "text",
+    "integer": "integer",
+    "number": "real",
+    "boolean": "integer",
+    "date": "text",
+    "timestamp": "text",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +68,7 @@ def contracts(mesh) -> dict[Path, dict]:
 @pytest.fixture(scope="module")
 def datasets(contracts) -> dict[str, tuple[Path, dict, dict]]:
     """address -> (contract path, contract, schema object)."""
-    return {
-        f"{c['domain']}.{obj['name']}": (path, c, obj)
-        for path, c in contracts.items()
-        for obj in c["schema"]
-    }
+    return {f"{c['domain']}.{obj['name']}": (path, c, obj) for path, c in contracts.items() for obj in c["schema"]}
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +108,18 @@ def test_manifest_names_the_four_domains(mesh):
     manifest = yaml.safe_load(mesh.read_text())
     assert mesh.name == "mesh.yaml"
     assert manifest["mesh"] == "music"
-    assert manifest["domains"] == {d: f"domains/{d}"
-                                   for d in ("plays", "listeners", "artists", "podcasts")}
+    assert manifest["domains"] == {d: f"domains/{d}" for d in ("plays", "listeners", "artists", "podcasts")}
 
 
 def test_every_dataset_has_its_address(datasets):
     assert sorted(datasets) == [
-        "artists.artists", "artists.tracks", "listeners.profiles", "listeners.subscriptions",
-        "plays.daily_track_plays", "plays.play_events", "podcasts.episodes",
+        "artists.artists",
+        "artists.tracks",
+        "listeners.profiles",
+        "listeners.subscriptions",
+        "plays.daily_track_plays",
+        "plays.play_events",
+        "podcasts.episodes",
         "podcasts.podcast_streams",
     ]
 
@@ -133,8 +138,7 @@ def test_contracts_are_fully_filled_in(contracts):
         latency = [sla for sla in c["slaProperties"] if sla["property"] == "latency"]
         assert latency and latency[0]["unit"] in {"d", "h"}, path
         table, col = latency[0]["element"].split(".")
-        assert col in {p["name"] for obj in c["schema"] if obj["name"] == table
-                       for p in obj["properties"]}, path
+        assert col in {p["name"] for obj in c["schema"] if obj["name"] == table for p in obj["properties"]}, path
 
 
 def test_every_property_is_described(contracts):
@@ -206,9 +210,15 @@ def test_rerun_into_same_folder_replaces_partitions(tmp_path):
 
 def test_sizes_scale_linearly_above_a_floor():
     full = sizes_for(1)
-    assert (full.play_events, full.listeners, full.tracks, full.artists, full.episodes,
-            full.podcast_streams, full.days) == (
-        10_000_000, 200_000, 50_000, 8_000, 2_000, 1_000_000, 31)
+    assert (
+        full.play_events,
+        full.listeners,
+        full.tracks,
+        full.artists,
+        full.episodes,
+        full.podcast_streams,
+        full.days,
+    ) == (10_000_000, 200_000, 50_000, 8_000, 2_000, 1_000_000, 31)
     assert sizes_for(0.5).listeners == 100_000
     tiny = sizes_for(1e-9)
     assert tiny.listeners >= 50 and tiny.tracks >= 100 and tiny.artists >= 20
@@ -228,8 +238,7 @@ def test_declared_columns_exist_in_files_with_compatible_types(db, datasets):
     for address, (_, contract, obj) in datasets.items():
         if contract["servers"][0]["type"] != "local":
             continue
-        actual = {row[0]: row[1] for row in
-                  db.execute(f"DESCRIBE {address.replace('.', '_')}").fetchall()}
+        actual = {row[0]: row[1] for row in db.execute(f"DESCRIBE {address.replace('.', '_')}").fetchall()}
         declared = {p["name"]: p["logicalType"] for p in obj["properties"]}
         assert set(actual) == set(declared), address
         for name, logical in declared.items():
@@ -248,7 +257,8 @@ def test_declared_columns_exist_in_sqlite_with_compatible_types(datasets):
                 bad = con.execute(
                     f"SELECT count(*) FROM {obj['name']} WHERE {p['name']} IS NOT NULL AND "
                     f"(typeof({p['name']}) <> ? OR NOT {p['name']} GLOB ?)",
-                    (SQLITE_STORAGE[p["logicalType"]], pattern)).fetchone()[0]
+                    (SQLITE_STORAGE[p["logicalType"]], pattern),
+                ).fetchone()[0]
                 assert bad == 0, f"{address}.{p['name']}"
 
 
@@ -261,13 +271,16 @@ def test_required_columns_have_no_nulls_and_keys_are_unique(db, datasets):
         for p in props:
             nulls, dupes = db.execute(
                 f'SELECT count(*) - count("{p["name"]}"), '
-                f'count("{p["name"]}") - count(DISTINCT "{p["name"]}") FROM {view}').fetchone()
+                f'count("{p["name"]}") - count(DISTINCT "{p["name"]}") FROM {view}'
+            ).fetchone()
             assert nulls == 0 or not p["required"], f"{address}.{p['name']}"
             assert dupes == 0 or not p["unique"], f"{address}.{p['name']}"
-        key = ", ".join(p["name"] for p in sorted(props, key=lambda p: p.get(
-            "primaryKeyPosition", 0)) if p["primaryKey"])
-        repeated = db.execute(f"SELECT count(*) FROM (SELECT {key} FROM {view} "
-                              "GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        key = ", ".join(
+            p["name"] for p in sorted(props, key=lambda p: p.get("primaryKeyPosition", 0)) if p["primaryKey"]
+        )
+        repeated = db.execute(
+            f"SELECT count(*) FROM (SELECT {key} FROM {view} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
         assert repeated == (0,), f"{address}: primary key ({key})"
 
 
@@ -280,10 +293,12 @@ def test_foreign_keys_join(db, datasets):
     assert column(db, "SELECT track_id FROM plays_play_events") <= tracks
     assert column(db, "SELECT track_id FROM plays_daily_track_plays") <= tracks
     assert column(db, "SELECT artist_id FROM artists_tracks") == column(
-        db, "SELECT artist_id FROM artists_artists")  # every artist has a track
+        db, "SELECT artist_id FROM artists_artists"
+    )  # every artist has a track
     assert column(db, "SELECT user_id FROM podcasts_podcast_streams") <= users
     assert column(db, "SELECT episode_id FROM podcasts_podcast_streams") <= column(
-        db, "SELECT episode_id FROM podcasts_episodes")
+        db, "SELECT episode_id FROM podcasts_episodes"
+    )
     guests = column(db, "SELECT guest_artist_id FROM podcasts_episodes") - {None}
     assert guests <= column(db, "SELECT artist_id FROM artists_artists")
 
@@ -295,26 +310,26 @@ def test_play_events_are_hive_partitioned_by_arrival_day(db, mesh):
     for day in days:
         assert re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", day)
         assert [f.name for f in (folder / day).iterdir()] == ["part-0.parquet"]
-    in_file = db.execute(f"DESCRIBE SELECT * FROM read_parquet("
-                         f"'{folder / days[0] / 'part-0.parquet'}', hive_partitioning = false)")
+    in_file = db.execute(
+        f"DESCRIBE SELECT * FROM read_parquet('{folder / days[0] / 'part-0.parquet'}', hive_partitioning = false)"
+    )
     assert "date" not in {row[0] for row in in_file.fetchall()}  # the folder carries it
-    assert db.execute("SELECT count(*) FROM plays_play_events WHERE received_at::DATE <> date"
-                      ).fetchone() == (0,)
-    late = db.execute("SELECT count(*) FROM plays_play_events WHERE played_at::DATE < date "
-                      "AND offline").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM plays_play_events WHERE received_at::DATE <> date").fetchone() == (0,)
+    late = db.execute("SELECT count(*) FROM plays_play_events WHERE played_at::DATE < date AND offline").fetchone()[0]
     assert late > 0  # some events arrive days after the play
 
 
 def test_play_events_look_like_listening(db):
     total, listeners, countries, no_country, skips = db.execute(
         "SELECT count(*), count(DISTINCT user_id), count(DISTINCT country), "
-        "count(*) - count(country), avg(is_skip::INT) FROM plays_play_events").fetchone()
+        "count(*) - count(country), avg(is_skip::INT) FROM plays_play_events"
+    ).fetchone()
     assert 0.98 * 20_000 < total <= 20_000
     assert countries > 10 and 0 < no_country < 0.02 * total and 0.15 < skips < 0.4
-    assert db.execute("SELECT count(*) FROM plays_play_events WHERE is_skip <> "
-                      "(ms_played < 30000)").fetchone() == (0,)
-    top_share = db.execute("SELECT max(n) / sum(n) FROM (SELECT count(*) n FROM "
-                           "plays_play_events GROUP BY track_id)").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM plays_play_events WHERE is_skip <> (ms_played < 30000)").fetchone() == (0,)
+    top_share = db.execute(
+        "SELECT max(n) / sum(n) FROM (SELECT count(*) n FROM plays_play_events GROUP BY track_id)"
+    ).fetchone()[0]
     assert 0.005 < top_share < 0.2  # popular tracks stand out, none dominates
 
 
@@ -325,8 +340,7 @@ def test_daily_track_plays_agree_with_play_events(db):
                sum(ms_played) AS ms_played
         FROM plays_play_events GROUP BY ALL
     """
-    published = "SELECT date, track_id, plays, listeners, skips, ms_played FROM " \
-                "plays_daily_track_plays"
+    published = "SELECT date, track_id, plays, listeners, skips, ms_played FROM plays_daily_track_plays"
     for a, b in ((recomputed, published), (published, recomputed)):
         assert db.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone() == (0,)
 
@@ -343,8 +357,7 @@ def measure(con, table: str, rule: dict, column: str | None) -> float:
     }[rule["metric"]]
     if rule["metric"] == "duplicateValues" and column is None:
         keys = ", ".join(rule["arguments"]["properties"])
-        sql = f"SELECT count(*) FROM (SELECT {keys} FROM {table} GROUP BY {keys} " \
-              "HAVING count(*) > 1) AS repeated"
+        sql = f"SELECT count(*) FROM (SELECT {keys} FROM {table} GROUP BY {keys} HAVING count(*) > 1) AS repeated"
     value = con.execute(sql).fetchone()[0]
     if rule.get("unit") == "percent":
         value = 100.0 * value / con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -358,7 +371,8 @@ def test_contract_quality_rules_hold(db, datasets):
         else:
             con, table = db, address.replace(".", "_")
         rules = [(rule, None) for rule in obj["quality"]] + [
-            (rule, p["name"]) for p in obj["properties"] for rule in p["quality"]]
+            (rule, p["name"]) for p in obj["properties"] for rule in p["quality"]
+        ]
         for rule, col in rules:
             value = measure(con, table, rule, col)
             where = f"{address}.{col or ''} {rule['metric']} = {value}"

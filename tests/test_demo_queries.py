@@ -32,7 +32,9 @@ def oracle(demo, sql: str) -> pl.DataFrame:
 
     root = demo.parent / "data"
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW play_events AS SELECT * FROM read_parquet('{root}/plays/play_events/**/*.parquet', hive_partitioning=true)")
+    con.execute(
+        f"CREATE VIEW play_events AS SELECT * FROM read_parquet('{root}/plays/play_events/**/*.parquet', hive_partitioning=true)"
+    )
     con.execute(f"CREATE VIEW tracks AS SELECT * FROM read_csv_auto('{root}/artists/tracks.csv')")
     con.execute(f"CREATE VIEW artists AS SELECT * FROM read_csv_auto('{root}/artists/artists.csv')")
     db = sqlite3.connect(next(root.glob("listeners/*.sqlite")))
@@ -68,7 +70,11 @@ def test_a_query_across_four_domains_matches_duckdb(demo, mesh):
     assert result.df.height > 0
     assert_same_rows(result.df, expected, ordered=True)
     assert result.lineage.datasets == [
-        "artists.artists", "artists.tracks", "listeners.profiles", "listeners.subscriptions", "plays.play_events"
+        "artists.artists",
+        "artists.tracks",
+        "listeners.profiles",
+        "listeners.subscriptions",
+        "plays.play_events",
     ]
     profiles = next(f for f in result.plan if f.dataset == "listeners.profiles")
     assert "\"country\" IN ('DE', 'SE')" in profiles.sent[0]
@@ -96,7 +102,9 @@ def test_lineage_through_ctes_with_kinds(mesh):
 
 
 def test_lineage_through_subqueries_and_star(mesh):
-    result = mesh.sql("SELECT * FROM (SELECT artist_id, name AS artist_name FROM artists.artists) x WHERE artist_id < 5")
+    result = mesh.sql(
+        "SELECT * FROM (SELECT artist_id, name AS artist_name FROM artists.artists) x WHERE artist_id < 5"
+    )
     assert result.lineage.columns == {
         "artist_id": ["artists.artists.artist_id"],
         "artist_name": ["artists.artists.name"],
@@ -114,7 +122,9 @@ def test_explain_shows_what_each_source_is_sent(mesh):
         "SELECT p.country, count(*) FROM plays.play_events e JOIN listeners.profiles p ON e.user_id = p.user_id "
         "WHERE p.signup_date >= DATE '2026-01-01' - INTERVAL '1' YEAR GROUP BY 1"
     )
-    assert 'SELECT "user_id", "country", "signup_date" FROM "profiles" WHERE "signup_date" >= DATE(\'2025-01-01\')' in text
+    assert (
+        'SELECT "user_id", "country", "signup_date" FROM "profiles" WHERE "signup_date" >= DATE(\'2025-01-01\')' in text
+    )
     assert "parquet scan of" in text and "columns: user_id" in text
     assert "Local query (Polars SQL):" in text
 
@@ -123,12 +133,28 @@ def test_cli_demo_query_and_catalog(tmp_path, capsys):
     assert cli_main(["demo", str(tmp_path / "m"), "--scale", "0.002"]) == 0
     manifest = capsys.readouterr().out.strip()
     assert manifest.endswith("mesh.yaml")
-    assert cli_main(["query", manifest, "SELECT plan, count(*) AS n FROM listeners.subscriptions GROUP BY plan ORDER BY plan", "--format", "json"]) == 0
+    assert (
+        cli_main(
+            [
+                "query",
+                manifest,
+                "SELECT plan, count(*) AS n FROM listeners.subscriptions GROUP BY plan ORDER BY plan",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert {r["plan"] for r in rows} <= {"free", "premium", "family", "student"} and sum(r["n"] for r in rows) > 0
     out = tmp_path / "x.parquet"
-    assert cli_main(["query", manifest, "SELECT * FROM artists.tracks", "--format", "parquet", "--output", str(out)]) == 0
-    assert pl.read_parquet(out).height == meshlab.connect(manifest).sql("SELECT count(*) AS n FROM artists.tracks").df["n"][0]
+    assert (
+        cli_main(["query", manifest, "SELECT * FROM artists.tracks", "--format", "parquet", "--output", str(out)]) == 0
+    )
+    assert (
+        pl.read_parquet(out).height
+        == meshlab.connect(manifest).sql("SELECT count(*) AS n FROM artists.tracks").df["n"][0]
+    )
     assert cli_main(["catalog", manifest, "--search", "plays per country", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["datasets"][0]["address"] == "plays.play_events"
     assert cli_main(["query", manifest, "SELECT nope FROM artists.tracks"]) == 2
@@ -139,7 +165,18 @@ def test_cli_demo_query_and_catalog(tmp_path, capsys):
 
 def test_the_installed_command_runs(demo):
     done = subprocess.run(
-        [sys.executable, "-m", "meshlab.cli", "query", str(demo), "SELECT count(*) AS n FROM artists.artists", "--format", "csv"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "meshlab.cli",
+            "query",
+            str(demo),
+            "SELECT count(*) AS n FROM artists.artists",
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.splitlines()[0] == "n" and int(done.stdout.splitlines()[1]) > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 
 import meshlab
 from meshlab.errors import (
-    ExecutionError,
     MeshError,
     ParameterError,
     SourceError,
@@ -27,7 +25,9 @@ from meshlab.errors import (
 def mesh_dir(tmp_path: Path) -> Path:
     """Two domains: events in parquet, users in SQLite."""
     (tmp_path / "data").mkdir()
-    pl.DataFrame({"user_id": [1, 2, 3, 3], "track": ["a", "b", "c", "d"]}).write_parquet(tmp_path / "data" / "events.parquet")
+    pl.DataFrame({"user_id": [1, 2, 3, 3], "track": ["a", "b", "c", "d"]}).write_parquet(
+        tmp_path / "data" / "events.parquet"
+    )
     db = sqlite3.connect(tmp_path / "data" / "users.sqlite")
     db.execute("CREATE TABLE users (user_id INTEGER PRIMARY KEY, name TEXT)")
     db.executemany("INSERT INTO users VALUES (?, ?)", [(1, "ana"), (2, "bo"), (3, "cy")])

@@ -43,9 +43,7 @@ def shop(tmp_path_factory, tpch_parquet) -> Path:
         db.execute(f"CREATE TABLE {table} ({columns})")
         db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * frame.width)})", frame.rows())
         schema = pl.read_parquet_schema(tpch_parquet / f"{table}.parquet")
-        properties[table] = [
-            {"name": c, "logicalType": _logical(t), "primaryKey": c == key} for c, t in schema.items()
-        ]
+        properties[table] = [{"name": c, "logicalType": _logical(t), "primaryKey": c == key} for c, t in schema.items()]
     db.commit()
     db.close()
     contract = {
@@ -55,8 +53,12 @@ def shop(tmp_path_factory, tpch_parquet) -> Path:
         "name": "Shop",
         "domain": "sales",
         "servers": [
-            {"server": "shop-db", "type": "sqlite", "path": "shop.sqlite",
-             "customProperties": [{"property": "driver", "value": "sqlite3"}]}
+            {
+                "server": "shop-db",
+                "type": "sqlite",
+                "path": "shop.sqlite",
+                "customProperties": [{"property": "driver", "value": "sqlite3"}],
+            }
         ],
         "schema": [{"name": t, "properties": p} for t, p in properties.items()],
     }

@@ -22,9 +22,22 @@ def contract(server, table: str, columns: list[tuple[str, str]], password_env: s
     if password_env:
         props.append({"property": "passwordEnv", "value": password_env})
     return {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": table, "name": table, "domain": "ops",
-        "servers": [{"server": "ops-db", "type": "postgres", "host": server.host, "port": server.port,
-                     "database": "tpch", "schema": "public", "customProperties": props}],
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": table,
+        "name": table,
+        "domain": "ops",
+        "servers": [
+            {
+                "server": "ops-db",
+                "type": "postgres",
+                "host": server.host,
+                "port": server.port,
+                "database": "tpch",
+                "schema": "public",
+                "customProperties": props,
+            }
+        ],
         "schema": [{"name": table, "properties": [{"name": c, "logicalType": t} for c, t in columns]}],
     }
 
@@ -44,8 +57,9 @@ def test_a_missing_table_is_a_source_error_and_no_connection_stays_open(tpch_mes
 def test_a_failing_scan_among_several_closes_every_connection(tpch_mesh, postgres_server, tmp_path):
     mesh_dir = tmp_path / "m"
     (mesh_dir / "ops").mkdir(parents=True)
-    (mesh_dir / "ops" / "orders.odcs.yaml").write_text(yaml.safe_dump(
-        contract(postgres_server, "orders", [("o_orderkey", "integer"), ("o_custkey", "integer")])))
+    (mesh_dir / "ops" / "orders.odcs.yaml").write_text(
+        yaml.safe_dump(contract(postgres_server, "orders", [("o_orderkey", "integer"), ("o_custkey", "integer")]))
+    )
     broken = contract(postgres_server, "orders", [("o_orderkey", "integer"), ("no_such_column", "integer")])
     broken["schema"][0]["name"] = "orders_broken"
     broken["schema"][0]["physicalName"] = "orders"
@@ -69,4 +83,5 @@ def test_a_password_never_shows_in_an_error(tpch_mesh, postgres_server, tmp_path
         meshlab.connect(path).sql("SELECT o_orderkey FROM ops.orders")
     assert "no_such_database" in str(caught.value)
     assert "s3cret-value" not in str(caught.value) and "s3cret-value" not in meshlab.connect(path).explain(
-        "SELECT o_orderkey FROM ops.orders")
+        "SELECT o_orderkey FROM ops.orders"
+    )

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import fsspec
 import polars as pl
-import pytest
 
 import meshlab
 
@@ -43,7 +42,10 @@ def test_sqlite_text_dates_and_reals_come_back_typed(tmp_path):
     db.commit()
     db.close()
     write_contract(
-        tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"},
+        tmp_path / "t.odcs.yaml",
+        "d",
+        "t",
+        {"type": "sqlite", "path": "x.sqlite"},
         [("id", "integer"), ("day", "date"), ("at", "timestamp"), ("price", "number"), ("flag", "boolean")],
         price={"physicalType": "DECIMAL(10,2)"},
     )
@@ -58,16 +60,31 @@ def test_sqlite_text_dates_and_reals_come_back_typed(tmp_path):
 
 def test_csv_and_ndjson_follow_the_contract_types(tmp_path):
     (tmp_path / "a.csv").write_text("id;day;score\n1;2026-01-05;1.5\n2;2026-01-06;\n")
-    (tmp_path / "b.json").write_text("\n".join(json.dumps({"id": i, "published": f"2026-02-0{i}"}) for i in (1, 2)) + "\n")
-    write_contract(tmp_path / "d" / "a.odcs.yaml", "d", "a", {"type": "local", "format": "csv", "path": "../a.csv", "delimiter": ";"},
-                   [("id", "integer"), ("day", "date"), ("score", "number")])
-    write_contract(tmp_path / "d" / "b.odcs.yaml", "d", "b", {"type": "local", "format": "json", "path": "../b.json"},
-                   [("id", "integer"), ("published", "date")])
+    (tmp_path / "b.json").write_text(
+        "\n".join(json.dumps({"id": i, "published": f"2026-02-0{i}"}) for i in (1, 2)) + "\n"
+    )
+    write_contract(
+        tmp_path / "d" / "a.odcs.yaml",
+        "d",
+        "a",
+        {"type": "local", "format": "csv", "path": "../a.csv", "delimiter": ";"},
+        [("id", "integer"), ("day", "date"), ("score", "number")],
+    )
+    write_contract(
+        tmp_path / "d" / "b.odcs.yaml",
+        "d",
+        "b",
+        {"type": "local", "format": "json", "path": "../b.json"},
+        [("id", "integer"), ("published", "date")],
+    )
     (tmp_path / "mesh.yaml").write_text("mesh: m\ndomains: {d: d}\n")
     mesh = meshlab.connect(tmp_path / "mesh.yaml")
     frame = mesh.sql("SELECT a.id, a.day, a.score, b.published FROM d.a a JOIN d.b b ON a.id = b.id ORDER BY a.id").df
     assert frame.schema["day"] == pl.Date and frame.schema["published"] == pl.Date
-    assert frame.rows() == [(1, dt.date(2026, 1, 5), 1.5, dt.date(2026, 2, 1)), (2, dt.date(2026, 1, 6), None, dt.date(2026, 2, 2))]
+    assert frame.rows() == [
+        (1, dt.date(2026, 1, 5), 1.5, dt.date(2026, 2, 1)),
+        (2, dt.date(2026, 1, 6), None, dt.date(2026, 2, 2)),
+    ]
 
 
 def _partitioned(root: Path) -> None:
@@ -79,20 +96,30 @@ def _partitioned(root: Path) -> None:
 
 def test_hive_partitions_are_columns_and_prune(tmp_path):
     _partitioned(tmp_path)
-    write_contract(tmp_path / "e.odcs.yaml", "d", "events",
-                   {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
-                   [("user_id", "integer"), ("day", "date")])
+    write_contract(
+        tmp_path / "e.odcs.yaml",
+        "d",
+        "events",
+        {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
+        [("user_id", "integer"), ("day", "date")],
+    )
     mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
     frame = mesh.sql("SELECT user_id, day FROM d.events WHERE day = DATE '2026-10-02'").df
     assert frame.rows() == [(3, dt.date(2026, 10, 2))]
-    assert "day = CAST('2026-10-02' AS DATE)" in mesh.explain("SELECT user_id FROM d.events WHERE day = DATE '2026-10-02'")
+    assert "day = CAST('2026-10-02' AS DATE)" in mesh.explain(
+        "SELECT user_id FROM d.events WHERE day = DATE '2026-10-02'"
+    )
 
 
 def test_a_partition_published_after_connect_is_seen(tmp_path):
     _partitioned(tmp_path)
-    write_contract(tmp_path / "e.odcs.yaml", "d", "events",
-                   {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
-                   [("user_id", "integer"), ("day", "date")])
+    write_contract(
+        tmp_path / "e.odcs.yaml",
+        "d",
+        "events",
+        {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
+        [("user_id", "integer"), ("day", "date")],
+    )
     mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
     assert mesh.sql("SELECT count(*) AS n FROM d.events").df["n"][0] == 3
     folder = tmp_path / "events" / "day=2026-10-03"
@@ -106,15 +133,23 @@ def test_a_mesh_and_its_data_behind_an_fsspec_url(tmp_path):
     fs = fsspec.filesystem("memory")
     with fs.open("/meshtest/data/tracks.parquet", "wb") as handle:
         pl.DataFrame({"track_id": [1, 2, 3], "title": ["a", "b", "c"]}).write_parquet(handle)
-    contract = (tmp_path / "c.yaml")
-    write_contract(contract, "music", "tracks", {"type": "memory", "format": "parquet", "path": "../data/tracks.parquet"},
-                   [("track_id", "integer"), ("title", "string")])
+    contract = tmp_path / "c.yaml"
+    write_contract(
+        contract,
+        "music",
+        "tracks",
+        {"type": "memory", "format": "parquet", "path": "../data/tracks.parquet"},
+        [("track_id", "integer"), ("title", "string")],
+    )
     fs.pipe("/meshtest/music/tracks.odcs.yaml", contract.read_bytes())
     fs.pipe("/meshtest/mesh.yaml", b"mesh: remote\ndomains:\n  music: music\n")
     try:
         mesh = meshlab.connect("memory://meshtest/mesh.yaml")
         assert [d.address for d in mesh.datasets()] == ["music.tracks"], mesh.errors
-        assert mesh.sql("SELECT title FROM music.tracks WHERE track_id > 1 ORDER BY title").df["title"].to_list() == ["b", "c"]
+        assert mesh.sql("SELECT title FROM music.tracks WHERE track_id > 1 ORDER BY title").df["title"].to_list() == [
+            "b",
+            "c",
+        ]
     finally:
         fs.rm("/meshtest", recursive=True)
 
@@ -125,9 +160,13 @@ def test_limit_reaches_sqlite_only_when_safe(tmp_path, caplog):
     db.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i % 7}") for i in range(100)])
     db.commit()
     db.close()
-    write_contract(tmp_path / "t.odcs.yaml", "d", "t",
-                   {"type": "sqlite", "path": "x.sqlite", "customProperties": [{"property": "driver", "value": "sqlite3"}]},
-                   [("id", "integer"), ("name", "string")])
+    write_contract(
+        tmp_path / "t.odcs.yaml",
+        "d",
+        "t",
+        {"type": "sqlite", "path": "x.sqlite", "customProperties": [{"property": "driver", "value": "sqlite3"}]},
+        [("id", "integer"), ("name", "string")],
+    )
     mesh = meshlab.connect(tmp_path / "t.odcs.yaml")
 
     def received(sql):
@@ -153,7 +192,16 @@ def test_sqlite_column_whose_first_rows_are_null(tmp_path):
     db.executemany("INSERT INTO t VALUES (?, ?)", [(i, None if i < 5000 else "SE") for i in range(6000)])
     db.commit()
     db.close()
-    write_contract(tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"},
-                   [("id", "integer"), ("country", "string")])
-    frame = meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT country, count(*) AS n FROM d.t GROUP BY country ORDER BY n").df
+    write_contract(
+        tmp_path / "t.odcs.yaml",
+        "d",
+        "t",
+        {"type": "sqlite", "path": "x.sqlite"},
+        [("id", "integer"), ("country", "string")],
+    )
+    frame = (
+        meshlab.connect(tmp_path / "t.odcs.yaml")
+        .sql("SELECT country, count(*) AS n FROM d.t GROUP BY country ORDER BY n")
+        .df
+    )
     assert frame.rows() == [("SE", 1000), (None, 5000)]

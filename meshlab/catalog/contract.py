@@ -231,9 +231,7 @@ def parse_contract(raw: Any, path: str, domain: str) -> list[Dataset]:
     stem = posixpath.basename(path).split(".")[0]
     product = str(raw.get("dataProduct") or stem)
     description = raw.get("description")
-    sla = tuple(
-        (str(item.get("property")), item) for item in raw.get("slaProperties") or () if isinstance(item, dict)
-    )
+    sla = tuple((str(item.get("property")), item) for item in raw.get("slaProperties") or () if isinstance(item, dict))
     datasets = []
     for i, obj in enumerate(schema):
         where = f"schema[{i}]."

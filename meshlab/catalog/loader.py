@@ -77,7 +77,9 @@ def read_manifest(path: str) -> MeshManifest:
     base = posixpath.dirname(path)
     pairs = tuple((str(name), _join(base, str(location))) for name, location in domains.items())
     settings = {k: v for k, v in raw.items() if k not in ("mesh", "domains")}
-    return MeshManifest(name=str(raw.get("mesh") or posixpath.basename(base)), path=path, domains=pairs, settings=settings)
+    return MeshManifest(
+        name=str(raw.get("mesh") or posixpath.basename(base)), path=path, domains=pairs, settings=settings
+    )
 
 
 def find_contracts(folder: str) -> list[str]:
@@ -135,7 +137,7 @@ def assign_addresses(datasets: list[Dataset]) -> tuple[list[Dataset], list[Descr
         by_name.setdefault((ds.domain.lower(), ds.name.lower()), []).append(ds)
     kept: list[Dataset] = []
     errors: list[DescriptorError] = []
-    for (domain, name), group in by_name.items():
+    for group in by_name.values():
         if len(group) == 1:
             kept.append(replace(group[0], address=f"{group[0].domain}.{group[0].name}"))
             continue

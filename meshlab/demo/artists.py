@@ -7,7 +7,14 @@ import datetime as dt
 import polars as pl
 
 from meshlab.demo.contracts import (
-    Contract, Field, Server, Table, few_nulls, no_duplicates, not_null, valid_values,
+    Contract,
+    Field,
+    Server,
+    Table,
+    few_nulls,
+    no_duplicates,
+    not_null,
+    valid_values,
 )
 from meshlab.demo.sampling import Sampler
 from meshlab.demo.sizes import LAST_DAY, DemoSizes
@@ -25,20 +32,22 @@ ARTISTS = Table(
     name="artists",
     description="One row per artist (solo act or band) in the catalog.",
     fields=(
-        Field("artist_id", "integer", "Artist id.", "public", required=True, primary_key=1,
-              unique=True, quality=(not_null(), no_duplicates())),
-        Field("name", "string", "Artist or band name as credited.", "public", required=True,
-              quality=(not_null(),)),
-        Field("country", "string", "ISO 3166-1 alpha-2 country the artist comes from.", "public",
-              required=True),
-        Field("genre", "string", "Main genre of the artist.", "public", required=True,
-              quality=(_GENRE_RULE,)),
-        Field("formed_year", "integer", "Year the act started; null when unknown.", "public",
-              quality=(few_nulls(10),)),
-        Field("is_verified", "boolean", "Whether the artist has claimed their profile.",
-              "internal", required=True),
-        Field("updated_at", "timestamp", "Last edit of the artist's catalog entry (UTC).",
-              "internal", required=True),
+        Field(
+            "artist_id",
+            "integer",
+            "Artist id.",
+            "public",
+            required=True,
+            primary_key=1,
+            unique=True,
+            quality=(not_null(), no_duplicates()),
+        ),
+        Field("name", "string", "Artist or band name as credited.", "public", required=True, quality=(not_null(),)),
+        Field("country", "string", "ISO 3166-1 alpha-2 country the artist comes from.", "public", required=True),
+        Field("genre", "string", "Main genre of the artist.", "public", required=True, quality=(_GENRE_RULE,)),
+        Field("formed_year", "integer", "Year the act started; null when unknown.", "public", quality=(few_nulls(10),)),
+        Field("is_verified", "boolean", "Whether the artist has claimed their profile.", "internal", required=True),
+        Field("updated_at", "timestamp", "Last edit of the artist's catalog entry (UTC).", "internal", required=True),
     ),
 )
 
@@ -46,23 +55,45 @@ TRACKS = Table(
     name="tracks",
     description="One row per track (song) in the catalog, with its artist and audio facts.",
     fields=(
-        Field("track_id", "integer", "Track id, the key play_events and charts join on.",
-              "public", required=True, primary_key=1, unique=True,
-              quality=(not_null(), no_duplicates())),
-        Field("artist_id", "integer", "Main artist (artists.artists.artist_id).", "public",
-              required=True, quality=(not_null(),)),
+        Field(
+            "track_id",
+            "integer",
+            "Track id, the key play_events and charts join on.",
+            "public",
+            required=True,
+            primary_key=1,
+            unique=True,
+            quality=(not_null(), no_duplicates()),
+        ),
+        Field(
+            "artist_id",
+            "integer",
+            "Main artist (artists.artists.artist_id).",
+            "public",
+            required=True,
+            quality=(not_null(),),
+        ),
         Field("title", "string", "Track title.", "public", required=True),
-        Field("genre", "string", "Genre of the track.", "public", required=True,
-              quality=(_GENRE_RULE,)),
-        Field("duration_ms", "integer", "Length of the track in milliseconds.", "public",
-              required=True),
+        Field("genre", "string", "Genre of the track.", "public", required=True, quality=(_GENRE_RULE,)),
+        Field("duration_ms", "integer", "Length of the track in milliseconds.", "public", required=True),
         Field("release_date", "date", "Day the track was released.", "public", required=True),
-        Field("explicit", "boolean", "Whether the lyrics carry an explicit-content warning.",
-              "public", required=True),
-        Field("isrc", "string", "International Standard Recording Code.", "public",
-              required=True, unique=True, quality=(no_duplicates(),)),
-        Field("tempo_bpm", "number", "Tempo in beats per minute; null until audio analysis ran.",
-              "public", quality=(few_nulls(10),)),
+        Field("explicit", "boolean", "Whether the lyrics carry an explicit-content warning.", "public", required=True),
+        Field(
+            "isrc",
+            "string",
+            "International Standard Recording Code.",
+            "public",
+            required=True,
+            unique=True,
+            quality=(no_duplicates(),),
+        ),
+        Field(
+            "tempo_bpm",
+            "number",
+            "Tempo in beats per minute; null until audio analysis ran.",
+            "public",
+            quality=(few_nulls(10),),
+        ),
     ),
 )
 
@@ -71,7 +102,7 @@ _COMMON = dict(
     version="1.7.0",
     data_product="music-catalog",
     usage="Join tracks to play_events or daily_track_plays on track_id, and to artists on "
-          "artist_id, to report plays per artist, genre or artist country.",
+    "artist_id, to report plays per artist, genre or artist country.",
     team=_TEAM,
     latency=(1, "d", "tracks.release_date"),
 )
@@ -93,7 +124,7 @@ TRACKS_CONTRACT = Contract(
     title="Tracks",
     purpose="Every track in the music catalog, with artist, genre and audio facts.",
     limitations="Only the main artist is listed; features and credits are not. Tempo is "
-                "null for tracks not analysed yet.",
+    "null for tracks not analysed yet.",
     tags=("music", "catalog", "tracks", "songs"),
     server=Server("catalog-files", "local", "../../data/artists/tracks.csv", "csv"),
     tables=(TRACKS,),
@@ -121,16 +152,22 @@ def artists(sampler: Sampler, sizes: DemoSizes) -> pl.DataFrame:
         Columns of :data:`ARTISTS`.
     """
     n, s = sizes.artists, sampler
-    frame = pl.DataFrame({
-        "adj": _words(s, "artists/adj", n, ADJECTIVES),
-        "noun": _words(s, "artists/noun", n, NOUNS),
-        "first": _words(s, "artists/first", n, FIRST_NAMES),
-        "last": _words(s, "artists/last", n, LAST_NAMES),
-        "style": s.uniform("artists/style", n),
-    })
-    name = (pl.when(pl.col("style") < 0.35).then(pl.format("The {} {}s", "adj", "noun"))
-            .when(pl.col("style") < 0.7).then(pl.format("{} {}", "first", "last"))
-            .otherwise(pl.format("{} {}", "adj", "noun")))
+    frame = pl.DataFrame(
+        {
+            "adj": _words(s, "artists/adj", n, ADJECTIVES),
+            "noun": _words(s, "artists/noun", n, NOUNS),
+            "first": _words(s, "artists/first", n, FIRST_NAMES),
+            "last": _words(s, "artists/last", n, LAST_NAMES),
+            "style": s.uniform("artists/style", n),
+        }
+    )
+    name = (
+        pl.when(pl.col("style") < 0.35)
+        .then(pl.format("The {} {}s", "adj", "noun"))
+        .when(pl.col("style") < 0.7)
+        .then(pl.format("{} {}", "first", "last"))
+        .otherwise(pl.format("{} {}", "adj", "noun"))
+    )
     # Squaring the draw makes recent debuts more common than old ones.
     formed = 2025 - (s.uniform("artists/formed", n).pow(2.0) * 60).floor().cast(pl.Int64)
     return frame.select(
@@ -140,8 +177,8 @@ def artists(sampler: Sampler, sizes: DemoSizes) -> pl.DataFrame:
         genre=s.choice("artists/genre", n, list(GENRES), list(GENRES.values())),
         formed_year=pl.when(~s.exactly("artists/no_formed", n, 0.06)).then(formed),
         is_verified=s.bernoulli("artists/verified", n, 0.6),
-        updated_at=pl.lit(_CLOSE) - pl.duration(
-            seconds=1 + s.integers("artists/updated", n, 0, _EDIT_SPAN_DAYS * 86_400)),
+        updated_at=pl.lit(_CLOSE)
+        - pl.duration(seconds=1 + s.integers("artists/updated", n, 0, _EDIT_SPAN_DAYS * 86_400)),
     )
 
 
@@ -167,24 +204,24 @@ def tracks(sampler: Sampler, artists: pl.DataFrame, n: int) -> pl.DataFrame:
     """
     s = sampler
     # Durations are log-normal around 3.5 minutes; releases lean recent.
-    frame = pl.DataFrame({
-        "seq": pl.int_range(n, eager=True),
-        "owner": _track_owners(s, artists.height, n),
-        "adj": _words(s, "tracks/adj", n, ADJECTIVES),
-        "noun": _words(s, "tracks/noun", n, NOUNS),
-        "style": s.uniform("tracks/title_style", n),
-        "duration": s.normal("tracks/duration", n, 12.25, 0.3).exp().clip(30_000, 900_000),
-        "age": (s.uniform("tracks/age", n).pow(2.5) * _RELEASE_SPAN_DAYS).floor(),
-        "tempo": s.normal("tracks/tempo", n, 118.0, 24.0).clip(60, 200).round(1),
-        "no_tempo": s.exactly("tracks/no_tempo", n, 0.04),
-        "own_genre": s.bernoulli("tracks/own_genre", n, 0.9),
-        "other_genre": s.choice("tracks/genre", n, list(GENRES), list(GENRES.values())),
-        "explicit_draw": s.uniform("tracks/explicit", n),
-    })
-    genre = pl.when("own_genre").then(
-        pl.lit(artists["genre"]).gather(pl.col("owner"))).otherwise("other_genre")
-    explicit_share = pl.when(genre.is_in(["hip-hop", "reggaeton", "metal"])).then(
-        0.45).otherwise(0.08)
+    frame = pl.DataFrame(
+        {
+            "seq": pl.int_range(n, eager=True),
+            "owner": _track_owners(s, artists.height, n),
+            "adj": _words(s, "tracks/adj", n, ADJECTIVES),
+            "noun": _words(s, "tracks/noun", n, NOUNS),
+            "style": s.uniform("tracks/title_style", n),
+            "duration": s.normal("tracks/duration", n, 12.25, 0.3).exp().clip(30_000, 900_000),
+            "age": (s.uniform("tracks/age", n).pow(2.5) * _RELEASE_SPAN_DAYS).floor(),
+            "tempo": s.normal("tracks/tempo", n, 118.0, 24.0).clip(60, 200).round(1),
+            "no_tempo": s.exactly("tracks/no_tempo", n, 0.04),
+            "own_genre": s.bernoulli("tracks/own_genre", n, 0.9),
+            "other_genre": s.choice("tracks/genre", n, list(GENRES), list(GENRES.values())),
+            "explicit_draw": s.uniform("tracks/explicit", n),
+        }
+    )
+    genre = pl.when("own_genre").then(pl.lit(artists["genre"]).gather(pl.col("owner"))).otherwise("other_genre")
+    explicit_share = pl.when(genre.is_in(["hip-hop", "reggaeton", "metal"])).then(0.45).otherwise(0.08)
     release_date = pl.lit(LAST_DAY) - pl.duration(days=pl.col("age"))
     return frame.select(
         track_id=pl.col("seq") + FIRST_TRACK_ID,
@@ -199,10 +236,15 @@ def tracks(sampler: Sampler, artists: pl.DataFrame, n: int) -> pl.DataFrame:
     )
 
 
-_TITLE = (pl.when(pl.col("style") < 0.45).then(pl.format("{} {}", "adj", "noun"))
-          .when(pl.col("style") < 0.7).then(pl.col("noun"))
-          .when(pl.col("style") < 0.85).then(pl.format("{} {} (Remix)", "adj", "noun"))
-          .otherwise(pl.format("{} of the {}", "noun", "adj")))
+_TITLE = (
+    pl.when(pl.col("style") < 0.45)
+    .then(pl.format("{} {}", "adj", "noun"))
+    .when(pl.col("style") < 0.7)
+    .then(pl.col("noun"))
+    .when(pl.col("style") < 0.85)
+    .then(pl.format("{} {} (Remix)", "adj", "noun"))
+    .otherwise(pl.format("{} of the {}", "noun", "adj"))
+)
 
 
 def _track_owners(sampler: Sampler, artists: int, n: int) -> pl.Series:

@@ -13,26 +13,26 @@ from dataclasses import dataclass
 import polars as pl
 import yaml
 
-# Polars type of each ODCS logicalType, used to cast generated frames.
-POLARS_TYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "integer": pl.Int64(),
-    "number": pl.Float64(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "timestamp": pl.Datetime("us"),
-}
+from meshlab.sources.base import LOGICAL_DTYPES
 
 # physicalType per server kind: what a reader of that server actually finds.
 # SQLite has no date or boolean storage class: ISO-8601 TEXT and 0/1 INTEGER.
 PHYSICAL_TYPES: dict[str, dict[str, str]] = {
     "file": {
-        "string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE",
-        "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP",
+        "string": "VARCHAR",
+        "integer": "BIGINT",
+        "number": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
     },
     "sqlite": {
-        "string": "TEXT", "integer": "INTEGER", "number": "REAL",
-        "boolean": "INTEGER", "date": "TEXT", "timestamp": "TEXT",
+        "string": "TEXT",
+        "integer": "INTEGER",
+        "number": "REAL",
+        "boolean": "INTEGER",
+        "date": "TEXT",
+        "timestamp": "TEXT",
     },
 }
 
@@ -42,34 +42,58 @@ _ID_NAMESPACE = uuid.UUID("4d9d5c84-5b0e-4f8e-9a55-6d657368c1ab")
 
 def not_null() -> dict:
     """ODCS library rule: the property has no null values."""
-    return {"type": "library", "metric": "nullValues", "arguments": {}, "mustBe": 0,
-            "description": "There must be no null values."}
+    return {
+        "type": "library",
+        "metric": "nullValues",
+        "arguments": {},
+        "mustBe": 0,
+        "description": "There must be no null values.",
+    }
 
 
 def no_duplicates() -> dict:
     """ODCS library rule: the property has no duplicate values."""
-    return {"type": "library", "metric": "duplicateValues", "arguments": {}, "mustBe": 0,
-            "description": "Values must be unique."}
+    return {
+        "type": "library",
+        "metric": "duplicateValues",
+        "arguments": {},
+        "mustBe": 0,
+        "description": "Values must be unique.",
+    }
 
 
 def valid_values(values: list, description: str) -> dict:
     """ODCS library rule: every value is one of ``values``."""
-    return {"type": "library", "metric": "invalidValues",
-            "arguments": {"validValues": list(values)}, "mustBe": 0,
-            "description": description}
+    return {
+        "type": "library",
+        "metric": "invalidValues",
+        "arguments": {"validValues": list(values)},
+        "mustBe": 0,
+        "description": description,
+    }
 
 
 def few_nulls(percent: float) -> dict:
     """ODCS library rule: less than ``percent`` % of the values are null."""
-    return {"type": "library", "metric": "nullValues", "arguments": {},
-            "mustBeLessThan": percent, "unit": "percent",
-            "description": f"Less than {percent} % of the values may be null."}
+    return {
+        "type": "library",
+        "metric": "nullValues",
+        "arguments": {},
+        "mustBeLessThan": percent,
+        "unit": "percent",
+        "description": f"Less than {percent} % of the values may be null.",
+    }
 
 
 def not_empty() -> dict:
     """ODCS library rule on a dataset: it has at least one row."""
-    return {"type": "library", "metric": "rowCount", "arguments": {}, "mustBeGreaterThan": 0,
-            "description": "The dataset is never empty."}
+    return {
+        "type": "library",
+        "metric": "rowCount",
+        "arguments": {},
+        "mustBeGreaterThan": 0,
+        "description": "The dataset is never empty.",
+    }
 
 
 @dataclass(frozen=True)
@@ -98,9 +122,7 @@ class Table:
 
     def cast(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with exactly the declared columns, in order, as declared types."""
-        return frame.select(
-            pl.col(f.name).cast(POLARS_TYPES[f.logical]) for f in self.fields
-        )
+        return frame.select(pl.col(f.name).cast(LOGICAL_DTYPES[f.logical]) for f in self.fields)
 
 
 @dataclass(frozen=True)
@@ -214,9 +236,7 @@ def render(contract: Contract) -> dict:
             "limitations": contract.limitations,
         },
         "tags": list(contract.tags),
-        "team": [
-            {"username": u, "name": n, "role": r} for u, n, r in contract.team
-        ],
+        "team": [{"username": u, "name": n, "role": r} for u, n, r in contract.team],
         "servers": [_server(contract.server)],
         "schema": [_schema_object(t, contract.server.kind) for t in contract.tables],
         "slaProperties": [
@@ -232,6 +252,4 @@ def render(contract: Contract) -> dict:
 def dump(contract: Contract) -> str:
     """Return the contract as YAML text (stable key order, unicode kept)."""
     header = f"# {contract.title}: data contract of the {contract.domain} domain (meshlab demo).\n"
-    return header + yaml.safe_dump(
-        render(contract), sort_keys=False, allow_unicode=True, width=100
-    )
+    return header + yaml.safe_dump(render(contract), sort_keys=False, allow_unicode=True, width=100)

@@ -67,12 +67,8 @@ def _sqlite_values(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _create_table(table: Table) -> str:
     types = PHYSICAL_TYPES["sqlite"]
-    columns = [
-        f'"{f.name}" {types[f.logical]}' + (" NOT NULL" if f.required else "")
-        for f in table.fields
-    ]
-    key = [f'"{f.name}"' for f in sorted(table.fields, key=lambda f: f.primary_key)
-           if f.primary_key]
+    columns = [f'"{f.name}" {types[f.logical]}' + (" NOT NULL" if f.required else "") for f in table.fields]
+    key = [f'"{f.name}"' for f in sorted(table.fields, key=lambda f: f.primary_key) if f.primary_key]
     if key:
         columns.append(f"PRIMARY KEY ({', '.join(key)})")
     return f'CREATE TABLE "{table.name}" (\n  ' + ",\n  ".join(columns) + "\n)"
@@ -104,8 +100,7 @@ def write_sqlite(
         for table, frame in tables:
             con.execute(_create_table(table))
             marks = ", ".join("?" * frame.width)
-            con.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})',
-                            _sqlite_values(frame).iter_rows())
+            con.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', _sqlite_values(frame).iter_rows())
         for table_name, column in indexes:
             con.execute(f'CREATE INDEX "{table_name}_{column}" ON "{table_name}" ("{column}")')
         con.commit()

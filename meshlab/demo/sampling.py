@@ -84,9 +84,7 @@ class Sampler:
         # Float rounding can leave the last cumulative weight a hair below 1.
         return idx.cast(pl.Int64).clip(0, len(weights) - 1).alias(name)
 
-    def choice(
-        self, name: str, n: int, values: Sequence, weights: Sequence[float] | None = None
-    ) -> pl.Series:
+    def choice(self, name: str, n: int, values: Sequence, weights: Sequence[float] | None = None) -> pl.Series:
         """Return ``n`` values picked from ``values`` (uniformly, or by ``weights``)."""
         if weights is None:
             idx = self.integers(name, n, 0, len(values))
@@ -94,9 +92,7 @@ class Sampler:
             idx = self.weighted(name, n, weights)
         return pl.Series(name, values).gather(idx)
 
-    def zipf(
-        self, name: str, n: int, items: int, exponent: float = 1.0, flatten: float = 0.0
-    ) -> pl.Series:
+    def zipf(self, name: str, n: int, items: int, exponent: float = 1.0, flatten: float = 0.0) -> pl.Series:
         """Return ``n`` popularity ranks in [0, items), rank 0 the most popular.
 
         Rank r has weight ``1 / (r + 1 + flatten) ** exponent`` (Zipf-Mandelbrot):

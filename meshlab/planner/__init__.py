@@ -58,8 +58,10 @@ def _scan_plan(index: int, occurrence: Occurrence, dataset: Dataset, source: Sou
         where = occurrence.scope.expression.args.get("where")
         exact = sum(1 for _, v in verdicts if v is Pushdown.EXACT)
         every_conjunct_exact = exact == len(conjuncts(where.this if where else None)) and not local
-        orderable = all(source.pushdown(exp.GT(this=o.this.copy(), expression=o.this.copy())) is not Pushdown.UNSUPPORTED
-                        for o in order_by)
+        orderable = all(
+            source.pushdown(exp.GT(this=o.this.copy(), expression=o.this.copy())) is not Pushdown.UNSUPPORTED
+            for o in order_by
+        )
         if not (source.can_limit() and every_conjunct_exact and orderable):
             limit, order_by = None, ()
     spec = ScanSpec(

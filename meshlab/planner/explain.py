@@ -9,7 +9,9 @@ def explain_text(plan: QueryPlan) -> str:
     lines = [f"Query plan: {len(plan.scans)} scan(s), then the local query on Polars", ""]
     for scan in plan.scans:
         addresses = ", ".join(ds.address for ds in scan.datasets)
-        lines.append(f"[{scan.scan_id}] {addresses} AS {scan.alias}  ({scan.source.kind} on server '{scan.source.server_label}': {scan.source.location()})")
+        lines.append(
+            f"[{scan.scan_id}] {addresses} AS {scan.alias}  ({scan.source.kind} on server '{scan.source.server_label}': {scan.source.location()})"
+        )
         for line in scan.describe().splitlines():
             lines.append(f"    {line}")
         for predicate, verdict in scan.pushed:

@@ -14,8 +14,18 @@ import datetime as dt
 
 from sqlglot import exp
 
-UNITS = {"DAY": "days", "DAYS": "days", "WEEK": "weeks", "WEEKS": "weeks", "MONTH": "months", "MONTHS": "months",
-         "YEAR": "years", "YEARS": "years", "QUARTER": "quarters", "QUARTERS": "quarters"}
+UNITS = {
+    "DAY": "days",
+    "DAYS": "days",
+    "WEEK": "weeks",
+    "WEEKS": "weeks",
+    "MONTH": "months",
+    "MONTHS": "months",
+    "YEAR": "years",
+    "YEARS": "years",
+    "QUARTER": "quarters",
+    "QUARTERS": "quarters",
+}
 
 
 def _date_literal(node: exp.Expression) -> dt.date | None:

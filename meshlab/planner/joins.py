@@ -26,7 +26,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from meshlab.catalog import Column
 from meshlab.planner.plan import ScanPlan
-from meshlab.planner.pushdown import NOT_PUSHABLE, Occurrence, conjuncts
+from meshlab.planner.pushdown import Occurrence, conjuncts
 from meshlab.sources import Pushdown, ScanSpec
 
 JOIN_WORK = {"sqlite": 4.0, "postgres": 0.5}
@@ -215,7 +215,9 @@ def push_joins(tree, scans: list[ScanPlan], occurrences: list[Occurrence], sourc
                 guess = estimate(member_scans, own_edges)
                 if guess is None:
                     for i in members:
-                        scans[i] = replace(scans[i], join_choice="kept local: no key column to estimate the join's size")
+                        scans[i] = replace(
+                            scans[i], join_choice="kept local: no key column to estimate the join's size"
+                        )
                     continue
                 chosen = guess.pushed < guess.separate
                 if not chosen:
@@ -236,7 +238,8 @@ def push_joins(tree, scans: list[ScanPlan], occurrences: list[Occurrence], sourc
                     spec,
                     first.source,
                     joined,
-                    pushed=tuple(p for s in member_scans for p in s.pushed) + tuple((e.sql(), Pushdown.EXACT) for e in own_edges),
+                    pushed=tuple(p for s in member_scans for p in s.pushed)
+                    + tuple((e.sql(), Pushdown.EXACT) for e in own_edges),
                     kept_local=tuple(p for s in member_scans for p in s.kept_local),
                     datasets=tuple(s.dataset for s in member_scans),
                     join_choice=guess.describe(True),

@@ -54,9 +54,7 @@ def parse_statement(sql: str) -> exp.Expression:
         raise SqlSyntaxError("the query is empty")
     if len(statements) > 1:
         line, col = _position(sql, statements[1])
-        raise UnsupportedQueryError(
-            f"only one statement per query; found {len(statements)}", line, col
-        )
+        raise UnsupportedQueryError(f"only one statement per query; found {len(statements)}", line, col)
     statement = statements[0]
     if not isinstance(statement, QUERY_TYPES):
         kind = statement.key.upper()

@@ -41,9 +41,11 @@ class Occurrence:
 def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
     if condition is None:
         return []
-    return [c.unnest() if isinstance(c, exp.Paren) else c for c in condition.flatten()] if isinstance(
-        condition, exp.And
-    ) else [condition.unnest() if isinstance(condition, exp.Paren) else condition]
+    return (
+        [c.unnest() if isinstance(c, exp.Paren) else c for c in condition.flatten()]
+        if isinstance(condition, exp.And)
+        else [condition.unnest() if isinstance(condition, exp.Paren) else condition]
+    )
 
 
 def _source_scope(scope: Scope, alias: str) -> Scope | None:

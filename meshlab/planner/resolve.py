@@ -51,9 +51,7 @@ class Resolved:
 
 
 def qualify_schema(datasets: dict[str, Dataset]) -> dict[str, dict[str, str]]:
-    return {
-        key: {c.name: SQL_TYPES.get(c.logical_type, "VARCHAR") for c in ds.columns} for key, ds in datasets.items()
-    }
+    return {key: {c.name: SQL_TYPES.get(c.logical_type, "VARCHAR") for c in ds.columns} for key, ds in datasets.items()}
 
 
 def _cte_names(statement: exp.Expression) -> set[str]:
@@ -84,13 +82,17 @@ def canonicalize_tables(statement: exp.Expression, catalog: Catalog, sql: str) -
             where = f" (line {line}, column {col})" if line else ""
             hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
             raise _unknown(
-                table.name, suggestions, f"'{table.name}' is not a dataset address{where}: address datasets as domain.dataset{hint}"
+                table.name,
+                suggestions,
+                f"'{table.name}' is not a dataset address{where}: address datasets as domain.dataset{hint}",
             )
         try:
             dataset = catalog.resolve(_address(table))
         except UnknownDatasetError as exc:
             line, col = _position(sql, table.this)
-            raise _unknown(exc.address, exc.suggestions, f"{exc}" + (f" (line {line}, column {col})" if line else "")) from None
+            raise _unknown(
+                exc.address, exc.suggestions, f"{exc}" + (f" (line {line}, column {col})" if line else "")
+            ) from None
         key = keys.setdefault(dataset.address, f"{CANONICAL_PREFIX}{len(keys)}")
         datasets[key] = dataset
         alias = table.alias or table.name

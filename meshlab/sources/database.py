@@ -20,16 +20,42 @@ import pyarrow as pa
 from polars.io.plugins import register_io_source
 from sqlglot import exp
 
-from meshlab.errors import SourceError
 from meshlab.catalog.contract import Column
+from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 
 # Expression kinds every SQL database evaluates like Polars does.
 PORTABLE_NODES: tuple[type[exp.Expression], ...] = (
-    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren,
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not,
-    exp.Is, exp.In, exp.Between, exp.Neg, exp.Add, exp.Sub, exp.Mul, exp.Tuple,
-    exp.Cast, exp.DataType, exp.Coalesce, exp.Like, exp.Upper, exp.Lower, exp.Length,
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Paren,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Neg,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Tuple,
+    exp.Cast,
+    exp.DataType,
+    exp.Coalesce,
+    exp.Like,
+    exp.Upper,
+    exp.Lower,
+    exp.Length,
 )
 RANGE_COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 
@@ -101,7 +127,9 @@ class DatabaseSource(Source):
             select = spec.query.copy()
             if columns is not None:
                 keep = set(columns)
-                select.set("expressions", [e for e in select.expressions if e.alias_or_name in keep] or select.expressions[:1])
+                select.set(
+                    "expressions", [e for e in select.expressions if e.alias_or_name in keep] or select.expressions[:1]
+                )
         else:
             names = columns if columns is not None else list(spec.columns)
             select = exp.select(*(exp.column(n, quoted=True) for n in names)).from_(self.table())
@@ -164,9 +192,7 @@ class DatabaseSource(Source):
                 frame = frame.select([c for c in with_columns if c in frame.columns])
             yield frame
 
-        return register_io_source(
-            read, schema=schema, explain_name=f"{self.kind}:{self.dataset.address}", is_pure=True
-        )
+        return register_io_source(read, schema=schema, explain_name=f"{self.kind}:{self.dataset.address}", is_pure=True)
 
     def conform(self, frame: pl.DataFrame, columns: dict[str, Column]) -> pl.DataFrame:
         """Types as the contract says, whatever the driver returned."""

@@ -122,9 +122,7 @@ class FileSource(Source):
                 f"column(s) {', '.join(missing)} declared in {self.dataset.contract_path} are not in {self.path}",
             )
         frame = self.base_frame.select(list(spec.columns))
-        casts = casts_to_contract(
-            {c: schema[c] for c in spec.columns}, {c.name: c for c in self.dataset.columns}
-        )
+        casts = casts_to_contract({c: schema[c] for c in spec.columns}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
         return frame.with_columns(casts) if casts else frame
 

@@ -65,7 +65,9 @@ class PostgresSource(DatabaseSource):
     def failure(self, exc: BaseException):
         error = super().failure(exc)
         # libpq messages may echo the connection string; never show a password.
-        secret = os.environ.get(self.dataset.server.property("passwordEnv") or "", "") or os.environ.get("PGPASSWORD", "")
+        secret = os.environ.get(self.dataset.server.property("passwordEnv") or "", "") or os.environ.get(
+            "PGPASSWORD", ""
+        )
         if secret and secret in str(error):
             error = type(error)(error.dataset, error.server, error.reason.replace(secret, "***"))
         return error

@@ -54,7 +54,9 @@ class SqliteSource(DatabaseSource):
         if "://" in self.database_path:
             raise SourceError(self.dataset.address, self.server_label, "SQLite files must be local paths")
         if not os.path.isfile(self.database_path):
-            raise SourceError(self.dataset.address, self.server_label, f"database file {self.database_path} does not exist")
+            raise SourceError(
+                self.dataset.address, self.server_label, f"database file {self.database_path} does not exist"
+            )
 
     def fetch(self, sql: str) -> pa.Table:
         self._check_file()
