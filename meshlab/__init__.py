@@ -22,6 +22,13 @@ from meshlab.result import Result
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext meshlab``: the ``%mesh`` / ``%%mesh`` magics and SQL completion."""
+    from meshlab.jupyter.magics import load_ipython_extension as load
+
+    load(shell)
+
 __all__ = [
     "AmbiguousDatasetError",
     "Column",

@@ -13,6 +13,7 @@ import time
 import polars as pl
 
 from meshlab.errors import MeshError
+from meshlab.catalog.listing import dataset_table
 
 EXIT_ERROR = 2
 
@@ -98,19 +99,9 @@ def cmd_catalog(args) -> int:
 
     mesh = meshlab.connect(args.mesh)
     found = mesh.search(args.search) if args.search else mesh.datasets()
-    rows = [
-        {
-            "address": d.address,
-            "title": d.title,
-            "owner": d.owner,
-            "status": d.status,
-            "server": d.server.type,
-            "columns": len(d.columns),
-            "description": d.description,
-        }
-        for d in found
-    ]
+    table = dataset_table(found)
     if args.format == "json":
+        rows = table.to_dicts()
         for row, d in zip(rows, found):
             row["columns"] = [
                 {
@@ -124,9 +115,8 @@ def cmd_catalog(args) -> int:
             row["tags"] = list(d.tags)
         print(json.dumps({"mesh": mesh.name, "datasets": rows, "errors": [str(e) for e in mesh.errors]}, indent=2))
         return 0
-    frame = pl.DataFrame(rows, schema=["address", "title", "owner", "status", "server", "columns", "description"])
     with pl.Config(tbl_rows=200, fmt_str_lengths=50, tbl_width_chars=160, tbl_hide_dataframe_shape=True):
-        print(frame)
+        print(table)
     for error in mesh.errors:
         print(f"load error: {error}", file=sys.stderr)
     return 0

@@ -13,6 +13,7 @@ from meshlab.engine.polars_engine import build_frames, execute, lazy_query
 from meshlab.errors import DescriptorError
 from meshlab.planner import QueryPlan, plan_query
 from meshlab.planner.explain import explain_text
+from meshlab.planner.parse import parse_statement, placeholders
 from meshlab.result import Result
 from meshlab.sources import Source, source_for
 
@@ -63,15 +64,21 @@ class Mesh:
             found = self._sources[dataset.address] = source_for(dataset)
         return found
 
-    def plan(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryPlan:
+    def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
         """Plan ``sql`` without running it."""
-        return plan_query(sql, self.catalog, self.source, params)
+        return plan_query(sql, self.catalog, self.source, params, limit=limit)
 
-    def explain(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
+    def parameters(self, sql: str) -> list[str]:
+        """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""
+        return placeholders(parse_statement(sql))
+
+    def explain(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> str:
         """The plan as text: what each source will be sent, then the local query."""
-        return explain_text(self.plan(sql, params))
+        return explain_text(self.plan(sql, params, limit))
 
-    def sql(self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False) -> Result | pl.LazyFrame:
+    def sql(
+        self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False, limit: int | None = None
+    ) -> Result | pl.LazyFrame:
         """Run a read query over the mesh's datasets.
 
         Parameters
@@ -82,9 +89,11 @@ class Mesh:
             Values for ``:name`` placeholders, bound as literals (never pasted as text).
         lazy
             Return the ``polars.LazyFrame`` instead of running it.
+        limit
+            Return at most this many rows (pushed down where the plan allows).
         """
         started = time.perf_counter()
-        plan = self.plan(sql, params)
+        plan = self.plan(sql, params, limit)
         planned = time.perf_counter()
         if lazy:
             frames, _ = build_frames(plan)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlglot import exp, transforms
 
 from meshlab.catalog import Catalog, Dataset
+from meshlab.errors import ParameterError
 from meshlab.planner.fold_dates import fold_dates
 from meshlab.planner.joins import push_joins
 from meshlab.planner.parse import bind_parameters, parse_statement
@@ -34,6 +35,19 @@ def rewrite_for_polars(statement: exp.Expression) -> exp.Expression:
     if statement.find(exp.Qualify):
         statement = statement.transform(transforms.eliminate_qualify, copy=False)
     return statement
+
+
+def cap_rows(statement: exp.Expression, limit: int) -> exp.Expression:
+    """``statement`` returning at most ``limit`` rows, as a LIMIT in the tree so it can push down."""
+    if limit < 0:
+        raise ParameterError(f"a row limit must be zero or more, not {limit}")
+    current = statement.args.get("limit")
+    if isinstance(statement, exp.Select) and (current is None or statement.args.get("offset") is None):
+        value = current.expression if current is not None else None
+        if isinstance(value, exp.Literal) and not value.is_string and int(value.name) <= limit:
+            return statement
+        return statement.limit(limit, copy=False)
+    return exp.select("*").from_(statement.subquery("_capped")).limit(limit)
 
 
 def _ordered_columns(dataset: Dataset, names: set[str]) -> tuple[str, ...]:
@@ -124,9 +138,15 @@ def plan_query(
     source_for: Callable[[Dataset], Source],
     params: Mapping[str, Any] | None = None,
     join_pushdown: bool = True,
+    limit: int | None = None,
 ) -> QueryPlan:
-    """Plan ``sql`` against ``catalog``; ``source_for`` gives each dataset's source."""
+    """Plan ``sql`` against ``catalog``; ``source_for`` gives each dataset's source.
+
+    ``limit`` caps the rows of the answer (the statement's own LIMIT still holds when lower).
+    """
     statement = bind_parameters(parse_statement(sql), params)
+    if limit is not None:
+        statement = cap_rows(statement, limit)
     statement = fold_dates(rewrite_for_polars(statement))
     resolved = resolve(statement, catalog, sql)
     tree = resolved.tree

@@ -1,0 +1,1 @@
+"""Jupyter front ends: magics, completion, rich display, the catalog widget. All thin."""

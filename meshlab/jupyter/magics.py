@@ -1,0 +1,187 @@
+"""``%mesh`` and ``%%mesh``: a thin front end over :class:`meshlab.Mesh`.
+
+The magic parses its options, binds ``:name`` placeholders to notebook
+variables, calls the same ``Mesh`` methods as every other front end and
+returns what they return; rendering lives on the returned objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+import meshlab
+from meshlab.errors import MeshError, SqlError
+
+SUBCOMMANDS = ("connect", "catalog", "search", "explain", "debug")
+
+
+# IPython prints a UsageError as one line without a traceback (it checks the
+# exact class, so no subclass).
+MeshUsageError = UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise MeshUsageError(f"%%mesh: {message}")
+
+
+def cell_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%%mesh", add_help=False)
+    parser.add_argument("-o", "--out", metavar="NAME", help="store the polars DataFrame in this variable")
+    parser.add_argument("--lazy", action="store_true", help="return a polars LazyFrame; nothing runs")
+    parser.add_argument("--limit", type=int, metavar="N", help="at most N rows")
+    parser.add_argument("--explain", action="store_true", help="show the plan instead of running")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    return parser
+
+
+def marked(sql: str, error: SqlError) -> str:
+    """The error message with the offending SQL line and a caret under the column."""
+    if error.line is None:
+        return str(error)
+    lines = sql.splitlines()
+    if not 1 <= error.line <= len(lines):
+        return str(error)
+    column = max((error.column or 1) - 1, 0)
+    return f"{error}\n    {lines[error.line - 1]}\n    {' ' * column}^"
+
+
+@magics_class
+class MeshMagics(Magics):
+    """``%mesh connect|catalog|search|explain|debug`` and the ``%%mesh`` cell magic."""
+
+    def __init__(self, shell):
+        super().__init__(shell)
+        self.mesh: meshlab.Mesh | None = None
+        self.debug = False
+
+    # -- helpers -----------------------------------------------------------------
+    def current(self) -> meshlab.Mesh:
+        if self.mesh is None:
+            default = os.environ.get("MESHLAB_MESH") or ("mesh.yaml" if Path("mesh.yaml").exists() else None)
+            if default is None:
+                raise MeshUsageError("no mesh: run %mesh connect PATH (or set $MESHLAB_MESH)")
+            self.connect(default)
+        return self.mesh
+
+    def connect(self, path: str) -> meshlab.Mesh:
+        self.mesh = meshlab.connect(path)
+        return self.mesh
+
+    def bind(self, sql: str) -> dict:
+        """Notebook variables for the ``:name`` placeholders of ``sql``."""
+        names = self.current().parameters(sql)
+        namespace = self.shell.user_ns
+        missing = [n for n in names if n not in namespace]
+        if missing:
+            raise MeshUsageError(
+                f"no notebook variable for :{missing[0]}: define {missing[0]} = ... before running the cell"
+            )
+        return {n: namespace[n] for n in names}
+
+    def _run(self, action, sql: str = "", debug: bool = False):
+        try:
+            return action()
+        except SqlError as exc:
+            if debug or self.debug:
+                raise
+            raise MeshUsageError(marked(sql, exc)) from None
+        except MeshError as exc:
+            if debug or self.debug:
+                raise
+            raise MeshUsageError(str(exc)) from None
+
+    # -- the magic ---------------------------------------------------------------
+    @line_cell_magic
+    def mesh(self, line: str, cell: str | None = None):
+        """Query the data mesh. See ``%mesh?``.
+
+        Line magic::
+
+            %mesh connect PATH        load a mesh (default: $MESHLAB_MESH, else ./mesh.yaml)
+            %mesh catalog             the catalog widget
+            %mesh search TEXT         datasets ranked by relevance
+            %mesh explain SELECT ...  the plan: what each source is sent
+            %mesh debug on|off        show full tracebacks of errors
+
+        Cell magic::
+
+            %%mesh [-o NAME] [--lazy] [--limit N] [--explain] [--debug]
+            SELECT ... WHERE country = :country     (:country binds the variable `country`)
+        """
+        if cell is None:
+            return self._line(line.strip())
+        return self._cell(line, cell)
+
+    def _line(self, line: str):
+        command, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if command == "connect":
+            target = rest or os.environ.get("MESHLAB_MESH") or "mesh.yaml"
+            mesh = self._run(lambda: self.connect(target))
+            return mesh
+        if command == "catalog":
+            from meshlab.jupyter.widgets import CatalogWidget
+
+            return CatalogWidget(self.current())
+        if command == "search":
+            if not rest:
+                raise MeshUsageError("usage: %mesh search TEXT")
+            from meshlab.catalog.listing import dataset_table
+
+            return dataset_table(self.current().search(rest))
+        if command == "explain":
+            if not rest:
+                raise MeshUsageError("usage: %mesh explain SELECT ...")
+            text = self._run(lambda: self.current().explain(rest, self.bind(rest)), rest)
+            print(text)
+            return None
+        if command == "debug":
+            self.debug = rest.lower() not in ("off", "false", "0")
+            print(f"meshlab debug {'on' if self.debug else 'off'}")
+            return None
+        if command in ("", "help"):
+            print(self.mesh.__doc__)
+            return None
+        # `%mesh SELECT ...` on one line works like a one-line cell.
+        return self._cell("", line)
+
+    def _cell(self, line: str, cell: str):
+        options = cell_parser().parse_args(shlex.split(line))
+        sql = cell.strip()
+        if not sql:
+            raise MeshUsageError("the %%mesh cell is empty: write a SELECT below the magic line")
+        mesh = self.current()
+
+        def run():
+            params = self.bind(sql)
+            if options.explain:
+                return ExplainText(mesh.explain(sql, params, options.limit))
+            return mesh.sql(sql, params, lazy=options.lazy, limit=options.limit)
+
+        value = self._run(run, sql, options.debug)
+        if options.out and not options.explain:
+            self.shell.user_ns[options.out] = value if options.lazy else value.df
+        return value
+
+
+class ExplainText(str):
+    """Plan text that shows as preformatted text, not a quoted string."""
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext meshlab``: register the magics and the SQL completer."""
+    magics = MeshMagics(shell)
+    shell.register_magics(magics)
+    from meshlab.jupyter.completion import register_completer
+
+    register_completer(shell, magics)
