@@ -8,7 +8,7 @@ DEMO_DIR ?= demo
 PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
-.PHONY: install demo test bench clean postgres
+.PHONY: install demo lab test bench clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,13 @@ demo: $(DEMO_DIR)/mesh.yaml
 	  JOIN listeners.subscriptions s ON s.user_id = p.user_id AND s.plan = 'premium' \
 	  GROUP BY p.country ORDER BY plays DESC LIMIT 10"
 
+# Set up, write the notebooks' demo mesh and open JupyterLab on notebooks/.
+lab: install
+	$(BIN)/python -c "from meshlab.demo import ensure_demo; ensure_demo('demo/notebook-mesh', scale=0.05)"
+	$(BIN)/jupyter lab notebooks/
+
 test: install postgres
-	MESHLAB_REQUIRE_POSTGRES=1 $(BIN)/pytest -q
+	MESHLAB_REQUIRE_POSTGRES=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 bench: install
 	$(BIN)/python benchmarks/tpch_parquet.py --scale 1 --repeat 5

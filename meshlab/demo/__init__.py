@@ -7,6 +7,6 @@ subscriptions, SQLite), ``artists`` (artist and track catalog, CSV) and
 v3.1 data contracts. The data is synthetic and deterministic from a seed.
 """
 
-from meshlab.demo.build import write_demo
+from meshlab.demo.build import ensure_demo, write_demo
 
-__all__ = ["write_demo"]
+__all__ = ["ensure_demo", "write_demo"]

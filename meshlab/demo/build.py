@@ -108,3 +108,15 @@ def _write_manifest(root: Path, scale: float, seed: int) -> Path:
     )
     path.write_text(header + yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
     return path
+
+
+def ensure_demo(directory: str | os.PathLike, scale: float = 1.0, seed: int = 7) -> Path:
+    """The demo's ``mesh.yaml`` in ``directory``, written first if it is not there yet.
+
+    Notebooks call this so that they run anywhere (Binder, CI, a laptop) on the
+    same deterministic data; delete the folder to regenerate it.
+    """
+    manifest = Path(directory) / "mesh.yaml"
+    if manifest.exists():
+        return manifest
+    return write_demo(directory, scale=scale, seed=seed)

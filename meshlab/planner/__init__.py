@@ -17,7 +17,7 @@ from meshlab.catalog import Catalog, Dataset
 from meshlab.errors import ParameterError
 from meshlab.planner.fold_dates import fold_dates
 from meshlab.planner.joins import push_joins
-from meshlab.planner.parse import bind_parameters, parse_statement
+from meshlab.planner.parse import READ_DIALECT, bind_parameters, parse_statement
 from meshlab.planner.plan import QueryPlan, ScanPlan
 from meshlab.planner.pushdown import Occurrence, conjuncts, find_occurrences
 from meshlab.planner.resolve import resolve
@@ -34,6 +34,29 @@ def rewrite_for_polars(statement: exp.Expression) -> exp.Expression:
     """
     if statement.find(exp.Qualify):
         statement = statement.transform(transforms.eliminate_qualify, copy=False)
+    return statement
+
+
+def name_outputs(statement: exp.Expression) -> exp.Expression:
+    """Name unaliased result expressions by their SQL text, as DuckDB does.
+
+    ``SELECT country, count(*) FROM ...`` -> columns ``country`` and ``count(*)``
+    (qualification would call the second ``_col_1``).
+    """
+    select = statement
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return statement
+    taken = {e.alias_or_name for e in select.expressions}
+    for projection in list(select.expressions):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or projection.find(exp.Star) is projection:
+            continue
+        name = projection.sql(dialect=READ_DIALECT)[:64]
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        projection.replace(exp.alias_(projection.copy(), name, quoted=True))
     return statement
 
 
@@ -147,7 +170,7 @@ def plan_query(
     statement = bind_parameters(parse_statement(sql), params)
     if limit is not None:
         statement = cap_rows(statement, limit)
-    statement = fold_dates(rewrite_for_polars(statement))
+    statement = fold_dates(rewrite_for_polars(name_outputs(statement)))
     resolved = resolve(statement, catalog, sql)
     tree = resolved.tree
     occurrences = find_occurrences(resolved.scopes, resolved.datasets)
