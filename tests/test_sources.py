@@ -205,3 +205,17 @@ def test_sqlite_column_whose_first_rows_are_null(tmp_path):
         .df
     )
     assert frame.rows() == [("SE", 1000), (None, 5000)]
+
+
+def test_datasets_and_columns_named_like_keywords(tmp_path):
+    pl.DataFrame({"order": [2, 1], "my col": ["b", "a"]}).write_parquet(tmp_path / "s.parquet")
+    write_contract(
+        tmp_path / "s.odcs.yaml",
+        "d",
+        "select",
+        {"type": "local", "format": "parquet", "path": "s.parquet"},
+        [("order", "integer"), ("my col", "string")],
+    )
+    mesh = meshlab.connect(tmp_path / "s.odcs.yaml")
+    frame = mesh.sql('SELECT "order", "my col" FROM d."select" ORDER BY "order"').df
+    assert frame.rows() == [(1, "a"), (2, "b")]

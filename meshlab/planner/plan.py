@@ -48,7 +48,8 @@ class QueryPlan:
 
     @property
     def local_sql(self) -> str:
-        return self.local.sql(dialect="postgres")
+        # Every identifier quoted: a dataset or alias named like a keyword (select) stays a name.
+        return self.local.sql(dialect="postgres", identify=True)
 
     @property
     def addresses(self) -> list[str]:
