@@ -12,8 +12,8 @@ import time
 
 import polars as pl
 
-from meshlab.errors import MeshError
 from meshlab.catalog.listing import dataset_table
+from meshlab.errors import MeshError
 
 EXIT_ERROR = 2
 
