@@ -29,6 +29,7 @@ def load_ipython_extension(shell) -> None:
 
     load(shell)
 
+
 __all__ = [
     "AmbiguousDatasetError",
     "Column",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from meshlab.lineage import Lineage, column_lineage
 from meshlab.planner.plan import QueryPlan, ScanPlan
 from meshlab.sources import FileSource, ScanStats
+
+if TYPE_CHECKING:
+    from meshlab.lineage_graph import LineageSvg
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,26 @@ class Result:
     def __len__(self) -> int:
         return self.df.height
 
+    def lineage_svg(self) -> LineageSvg:
+        """The column lineage drawn as a graph.
+
+        Returns
+        -------
+        LineageSvg
+            Shown inline by Jupyter (``_repr_svg_``); ``.svg`` is the SVG text.
+        """
+        from meshlab.lineage_graph import LineageSvg
+
+        return LineageSvg.of(self.lineage)
+
+    # Rendering lives in meshlab.jupyter.display; imported on use so that
+    # ``import meshlab`` stays light.
+    def _repr_html_(self) -> str:
+        from meshlab.jupyter.display import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
-        seconds = self.plan_seconds + self.run_seconds
-        return f"{self.df!r}\n{self.df.height:,} rows x {self.df.width} columns in {seconds:.3f} s from {', '.join(self.datasets)}"
+        from meshlab.jupyter.display import result_text
+
+        return result_text(self)

@@ -44,7 +44,9 @@ def test_cell_joins_two_domains_and_stores_a_dataframe(ip):
 
 def test_variables_bind_as_literals(ip):
     ip.user_ns.update(country="SE", countries=["SE", "DE"], since=dt.date(2000, 1, 1))
-    one = cell(ip, "", "SELECT count(*) AS n FROM listeners.profiles WHERE country = :country AND signup_date >= :since")
+    one = cell(
+        ip, "", "SELECT count(*) AS n FROM listeners.profiles WHERE country = :country AND signup_date >= :since"
+    )
     many = cell(ip, "", "SELECT count(*) AS n FROM listeners.profiles WHERE country IN :countries")
     assert 0 < one.df["n"][0] <= many.df["n"][0]
 
@@ -106,7 +108,9 @@ def test_completion_offers_addresses_and_columns(ip):
     assert by_alias == ["e.user_id"]
     by_address = completions(ip, "%%mesh\nSELECT artists.tracks.ti")
     assert by_address == ["artists.tracks.title"]
-    joined = completions(ip, "%%mesh\nSELECT p.c| FROM plays.play_events AS e JOIN listeners.profiles AS p ON p.user_id = e.user_id")
+    joined = completions(
+        ip, "%%mesh\nSELECT p.c| FROM plays.play_events AS e JOIN listeners.profiles AS p ON p.user_id = e.user_id"
+    )
     assert joined == ["p.country"]
 
 
