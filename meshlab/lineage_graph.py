@@ -52,6 +52,10 @@ class LineageSvg:
     def __str__(self) -> str:
         return self.svg
 
+    def __repr__(self) -> str:
+        # The plain-text fallback stays one line: the picture is the SVG.
+        return f"<column lineage graph, {len(self.svg):,} bytes of SVG>"
+
 
 def _clean(text: str) -> str:
     # Control characters are not allowed in XML 1.0, even escaped.
