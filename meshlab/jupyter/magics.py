@@ -142,7 +142,7 @@ class MeshMagics(Magics):
             text = self._run(lambda: self.current().explain(rest, self.bind(rest)), rest)
             print(text)
             return None
-        if command == "debug":
+        if command in ("debug", "--debug"):
             self.debug = rest.lower() not in ("off", "false", "0")
             print(f"meshlab debug {'on' if self.debug else 'off'}")
             return None
