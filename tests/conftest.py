@@ -34,15 +34,12 @@ from __future__ import annotations
 
 import functools
 import os
-import pwd
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -53,115 +50,18 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
+from meshlab.testing.postgres_server import (  # noqa: F401 - re-exported for the tests
+    PostgresServer,
+    parse_statement_log,
+    start_postgres,
+    unavailable_reason,
+)
+
 # ---------------------------------------------------------------------------------------
 # PostgreSQL
 # ---------------------------------------------------------------------------------------
 
-PG_USER = "postgres"
-# A prefix no statement text can start a line with: continuation lines of a multi-line
-# message start with a tab, so every line starting with this prefix opens a new message.
-_LOG_PREFIX = "@@pg@@ "
-_STATEMENT_TAG = "LOG:  statement: "
-_EXECUTE_TAG = "LOG:  execute "
-
-
-@dataclass
-class PostgresServer:
-    """A running throwaway cluster; see the ``postgres_server`` fixture."""
-
-    host: str
-    port: int
-    user: str
-    root: Path
-    log_path: Path
-    _since: int = field(default=0, repr=False)
-
-    @property
-    def dsn(self) -> str:
-        """libpq connection string of the ``postgres`` database."""
-        return self.dsn_for("postgres")
-
-    def dsn_for(self, database: str) -> str:
-        return f"host={self.host} port={self.port} user={self.user} dbname={database}"
-
-    def mark(self) -> int:
-        """A position in the log: pass it to ``statements(since=...)``."""
-        return self.log_path.stat().st_size
-
-    def clear_log(self) -> None:
-        """Make ``statements()`` report only what arrives from now on."""
-        self._since = self.mark()
-
-    def statements(self, since: int | None = None) -> list[str]:
-        """SQL statements the server logged since ``since`` (default: the last ``clear_log``).
-
-        Both simple-protocol (``statement:``) and extended-protocol (``execute <name>:``)
-        entries are returned, multi-line statements joined back with their newlines.
-        """
-        with open(self.log_path, "rb") as log:
-            log.seek(self._since if since is None else since)
-            text = log.read().decode("utf-8", errors="replace")
-        return parse_statement_log(text)
-
-
-def parse_statement_log(text: str) -> list[str]:
-    """The statements in a PostgreSQL stderr log written with ``_LOG_PREFIX``."""
-    messages: list[list[str]] = []
-    for line in text.splitlines():
-        if line.startswith(_LOG_PREFIX):
-            messages.append([line[len(_LOG_PREFIX) :]])
-        elif messages:
-            # PostgreSQL writes a tab after every newline inside one message.
-            messages[-1].append(line[1:] if line.startswith("\t") else line)
-    statements = []
-    for first, *rest in messages:
-        if first.startswith(_STATEMENT_TAG):
-            head = first[len(_STATEMENT_TAG) :]
-        elif first.startswith(_EXECUTE_TAG):
-            # "execute <unnamed>: SQL", "execute S_1: SQL", "execute fetch from P/S: SQL"
-            _, sep, head = first[len(_EXECUTE_TAG) :].partition(": ")
-            if not sep:
-                continue
-        else:
-            continue
-        statement = "\n".join([head, *rest])
-        if statement.strip():  # drivers ping with empty queries
-            statements.append(statement)
-    return statements
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _run(command: list[str], as_postgres: bool) -> subprocess.CompletedProcess:
-    prefix = ["runuser", "-u", PG_USER, "--"] if as_postgres else []
-    return subprocess.run(prefix + command, capture_output=True, text=True, timeout=120)
-
-
-def _check(result: subprocess.CompletedProcess, what: str, log: Path | None = None) -> None:
-    if result.returncode != 0:
-        tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-        raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n{tail}")
-
-
-def _server_settings(port: int, socket_dir: Path) -> str:
-    settings = {
-        "listen_addresses": "'127.0.0.1'",
-        "port": str(port),
-        "unix_socket_directories": f"'{socket_dir}'",
-        "log_statement": "'all'",
-        "log_destination": "'stderr'",
-        "logging_collector": "off",
-        "log_line_prefix": f"'{_LOG_PREFIX}'",
-        "fsync": "off",
-        "synchronous_commit": "off",
-        "full_page_writes": "off",
-        "max_connections": "50",
-    }
-    return "".join(f"{key} = {value}\n" for key, value in settings.items())
+# The server itself lives in meshlab.testing.postgres_server (the benchmarks start it too).
 
 
 @pytest.fixture(scope="session")
@@ -170,47 +70,16 @@ def postgres_server():
 
     Skips (with the reason) only when the server binaries are not installed.
     """
-    missing = [tool for tool in ("initdb", "pg_ctl", "postgres") if shutil.which(tool) is None]
-    if missing:
-        reason = f"PostgreSQL server binaries not on PATH ({', '.join(missing)}): install PostgreSQL 15"
+    reason = unavailable_reason()
+    if reason:
         if os.environ.get("MESHLAB_REQUIRE_POSTGRES"):
             pytest.fail(reason)  # `make test` installs them: a skip there would hide a broken setup
         pytest.skip(reason)
-    as_root = os.geteuid() == 0
-    if as_root:
-        try:
-            pwd.getpwnam(PG_USER)
-        except KeyError:
-            pytest.skip(f"running as root and there is no '{PG_USER}' OS user to run PostgreSQL as")
-    # Not under pytest's tmp_path: that tree is 0700 root, which the postgres user can't enter.
-    root = Path(tempfile.mkdtemp(prefix="meshlab-pg-"))
-    data, sockets, log = root / "data", root / "sockets", root / "server.log"
-    sockets.mkdir()
-    log.touch()
-    if as_root:
-        for path in (root, sockets, log):
-            shutil.chown(path, user=PG_USER, group=PG_USER)
-    try:
-        init = ["initdb", "-D", str(data), "-A", "trust", "-U", PG_USER, "-E", "UTF8", "--locale=C", "--no-sync"]
-        _check(_run(init, as_root), "initdb")
-        base_conf = (data / "postgresql.conf").read_text()
-        for attempt in range(5):
-            port = _free_port()
-            (data / "postgresql.conf").write_text(base_conf + _server_settings(port, sockets))
-            start = _run(["pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"], as_root)
-            if start.returncode == 0:
-                break
-            if attempt == 4:
-                _check(start, "pg_ctl start", log)
-        server = PostgresServer(host="127.0.0.1", port=port, user=PG_USER, root=root, log_path=log)
+    with start_postgres() as server:
         with psycopg.connect(server.dsn, connect_timeout=10) as conn:
             conn.execute("SELECT 1")
         server.clear_log()
         yield server
-    finally:
-        if (data / "postmaster.pid").exists():  # also after a start that timed out
-            _run(["pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"], as_root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Infrastructure shared by the test suite and the benchmarks (not used by meshlab itself)."""
