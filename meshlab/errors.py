@@ -97,3 +97,22 @@ class SourceError(MeshError):
 
 class ExecutionError(MeshError):
     """The local engine failed to run the query."""
+
+
+class GovernanceError(MeshError):
+    """The governance setup refuses the request: a role the user does not hold,
+    an unusable policy, an audit log that cannot be written."""
+
+
+class AccessDeniedError(UnknownDatasetError):
+    """A role may not read an address.
+
+    The message is the same whether the dataset exists or not, so a query
+    reveals no more than the catalog shows that role.
+    """
+
+    def __init__(self, address: str, role: str, suggestions: list[str] | tuple[str, ...] = ()):
+        super().__init__(address, suggestions)
+        self.role = role
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        self.args = (f"role '{role}' cannot read '{address}': no such dataset is granted to it{hint}",)

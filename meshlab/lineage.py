@@ -36,19 +36,32 @@ class Lineage:
     columns: dict[str, list[str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     datasets: list[str] = field(default_factory=list)
+    masked: dict[str, list[str]] = field(default_factory=dict)
+    classifications: dict[str, list[str]] = field(default_factory=dict)
+    """
+    masked
+        output column -> its source columns that the role saw masked (only masked outputs).
+    classifications
+        output column -> classifications of its source columns (a column derived from
+        ``pii`` is ``pii``); outputs with no classified source are left out.
+    """
 
-    def to_openlineage(self) -> dict:
-        """The OpenLineage ``columnLineage`` facet's ``fields``."""
+    def is_masked(self, output: str) -> bool:
+        return bool(self.masked.get(output))
+
+    def to_openlineage(self, namespace: str = "meshlab") -> dict:
+        """The OpenLineage ``columnLineage`` facet's ``fields`` (``masking`` marks masked inputs)."""
         fields = {}
         for output, sources in self.columns.items():
             subtype = self.kinds.get(output, "identity").upper()
+            masked = set(self.masked.get(output, ()))
             fields[output] = {
                 "inputFields": [
                     {
-                        "namespace": "meshlab",
+                        "namespace": namespace,
                         "name": source.rsplit(".", 1)[0],
                         "field": source.rsplit(".", 1)[1],
-                        "transformations": [{"type": "DIRECT", "subtype": subtype}],
+                        "transformations": [{"type": "DIRECT", "subtype": subtype, "masking": source in masked}],
                     }
                     for source in sources
                 ]
@@ -65,8 +78,13 @@ def _kind(expression: exp.Expression) -> str:
     return "transformation"
 
 
-def column_lineage(tree: exp.Expression, datasets: dict[str, Dataset]) -> Lineage:
-    """Lineage of every output column of the qualified, canonical ``tree``."""
+def column_lineage(
+    tree: exp.Expression, datasets: dict[str, Dataset], masked: dict[str, tuple[str, ...]] | None = None
+) -> Lineage:
+    """Lineage of every output column of the qualified, canonical ``tree``.
+
+    ``masked``: dataset address -> the columns the querying role saw masked.
+    """
     schema = qualify_schema(datasets)
     columns: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
@@ -90,4 +108,18 @@ def column_lineage(tree: exp.Expression, datasets: dict[str, Dataset]) -> Lineag
         columns[output] = sorted(sources)
         kinds[output] = kind if sources or kind == "aggregation" else "transformation"
     read = sorted({ds.address for ds in datasets.values()})
-    return Lineage(columns=columns, kinds=kinds, datasets=read)
+    hidden = {f"{address}.{c}" for address, names in (masked or {}).items() for c in names}
+    classified = {
+        f"{ds.address}.{c.name}": c.classification for ds in datasets.values() for c in ds.columns if c.classification
+    }
+    return Lineage(
+        columns=columns,
+        kinds=kinds,
+        datasets=read,
+        masked={out: [s for s in sources if s in hidden] for out, sources in columns.items() if hidden & set(sources)},
+        classifications={
+            out: sorted({classified[s] for s in sources if s in classified})
+            for out, sources in columns.items()
+            if any(s in classified for s in sources)
+        },
+    )

@@ -11,6 +11,9 @@ import polars as pl
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.engine.polars_engine import build_frames, execute, lazy_query
 from meshlab.errors import DescriptorError
+from meshlab.governance import AuditConfig, Policy, choose_access
+from meshlab.governance.policy import policy_of
+from meshlab.governance.session import audited
 from meshlab.planner import QueryPlan, plan_query
 from meshlab.planner.explain import explain_text
 from meshlab.planner.parse import parse_statement, placeholders
@@ -27,9 +30,39 @@ class Mesh:
         The loaded catalog (see :func:`meshlab.connect`).
     """
 
-    def __init__(self, catalog: Catalog):
-        self.catalog = catalog
+    def __init__(self, catalog: Catalog, policy: Policy | None = None, role: str | None = None):
+        self.full_catalog = catalog
+        self.policy = policy
+        self.audit = AuditConfig.from_settings(catalog.manifest.settings, catalog.manifest.path, catalog.name)
         self._sources: dict[str, Source] = {}
+        self.set_role(role)
+
+    # -- governance --------------------------------------------------------------
+    def set_role(self, role: str | None = None) -> None:
+        """Act in ``role`` (one the current user holds); None: ``$MESHLAB_ROLE``, else the user's first.
+
+        The catalog then shows only the datasets the role may read.
+        """
+        self.access = choose_access(self.policy, role)
+        visible = [d for d in self.full_catalog.datasets if self.access.can_read(d)]
+        full = self.full_catalog
+        self.catalog = full if len(visible) == len(full.datasets) else Catalog(
+            full.manifest, visible, full.errors, full.warnings
+        )
+
+    @property
+    def role(self) -> str | None:
+        """The role queries run in (None when the mesh has no policy file)."""
+        return self.access.role
+
+    @property
+    def user(self) -> str:
+        return self.access.user
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles the current user may take."""
+        return self.policy.roles_of(self.access.user) if self.policy else ()
 
     # -- catalog -----------------------------------------------------------------
     @property
@@ -66,7 +99,7 @@ class Mesh:
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
         """Plan ``sql`` without running it."""
-        return plan_query(sql, self.catalog, self.source, params, limit=limit)
+        return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
 
     def parameters(self, sql: str) -> list[str]:
         """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""
@@ -92,14 +125,16 @@ class Mesh:
         limit
             Return at most this many rows (pushed down where the plan allows).
         """
-        started = time.perf_counter()
-        plan = self.plan(sql, params, limit)
-        planned = time.perf_counter()
-        if lazy:
-            frames, _ = build_frames(plan)
-            return lazy_query(plan, frames)
-        frame, stats = execute(plan)
-        return Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
+        with audited(self, sql, params) as audit:
+            started = time.perf_counter()
+            plan = audit.plan = self.plan(sql, params, limit)
+            planned = time.perf_counter()
+            if lazy:
+                frames, _ = build_frames(plan)
+                return lazy_query(plan, frames)
+            frame, stats = execute(plan)
+            audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
+        return audit.result
 
     def close(self) -> None:
         """Release what the mesh holds (sources open connections per scan)."""
@@ -112,12 +147,24 @@ class Mesh:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Mesh {self.name!r}: {len(self.catalog.datasets)} datasets, {len(self.catalog.errors)} load errors>"
+        role = f", role {self.role!r}" if self.policy else ""
+        return (
+            f"<Mesh {self.name!r}: {len(self.catalog.datasets)} datasets, {len(self.catalog.errors)} load errors{role}>"
+        )
 
 
-def connect(path: str = "mesh.yaml") -> Mesh:
+def connect(path: str = "mesh.yaml", role: str | None = None) -> Mesh:
     """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
 
     Broken contracts do not fail the load: they are listed in ``Mesh.errors``.
+    A policy file (``policies:`` in mesh.yaml) must load, or nothing does: a
+    broken policy never falls back to granting everything.
+
+    Parameters
+    ----------
+    role
+        The role to act in, among those the current user holds (default
+        ``$MESHLAB_ROLE``, else the user's first role in the policy).
     """
-    return Mesh(load_catalog(str(path)))
+    catalog = load_catalog(str(path))
+    return Mesh(catalog, policy_of(catalog), role)

@@ -117,7 +117,7 @@ class Result:
 
     @functools.cached_property
     def lineage(self) -> Lineage:
-        return column_lineage(self.query_plan.tree, self.query_plan.datasets)
+        return column_lineage(self.query_plan.tree, self.query_plan.datasets, self.query_plan.masked)
 
     @property
     def datasets(self) -> list[str]:

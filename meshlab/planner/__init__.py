@@ -1,12 +1,13 @@
 """The planner: SQL text -> :class:`QueryPlan`, one pass per module.
 
 parse -> bind parameters -> rewrite what Polars would mis-run -> resolve and
-qualify -> fold date arithmetic -> per-scan pushdown -> joins of one database
--> the local query over the scans.
+qualify -> fold date arithmetic -> the role's row filters and masks -> per-scan
+pushdown -> joins of one database -> the local query over the scans.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -14,8 +15,10 @@ from typing import Any
 from sqlglot import exp, transforms
 
 from meshlab.catalog import Catalog, Dataset
-from meshlab.errors import ParameterError
+from meshlab.errors import AccessDeniedError, ParameterError, UnknownDatasetError
+from meshlab.governance.access import Access
 from meshlab.planner.fold_dates import fold_dates
+from meshlab.planner.govern import ScanGovernance, govern_occurrences
 from meshlab.planner.joins import push_joins
 from meshlab.planner.parse import READ_DIALECT, bind_parameters, parse_statement
 from meshlab.planner.plan import QueryPlan, ScanPlan
@@ -81,7 +84,9 @@ def _ordered_columns(dataset: Dataset, names: set[str]) -> tuple[str, ...]:
     return tuple(c.name for c in dataset.columns if c.name in names)
 
 
-def _scan_plan(index: int, occurrence: Occurrence, dataset: Dataset, source: Source) -> ScanPlan:
+def _scan_plan(
+    index: int, occurrence: Occurrence, dataset: Dataset, source: Source, rules: ScanGovernance | None = None
+) -> ScanPlan:
     taken, verdicts, local = [], [], []
     for conjunct in occurrence.candidates:
         verdict = source.pushdown(conjunct)
@@ -99,15 +104,19 @@ def _scan_plan(index: int, occurrence: Occurrence, dataset: Dataset, source: Sou
             source.pushdown(exp.GT(this=o.this.copy(), expression=o.this.copy())) is not Pushdown.UNSUPPORTED
             for o in order_by
         )
-        if not (source.can_limit() and every_conjunct_exact and orderable):
+        filter_exact = rules is None or rules.row_filter is None or source.pushdown(rules.row_filter) is Pushdown.EXACT
+        if not (source.can_limit() and every_conjunct_exact and orderable and filter_exact):
             limit, order_by = None, ()
+    columns = _ordered_columns(dataset, occurrence.columns)
     spec = ScanSpec(
         scan_id=f"__scan{index}",
         dataset=dataset,
-        columns=_ordered_columns(dataset, occurrence.columns),
+        columns=columns,
         predicates=tuple(taken),
         limit=limit,
         order_by=tuple(_strip_tables(o) for o in order_by),
+        row_filter=rules.row_filter if rules else None,
+        masks=tuple(m for m in rules.masks if m.name in columns) if rules else (),
     )
     return ScanPlan(spec, source, occurrence.alias, tuple(verdicts), tuple(local), (dataset,))
 
@@ -155,6 +164,22 @@ def share_file_scans(scans: list[ScanPlan]) -> tuple[list[ScanPlan], dict[str, s
     return merged, renames
 
 
+def resolve_for(statement: exp.Expression, catalog: Catalog, sql: str, access: Access | None):
+    """:func:`resolve`, where an address the role may not read reads as unknown to it."""
+    try:
+        return resolve(statement, catalog, sql)
+    except AccessDeniedError:
+        raise
+    except UnknownDatasetError as exc:
+        if access is None or not access.governed:
+            raise
+        denied = AccessDeniedError(exc.address, access.role_label, exc.suggestions)
+        place = re.search(r"\(line \d+, column \d+\)", str(exc))
+        if place:
+            denied.args = (f"{denied.args[0]} {place.group(0)}",)
+        raise denied from None
+
+
 def plan_query(
     sql: str,
     catalog: Catalog,
@@ -162,21 +187,25 @@ def plan_query(
     params: Mapping[str, Any] | None = None,
     join_pushdown: bool = True,
     limit: int | None = None,
+    access: Access | None = None,
 ) -> QueryPlan:
     """Plan ``sql`` against ``catalog``; ``source_for`` gives each dataset's source.
 
     ``limit`` caps the rows of the answer (the statement's own LIMIT still holds when lower).
+    ``access``: the role whose row filters and masks every scan gets; ``catalog``
+    must then hold only the datasets that role may read.
     """
     statement = bind_parameters(parse_statement(sql), params)
     if limit is not None:
         statement = cap_rows(statement, limit)
     statement = fold_dates(rewrite_for_polars(name_outputs(statement)))
-    resolved = resolve(statement, catalog, sql)
+    resolved = resolve_for(statement, catalog, sql, access)
     tree = resolved.tree
     occurrences = find_occurrences(resolved.scopes, resolved.datasets)
+    rules = govern_occurrences(occurrences, resolved.datasets, access)
     scans = [
-        _scan_plan(i, occ, resolved.datasets[occ.key], source_for(resolved.datasets[occ.key]))
-        for i, occ in enumerate(occurrences)
+        _scan_plan(i, occ, resolved.datasets[occ.key], source_for(resolved.datasets[occ.key]), rule)
+        for i, (occ, rule) in enumerate(zip(occurrences, rules))
     ]
     lineage_tree = tree.copy()
     notes: list[str] = []
@@ -194,4 +223,6 @@ def plan_query(
         scans=tuple(scans),
         datasets=resolved.datasets,
         notes=tuple(notes),
+        masked={ds.address: tuple(access.masks(ds)) for ds in resolved.datasets.values()} if access else {},
+        role=access.role_label if access and access.governed else None,
     )

@@ -64,7 +64,8 @@ def _selectivity(scan: ScanPlan, rows: int) -> float:
 
 
 def _database_key(scan: ScanPlan) -> tuple | None:
-    if scan.source.dialect is None or scan.spec.query is not None:
+    if scan.source.dialect is None or scan.spec.query is not None or scan.spec.governed:
+        # A governed scan keeps its own row filter and masks: never merged into a join.
         return None
     return (scan.source.kind, scan.source.location())
 

@@ -45,6 +45,8 @@ class QueryPlan:
     scans: tuple[ScanPlan, ...]
     datasets: dict[str, Dataset] = field(default_factory=dict)  # canonical name -> dataset
     notes: tuple[str, ...] = ()
+    masked: dict[str, tuple[str, ...]] = field(default_factory=dict)  # address -> columns the role sees masked
+    role: str | None = None  # the role the plan was governed for (None: no policy)
 
     @property
     def local_sql(self) -> str:

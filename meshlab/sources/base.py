@@ -39,6 +39,30 @@ class ScanSpec:
     # For a join pushed down whole: the SQL to run instead of a single-table scan.
     query: exp.Select | None = None
     output_columns: tuple[tuple[str, Column], ...] = ()
+    # Governance: a condition over raw columns every row must meet, applied
+    # before anything else, and the masks of output columns (meshlab.governance.Mask).
+    row_filter: exp.Expression | None = None
+    masks: tuple = ()
+
+    @property
+    def governed(self) -> bool:
+        return self.row_filter is not None or bool(self.masks)
+
+    def masks_for(self, names) -> dict:
+        """Column name -> mask, for the masked columns among ``names``."""
+        wanted = set(names)
+        return {m.name: m for m in self.masks if m.name in wanted}
+
+    def raw_columns(self, names=None) -> list[str]:
+        """The unmasked columns needed to produce ``names`` (default: all the
+        scan's columns): themselves, those the masks and the row filter use."""
+        names = list(self.columns if names is None else names)
+        needed = set(names)
+        for mask in self.masks_for(names).values():
+            needed.update(c.name for c in mask.to_sql().find_all(exp.Column))
+        if self.row_filter is not None:
+            needed.update(c.name for c in self.row_filter.find_all(exp.Column))
+        return [c.name for c in self.dataset.columns if c.name in needed]
 
 
 @dataclass
@@ -172,3 +196,26 @@ class Source:
     def location(self) -> str:
         """Where the source is, for messages: never a credential."""
         return self.dataset.server.path or ""
+
+    def apply_governance(self, frame, spec: ScanSpec, names, filtered: bool = False, masked=frozenset()):
+        """``frame`` of raw columns -> rows the role may see, columns ``names`` masked.
+
+        ``filtered``: the source applied the row filter already; ``masked``: the
+        masks the source computed itself. The row filter runs first, on raw values.
+        """
+        if spec.row_filter is not None and not filtered:
+            frame = frame.filter(pl.sql_expr(spec.row_filter.sql(dialect="postgres")))
+        todo = [m for n, m in spec.masks_for(names).items() if n not in masked]
+        if todo:
+            frame = frame.with_columns(
+                m.to_polars().cast(m.dtype(), strict=False) if m.dtype() is not None else m.to_polars() for m in todo
+            )
+        return frame.select(list(names))
+
+    def describe_governance(self, spec: ScanSpec) -> list[str]:
+        lines = []
+        if spec.row_filter is not None:
+            lines.append(f"row filter (policy): {spec.row_filter.sql(dialect='duckdb')}")
+        if spec.masks:
+            lines.append("masked (policy): " + "; ".join(m.describe() for m in spec.masks))
+        return lines

@@ -83,6 +83,8 @@ class DatabaseSource(Source):
     kind = "database"
     #: expression kinds this database evaluates with Polars' semantics
     portable_nodes: tuple[type[exp.Expression], ...] = PORTABLE_NODES
+    #: extra expression kinds it computes for column masks (e.g. MD5 for a hash)
+    mask_nodes: tuple[type[exp.Expression], ...] = ()
 
     # -- what the database takes -------------------------------------------------
     def pushdown(self, predicate: exp.Expression) -> Pushdown:
@@ -132,15 +134,60 @@ class DatabaseSource(Source):
                 )
         else:
             names = columns if columns is not None else list(spec.columns)
-            select = exp.select(*(exp.column(n, quoted=True) for n in names)).from_(self.table())
+            select = exp.select(*self.select_items(spec, names)).from_(self.table())
             for predicate in spec.predicates:
                 select = select.where(self.local_predicate(predicate), copy=False)
+            if spec.row_filter is not None and self.takes_row_filter(spec):
+                select = select.where(self.local_predicate(spec.row_filter), copy=False)
             if spec.order_by:
                 select = select.order_by(*(o.copy() for o in spec.order_by), copy=False)
+        if spec.row_filter is not None and not self.takes_row_filter(spec):
+            limit = None  # rows are filtered after the fetch: a LIMIT here would cut the wrong ones
         wanted = [n for n in (spec.limit, limit) if n is not None]
         if wanted:
             select = select.limit(min(wanted), copy=False)
         return select
+
+    # -- governance: row filter and masks computed in the database when it can ----
+    def can_compute(self, expression: exp.Expression) -> bool:
+        """Whether the database computes ``expression`` with the meaning Polars gives it."""
+        allowed = self.portable_nodes + self.mask_nodes
+        for node in expression.walk():
+            if not isinstance(node, allowed):
+                return False
+            if isinstance(node, exp.Column) and self.dataset.column(node.name) is None:
+                return False
+        return True
+
+    def takes_row_filter(self, spec: ScanSpec) -> bool:
+        return spec.row_filter is not None and self.pushdown(spec.row_filter) is Pushdown.EXACT
+
+    def computed_masks(self, spec: ScanSpec, names) -> set[str]:
+        """The masks of ``names`` the database computes: then the clear values never leave it.
+
+        None when the row filter runs after the fetch: it needs the raw values.
+        """
+        if spec.row_filter is not None and not self.takes_row_filter(spec):
+            return set()
+        masks = spec.masks_for(names)
+        computed = {n for n, m in masks.items() if self.can_compute(m.to_sql())}
+        needed_raw = {c.name for n, m in masks.items() if n not in computed for c in m.to_sql().find_all(exp.Column)}
+        return set() if computed & needed_raw else computed
+
+    def select_items(self, spec: ScanSpec, names) -> list[exp.Expression]:
+        """The SELECT list for ``names``: masks the database computes, raw columns for the rest."""
+        if not spec.governed:
+            return [exp.column(n, quoted=True) for n in names]
+        masks, computed = spec.masks_for(names), self.computed_masks(spec, names)
+        items = [
+            exp.alias_(masks[n].to_sql(), n, quoted=True) if n in computed else exp.column(n, quoted=True)
+            for n in names
+        ]
+        extra = {c.name for n, m in masks.items() if n not in computed for c in m.to_sql().find_all(exp.Column)}
+        if spec.row_filter is not None and not self.takes_row_filter(spec):
+            extra.update(c.name for c in spec.row_filter.find_all(exp.Column))
+        items += [exp.column(c.name, quoted=True) for c in self.dataset.columns if c.name in extra - set(names)]
+        return items
 
     def local_predicate(self, predicate: exp.Expression) -> exp.Expression:
         """``predicate`` with table qualifiers dropped: it runs against one table."""
@@ -154,7 +201,14 @@ class DatabaseSource(Source):
         return select.sql(dialect=self.dialect)
 
     def describe(self, spec: ScanSpec) -> str:
-        return self.render(self.query(spec))
+        text = self.render(self.query(spec))
+        local = []
+        if spec.row_filter is not None and not self.takes_row_filter(spec):
+            local.append(f"then row filter (policy), after the fetch: {spec.row_filter.sql(dialect='duckdb')}")
+        after = [m for n, m in spec.masks_for(spec.columns).items() if n not in self.computed_masks(spec, spec.columns)]
+        if after:
+            local.append("then masked after the fetch (policy): " + "; ".join(m.describe() for m in after))
+        return "\n".join([text, *local])
 
     # -- fetching ------------------------------------------------------------------
     def fetch(self, sql: str) -> pa.Table:
@@ -170,6 +224,8 @@ class DatabaseSource(Source):
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
         columns_by_name = self.output_columns(spec)
         schema = {n: column_dtype(c) or pl.String() for n, c in columns_by_name.items()}
+        for name, mask in spec.masks_for(schema).items():
+            schema[name] = mask.dtype() or pl.String()
         source = self
 
         def read(with_columns, predicate, n_rows, batch_size):
@@ -184,7 +240,12 @@ class DatabaseSource(Source):
             frame = pl.from_arrow(plain_arrow(table), rechunk=False)
             if not isinstance(frame, pl.DataFrame):
                 frame = frame.to_frame()
-            frame = source.conform(frame, columns_by_name)
+            if spec.governed:
+                frame = source.conform_governed(frame, spec, columns)
+                if n_rows is not None:
+                    frame = frame.head(n_rows)
+            else:
+                frame = source.conform(frame, columns_by_name)
             stats.add(sql, frame.height, arrow_bytes(table), time.perf_counter() - started)
             if predicate is not None:
                 frame = frame.filter(predicate)
@@ -193,6 +254,14 @@ class DatabaseSource(Source):
             yield frame
 
         return register_io_source(read, schema=schema, explain_name=f"{self.kind}:{self.dataset.address}", is_pure=True)
+
+    def conform_governed(self, frame: pl.DataFrame, spec: ScanSpec, names: list[str]) -> pl.DataFrame:
+        """Contract types for the raw columns, then the row filter and masks not done by the database."""
+        computed = self.computed_masks(spec, names)
+        hashed = {n for n, m in spec.masks_for(names).items() if n in computed and m.kind == "hash"}
+        raw = {c: self.dataset.column(c) for c in frame.columns if c not in hashed and self.dataset.column(c)}
+        frame = self.conform(frame, raw)
+        return self.apply_governance(frame, spec, names, filtered=self.takes_row_filter(spec), masked=computed)
 
     def conform(self, frame: pl.DataFrame, columns: dict[str, Column]) -> pl.DataFrame:
         """Types as the contract says, whatever the driver returned."""

@@ -9,6 +9,8 @@ is given and Polars applies it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import fsspec
 import polars as pl
@@ -16,6 +18,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
+from meshlab.catalog.storage import fsspec_options, polars_options
 from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 
@@ -42,8 +45,10 @@ class FileSource(Source):
 
     kind = "files"
 
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None):
         super().__init__(dataset)
+        # Object-store options from mesh.yaml (endpoint, region; never credentials).
+        self.storage_options = dict(storage_options or {})
         self.format = dataset.server.format or "parquet"
         self.path = dataset.server.path or ""
 
@@ -58,7 +63,7 @@ class FileSource(Source):
     def files(self) -> list[str]:
         """The files the dataset's path names now; an error if there are none."""
         try:
-            fs, root = fsspec.core.url_to_fs(self.path)
+            fs, root = fsspec.core.url_to_fs(self.path, **self.fsspec_options)
             found = sorted(fs.glob(root)) if any(c in root for c in GLOB_CHARS) else ([root] if fs.exists(root) else [])
             if not any(c in root for c in GLOB_CHARS) and found and fs.isdir(root):
                 found = sorted(p for p in fs.find(root) if not p.rsplit("/", 1)[-1].startswith((".", "_")))
@@ -74,7 +79,7 @@ class FileSource(Source):
         if _protocol(self.path) in NATIVE_PROTOCOLS:
             # Polars lists the files itself; a run that fails calls check().
             return self.path.removeprefix("file://")
-        return [fsspec.open(p, "rb").open() for p in self.files()]
+        return [fsspec.open(p, "rb", **self.fsspec_options).open() for p in self.files()]
 
     def _frame(self) -> pl.LazyFrame:
         target = self._read_target()
@@ -85,12 +90,26 @@ class FileSource(Source):
     def _read_one(self, target) -> pl.LazyFrame:
         overrides = {c.name: column_dtype(c) for c in self.dataset.columns if column_dtype(c) is not None}
         if self.format == "parquet":
-            return pl.scan_parquet(target, hive_partitioning=isinstance(target, str))
+            return pl.scan_parquet(
+                target, hive_partitioning=isinstance(target, str), storage_options=self.polars_options(target)
+            )
         if self.format == "csv":
             return pl.scan_csv(
-                target, separator=self.dataset.server.delimiter, schema_overrides=overrides, try_parse_dates=False
+                target,
+                separator=self.dataset.server.delimiter,
+                schema_overrides=overrides,
+                try_parse_dates=False,
+                storage_options=self.polars_options(target),
             )
-        return pl.scan_ndjson(target, schema_overrides=overrides)
+        return pl.scan_ndjson(target, schema_overrides=overrides, storage_options=self.polars_options(target))
+
+    @property
+    def fsspec_options(self) -> dict[str, Any]:
+        return fsspec_options(self.path, self.storage_options)
+
+    def polars_options(self, target) -> dict[str, str] | None:
+        """Options for Polars' own reader of ``target`` (None for file objects)."""
+        return polars_options(target, self.storage_options) if isinstance(target, str) else None
 
     @property
     def base_frame(self) -> pl.LazyFrame:
@@ -114,17 +133,21 @@ class FileSource(Source):
 
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
         schema = self.file_schema
-        missing = [c for c in spec.columns if c not in schema]
+        raw = spec.raw_columns() if spec.governed else list(spec.columns)
+        missing = [c for c in raw if c not in schema]
         if missing:
             raise SourceError(
                 self.dataset.address,
                 self.server_label,
                 f"column(s) {', '.join(missing)} declared in {self.dataset.contract_path} are not in {self.path}",
             )
-        frame = self.base_frame.select(list(spec.columns))
-        casts = casts_to_contract({c: schema[c] for c in spec.columns}, {c.name: c for c in self.dataset.columns})
+        frame = self.base_frame.select(raw)
+        casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
-        return frame.with_columns(casts) if casts else frame
+        frame = frame.with_columns(casts) if casts else frame
+        # Polars reads the files itself: the role's filter and masks are the
+        # first operations on what it reads, before the query sees a value.
+        return self.apply_governance(frame, spec, spec.columns) if spec.governed else frame
 
     def check(self) -> None:
         """Raise a :class:`SourceError` when the files are gone (after a failed run)."""
@@ -136,19 +159,19 @@ class FileSource(Source):
             parts.append("predicates: " + " AND ".join(p.sql() for p in spec.predicates))
         if spec.limit is not None:
             parts.append(f"limit: {spec.limit}")
-        return "\n".join(parts)
+        return "\n".join(parts + self.describe_governance(spec))
 
     def bytes_for(self, columns: tuple[str, ...]) -> int | None:
         """Compressed bytes of ``columns`` in the parquet files (whole files for CSV/JSON)."""
         try:
             files = self.files()
             if self.format != "parquet":
-                fs = fsspec.core.url_to_fs(self.path)[0]
+                fs = fsspec.core.url_to_fs(self.path, **self.fsspec_options)[0]
                 return sum(fs.size(f) for f in files)
             wanted = set(columns)
             total = 0
             for path in files:
-                with fsspec.open(path, "rb") as handle:
+                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
                     meta = pq.ParquetFile(handle).metadata
                 for g in range(meta.num_row_groups):
                     group = meta.row_group(g)
@@ -166,7 +189,7 @@ class FileSource(Source):
         try:
             total = 0
             for path in self.files():
-                with fsspec.open(path, "rb") as handle:
+                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
                     total += pq.ParquetFile(handle).metadata.num_rows
             return total
         except (OSError, SourceError, ValueError):

@@ -21,6 +21,7 @@ class PostgresSource(DatabaseSource):
 
     dialect = "postgres"
     kind = "postgres"
+    mask_nodes = (exp.MD5,)
 
     def table(self) -> exp.Table:
         schema = self.dataset.server.schema

@@ -1,0 +1,81 @@
+"""One audited query: a record in the log (and a lineage event) whatever the outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+from meshlab.errors import AccessDeniedError, GovernanceError
+from meshlab.governance.audit import AuditRecord, emit_event, now, run_event, statement_hash, write_record
+from meshlab.sources.base import column_dtype
+
+
+@dataclass
+class AuditedQuery:
+    """Filled in by the query as it goes: its plan, then its result."""
+
+    plan: object = None
+    result: object = None
+
+
+def _columns_read(plan) -> list[str]:
+    found = []
+    for scan in plan.scans:
+        spec = scan.spec
+        if spec.output_columns:
+            by_id = {id(c): ds for ds in scan.datasets for c in ds.columns}
+            found += [f"{by_id[id(c)].address}.{c.name}" for _, c in spec.output_columns if id(c) in by_id]
+        else:
+            found += [f"{spec.dataset.address}.{c}" for c in spec.raw_columns()]
+    return sorted(set(found))
+
+
+def _schemas(plan) -> dict[str, list[dict]]:
+    return {
+        ds.address: [{"name": c.name, "type": str(column_dtype(c) or c.logical_type)} for c in ds.columns]
+        for ds in plan.datasets.values()
+    }
+
+
+@contextlib.contextmanager
+def audited(mesh, sql: str, params=None):
+    """Run the body as one query of ``mesh``, then log it (also when it fails).
+
+    The body sets ``.plan`` once planned and ``.result`` once run.
+    """
+    config = mesh.audit
+    query = AuditedQuery()
+    if not config.active:
+        yield query
+        return
+    started = time.perf_counter()
+    record = AuditRecord(
+        time=now(),
+        user=mesh.access.user,
+        role=mesh.access.role,
+        mesh=mesh.name,
+        statement_hash=statement_hash(sql),
+        statement=sql,
+        parameters=sorted(params or {}),
+    )
+    try:
+        yield query
+    except (AccessDeniedError, GovernanceError) as exc:
+        record.outcome, record.error = "denied", str(exc)
+        raise
+    except Exception as exc:
+        record.outcome, record.error = "error", str(exc)
+        raise
+    finally:
+        record.seconds = round(time.perf_counter() - started, 6)
+        if query.plan is not None:
+            record.datasets = query.plan.addresses
+            record.columns = _columns_read(query.plan)
+        if query.result is not None:
+            record.rows = query.result.df.height
+        write_record(config, record)
+        if config.openlineage:
+            lineage = query.result.lineage if query.result is not None else None
+            schemas = _schemas(query.plan) if query.plan is not None else {}
+            emit_event(config, run_event(config, record, lineage, schemas))
