@@ -3,13 +3,21 @@
 A small BM25-like scorer with light stemming, so that "plays per country"
 finds ``plays.play_events`` (name *play*, column *country*) ahead of datasets
 that only mention one of the words in passing.
+
+The index is inverted (term -> datasets holding it, with the weight of the best
+field it is in) over a sorted vocabulary, so a query touches only the datasets
+that match one of its words, and a prefix ("coun" while typing) is a range of
+the vocabulary found by bisection. A catalog of 10,000 datasets answers in a few
+milliseconds (``benchmarks/sidebar_search.py``).
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import heapq
 import math
 import re
-from dataclasses import dataclass
 
 from meshlab.catalog.contract import Dataset
 
@@ -26,9 +34,15 @@ FIELD_WEIGHTS = {
     "column_descriptions": 0.8,
 }
 
+# A prefix ("coun" while typing) counts for less than a whole word, and only
+# from this length on.
+PREFIX_FACTOR = 0.5
+MIN_PREFIX = 3
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately light stemmer: plurals and a few common endings."""
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
@@ -42,62 +56,79 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower().replace("_", " ")) if w not in STOP_WORDS]
 
 
-@dataclass(frozen=True)
-class _Document:
-    dataset: Dataset
-    fields: dict[str, frozenset[str]]
-
-
-def _document(ds: Dataset) -> _Document:
-    fields = {
-        "address": frozenset(terms(ds.address) + terms(ds.name)),
-        "title": frozenset(terms(ds.title)),
-        "tags": frozenset(t for tag in ds.tags for t in terms(tag)),
-        "columns": frozenset(t for c in ds.columns for t in terms(c.name)),
-        "description": frozenset(terms(ds.description)),
-        "column_descriptions": frozenset(t for c in ds.columns for t in terms(c.description)),
+def _field_terms(ds: Dataset) -> dict[str, set[str]]:
+    """The terms of each searchable field of ``ds``."""
+    return {
+        "address": set(terms(ds.address) + terms(ds.name)),
+        "title": set(terms(ds.title)),
+        "tags": {t for tag in ds.tags for t in terms(tag)},
+        "columns": {t for c in ds.columns for t in terms(c.name)},
+        "description": set(terms(ds.description)),
+        "column_descriptions": {t for c in ds.columns for t in terms(c.description)},
     }
-    return _Document(ds, fields)
 
 
 class SearchIndex:
-    """An index built once per catalog; :meth:`search` is cheap."""
+    """An inverted index built once per catalog; :meth:`search` is cheap.
+
+    Scoring, per dataset: for each query word, the weight of the best field it
+    matches (a whole word counts fully, a prefix of at least three letters
+    half), times the word's inverse document frequency; the sum is multiplied
+    by the squared share of query words matched, and halved for deprecated or
+    retired datasets. Ties keep catalog order.
+    """
 
     def __init__(self, datasets: list[Dataset]):
-        self._documents = [_document(ds) for ds in datasets]
-        counts: dict[str, int] = {}
-        for doc in self._documents:
-            for term in set().union(*doc.fields.values()):
-                counts[term] = counts.get(term, 0) + 1
-        total = max(len(self._documents), 1)
-        self._idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in counts.items()}
+        self._datasets = list(datasets)
+        # term -> {dataset position: weight of the heaviest field holding the term}
+        postings: dict[str, dict[int, float]] = {}
+        for position, ds in enumerate(self._datasets):
+            for name, found in _field_terms(ds).items():
+                weight = FIELD_WEIGHTS[name]
+                for term in found:
+                    docs = postings.setdefault(term, {})
+                    if docs.get(position, 0.0) < weight:
+                        docs[position] = weight
+        total = max(len(self._datasets), 1)
+        self._postings = postings
+        self._idf = {t: math.log(1 + (total - len(d) + 0.5) / (len(d) + 0.5)) for t, d in postings.items()}
+        self._vocabulary = sorted(postings)
+        self._penalty = [0.5 if ds.status in ("deprecated", "retired") else 1.0 for ds in self._datasets]
 
-    def _match(self, query_term: str, field_terms: frozenset[str]) -> float:
-        if query_term in field_terms:
-            return 1.0
-        # A prefix ("coun" while typing) counts for less than a whole word.
-        if len(query_term) >= 3 and any(t.startswith(query_term) for t in field_terms):
-            return 0.5
-        return 0.0
+    def _best_weights(self, query_term: str) -> dict[int, float]:
+        """Dataset position -> the best field weight ``query_term`` earns there."""
+        best = dict(self._postings.get(query_term, {}))
+        if len(query_term) < MIN_PREFIX:
+            return best
+        start = bisect.bisect_left(self._vocabulary, query_term)
+        for term in self._vocabulary[start:]:
+            if not term.startswith(query_term):
+                break
+            if term == query_term:
+                continue
+            for position, weight in self._postings[term].items():
+                # max(w * 0.5) == max(w) * 0.5 exactly: halving is exact in floating point.
+                partial = weight * PREFIX_FACTOR
+                if best.get(position, 0.0) < partial:
+                    best[position] = partial
+        return best
 
     def search(self, text: str, limit: int | None = None) -> list[Dataset]:
         """Datasets ranked by relevance to ``text``; those matching nothing are left out."""
         query = list(dict.fromkeys(terms(text)))
         if not query:
-            return [d.dataset for d in self._documents][:limit]
-        scored = []
-        for position, doc in enumerate(self._documents):
-            score, matched = 0.0, 0
-            for term in query:
-                best = max(w * self._match(term, doc.fields[f]) for f, w in FIELD_WEIGHTS.items())
-                if best:
-                    matched += 1
-                    score += best * self._idf.get(term, 1.0)
-            if matched:
-                # Datasets matching more of the words rank first.
-                coverage = matched / len(query)
-                status_penalty = 0.5 if doc.dataset.status in ("deprecated", "retired") else 1.0
-                scored.append((-(score * coverage * coverage * status_penalty), position, doc.dataset))
-        scored.sort(key=lambda item: (item[0], item[1]))
-        found = [ds for _, _, ds in scored]
-        return found[:limit] if limit else found
+            return self._datasets[:limit]
+        scores: dict[int, float] = {}
+        matched: dict[int, int] = {}
+        for term in query:
+            idf = self._idf.get(term, 1.0)
+            for position, weight in self._best_weights(term).items():
+                scores[position] = scores.get(position, 0.0) + weight * idf
+                matched[position] = matched.get(position, 0) + 1
+        ranked = []
+        for position, score in scores.items():
+            # Datasets matching more of the words rank first.
+            coverage = matched[position] / len(query)
+            ranked.append((-(score * coverage * coverage * self._penalty[position]), position))
+        best = heapq.nsmallest(limit, ranked) if limit else sorted(ranked)
+        return [self._datasets[position] for _, position in best]
