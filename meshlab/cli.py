@@ -81,7 +81,7 @@ def cmd_demo(args) -> int:
 def cmd_query(args) -> int:
     import meshlab
 
-    mesh = meshlab.connect(args.mesh)
+    mesh = meshlab.connect(args.mesh, role=args.role)
     params = dict(p.split("=", 1) for p in args.param or [])
     if args.explain:
         print(mesh.explain(args.sql, params))
@@ -97,7 +97,7 @@ def cmd_query(args) -> int:
 def cmd_catalog(args) -> int:
     import meshlab
 
-    mesh = meshlab.connect(args.mesh)
+    mesh = meshlab.connect(args.mesh, role=args.role)
     found = mesh.search(args.search) if args.search else mesh.datasets()
     table = dataset_table(found)
     if args.format == "json":
@@ -140,12 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--output", help="write to FILE instead of standard output")
     query.add_argument("--explain", action="store_true", help="print the plan instead of running it")
     query.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind :NAME to VALUE (a string)")
+    query.add_argument("--role", help="act in this role (one you hold; default $MESHLAB_ROLE)")
     query.set_defaults(run=cmd_query)
 
     catalog = sub.add_parser("catalog", help="list or search the mesh's datasets")
     catalog.add_argument("mesh")
     catalog.add_argument("--search", help="rank datasets by relevance to TEXT")
     catalog.add_argument("--format", choices=["table", "json"], default="table")
+    catalog.add_argument("--role", help="list what this role may read (default $MESHLAB_ROLE)")
     catalog.set_defaults(run=cmd_catalog)
     return parser
 

@@ -582,3 +582,14 @@ def pytest_configure(config):
         "markers",
         "sqlite_explain: SQLite pushdown asserted only through mesh.explain() text (no server log yet)",
     )
+    config.addinivalue_line("markers", "attack: a governance bypass attempt (counted in the summary)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many governance attack cases ran (tests marked ``attack``)."""
+    held = [r for r in terminalreporter.stats.get("passed", []) if "attack" in r.keywords]
+    broke = [r for r in terminalreporter.stats.get("failed", []) if "attack" in r.keywords]
+    if held or broke:
+        terminalreporter.write_line(
+            f"governance: {len(held)} attack cases refused or masked, {len(broke)} got through"
+        )

@@ -18,7 +18,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 import meshlab
 from meshlab.errors import MeshError, SqlError
 
-SUBCOMMANDS = ("connect", "catalog", "search", "explain", "debug")
+SUBCOMMANDS = ("connect", "catalog", "search", "explain", "role", "debug")
 
 
 # IPython prints a UsageError as one line without a traceback (it checks the
@@ -108,6 +108,7 @@ class MeshMagics(Magics):
             %mesh catalog             the catalog widget
             %mesh search TEXT         datasets ranked by relevance
             %mesh explain SELECT ...  the plan: what each source is sent
+            %mesh role [NAME]         act in role NAME (one you hold); no NAME: show the role
             %mesh debug on|off        show full tracebacks of errors
 
         Cell magic::
@@ -142,6 +143,11 @@ class MeshMagics(Magics):
             text = self._run(lambda: self.current().explain(rest, self.bind(rest)), rest)
             print(text)
             return None
+        if command == "role":
+            mesh = self.current()
+            if rest:
+                self._run(lambda: mesh.set_role(rest))
+            return RoleText(mesh)
         if command in ("debug", "--debug"):
             self.debug = rest.lower() not in ("off", "false", "0")
             print(f"meshlab debug {'on' if self.debug else 'off'}")
@@ -169,6 +175,23 @@ class MeshMagics(Magics):
         if options.out and not options.explain:
             self.shell.user_ns[options.out] = value if options.lazy else value.df
         return value
+
+
+class RoleText(str):
+    """Who queries run as: user, role, the roles the user may take, datasets visible."""
+
+    def __new__(cls, mesh: meshlab.Mesh):
+        if mesh.policy is None:
+            text = f"mesh {mesh.name!r} has no policy file: every dataset is readable"
+        else:
+            text = (
+                f"user {mesh.user!r} in role {mesh.role or 'none'!r} (may take: {', '.join(mesh.roles) or 'none'}); "
+                f"{len(mesh.datasets())} of {len(mesh.full_catalog.datasets)} datasets visible"
+            )
+        return super().__new__(cls, text)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
 
 
 class ExplainText(str):

@@ -116,7 +116,7 @@ def _scan_plan(
         limit=limit,
         order_by=tuple(_strip_tables(o) for o in order_by),
         row_filter=rules.row_filter if rules else None,
-        masks=tuple(m for m in rules.masks if m.name in columns) if rules else (),
+        masks=rules.masks if rules else (),  # every mask of the dataset: whatever columns a scan ends up reading
     )
     return ScanPlan(spec, source, occurrence.alias, tuple(verdicts), tuple(local), (dataset,))
 
@@ -152,9 +152,11 @@ def share_file_scans(scans: list[ScanPlan]) -> tuple[list[ScanPlan], dict[str, s
             continue
         kept = merged[first[address]]
         columns = set(kept.spec.columns) | set(scan.spec.columns)
+        masks = {m.name: m for m in kept.spec.masks + scan.spec.masks}
         spec = replace(
             kept.spec,
             columns=tuple(c.name for c in kept.dataset.columns if c.name in columns),
+            masks=tuple(masks.values()),
             predicates=kept.spec.predicates + scan.spec.predicates,
             limit=None,
             order_by=(),
