@@ -599,3 +599,10 @@ def test_role_magic_switches_role_and_refuses_roles_not_held(governed_mesh, as_u
         shell.run_line_magic("mesh", "role guest")
     with pytest.raises(UsageError, match="role 'analyst' cannot read 'secret.payroll'"):
         shell.run_cell_magic("mesh", "", "SELECT * FROM secret.payroll")
+
+
+def test_result_shows_role_and_masked_columns(analyst):
+    result = analyst.sql("SELECT email, country FROM hr.people")
+    page = result._repr_html_()
+    assert "role <code>analyst</code>" in page and "🔒 masked: <code>email</code>" in page
+    assert repr(result).endswith("from hr.people; role analyst, masked: email")

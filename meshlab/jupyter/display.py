@@ -157,8 +157,19 @@ def summary_html(result: Result, rows: int = PREVIEW_ROWS) -> str:
         warning = f" · ⚠ reads {names}"
     return (
         f'<div class="meshlab-summary"><b>{shape_text(height, width)}</b>{shown}'
-        f' · <span class="meshlab-time" title="{detail}">in {seconds_text(total)}</span>{warning}</div>'
+        f' · <span class="meshlab-time" title="{detail}">in {seconds_text(total)}</span>{warning}'
+        f"{governance_html(result)}</div>"
     )
+
+
+def governance_html(result: Result) -> str:
+    """The role the query ran in and the output columns it saw masked (empty without a policy)."""
+    role = result.query_plan.role
+    if role is None:
+        return ""
+    masked = [c for c in result.df.columns if result.lineage.is_masked(c)]
+    shown = f" · 🔒 masked: {', '.join(_code(c) for c in masked)}" if masked else ""
+    return f" · role {_code(role)}{shown}"
 
 
 def datasets_html(result: Result) -> str:
@@ -181,6 +192,11 @@ def lineage_html(lineage: Lineage) -> str:
     rows = []
     for output, sources in lineage.columns.items():
         feeding = ", ".join(_code(s) for s in sources) or '<span class="meshlab-muted">no source column</span>'
+        if lineage.is_masked(output):
+            feeding += " · 🔒 masked"
+        classes = lineage.classifications.get(output)
+        if classes:
+            feeding += f' · <span class="meshlab-muted">{html.escape(", ".join(classes))}</span>'
         rows.append(
             f"<tr><td>{html.escape(output)}</td><td>{kind_badge(lineage.kinds.get(output, 'identity'))}</td>"
             f"<td>{feeding}</td></tr>"
@@ -264,7 +280,14 @@ def summary_text(result: Result, rows: int = PREVIEW_ROWS) -> str:
         f"{ds.address} [{ds.status}]" if ds.status in FLAGGED_STATUSES else ds.address for ds in datasets_read(result)
     )
     source = f" from {names}" if names else ""
-    return f"{shape_text(height, width)}{shown} in {seconds_text(result.plan_seconds + result.run_seconds)}{source}"
+    governed = ""
+    if result.query_plan.role is not None:
+        masked = [c for c in result.df.columns if result.lineage.is_masked(c)]
+        governed = f"; role {result.query_plan.role}" + (f", masked: {', '.join(masked)}" if masked else "")
+    return (
+        f"{shape_text(height, width)}{shown} in {seconds_text(result.plan_seconds + result.run_seconds)}"
+        f"{source}{governed}"
+    )
 
 
 def result_text(result: Result, rows: int | None = None) -> str:
