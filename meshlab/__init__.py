@@ -30,6 +30,18 @@ def load_ipython_extension(shell) -> None:
     load(shell)
 
 
+def _jupyter_labextension_paths() -> list[dict]:
+    """The prebuilt JupyterLab extension (the catalog sidebar), for ``jupyter labextension develop``."""
+    return [{"src": "labextension", "dest": "meshlab"}]
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """The server extension behind the sidebar: ``MeshlabApp`` (``/meshlab/api/``)."""
+    from meshlab.jupyter.server import _jupyter_server_extension_points as points
+
+    return points()
+
+
 __all__ = [
     "AmbiguousDatasetError",
     "Column",

@@ -1,0 +1,151 @@
+"""HTTP routes of the catalog sidebar, under ``<base_url>/meshlab/api/``.
+
+Thin: each verb parses its parameters, gets the mesh from :meth:`MeshAPIHandler.mesh`
+(the one place that decides which mesh, and later which role, a request sees),
+calls one function of :mod:`meshlab.jupyter.server.catalog_api` and writes JSON.
+Every verb requires the server's authentication.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado.ioloop import IOLoop
+
+from meshlab.errors import (
+    AmbiguousDatasetError,
+    DescriptorError,
+    MeshError,
+    MeshLoadError,
+    SourceError,
+    SqlError,
+    UnknownDatasetError,
+)
+from meshlab.jupyter.server import catalog_api
+from meshlab.jupyter.server.mesh_loader import MeshLoader, NoMeshConfiguredError
+from meshlab.mesh import Mesh
+
+NAMESPACE = "meshlab"
+
+# The HTTP status of each kind of failure; the first matching class wins.
+ERROR_STATUS: tuple[tuple[type[MeshError], int], ...] = (
+    (catalog_api.AddressSyntaxError, 400),
+    (catalog_api.RequestValueError, 400),
+    (AmbiguousDatasetError, 400),
+    (UnknownDatasetError, 404),
+    (NoMeshConfiguredError, 503),
+    (MeshLoadError, 503),
+    (DescriptorError, 503),  # the manifest itself is broken
+    (SqlError, 400),
+    (SourceError, 502),
+    (MeshError, 500),
+)
+
+
+class MeshAPIHandler(APIHandler):
+    """Base of every meshlab route: finds the mesh, turns MeshErrors into JSON answers."""
+
+    def initialize(self, loader: MeshLoader) -> None:
+        self.loader = loader
+
+    async def mesh(self) -> Mesh:
+        """The mesh this request works on.
+
+        Loading or reloading may read many files, so it runs off the event loop.
+        """
+        return await IOLoop.current().run_in_executor(None, self.loader.current)
+
+    def reply(self, body: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def fail(self, error: MeshError) -> None:
+        status = next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
+        if status >= 500 and status != 503:
+            self.log.warning("meshlab: %s", error)
+        self.set_status(status)
+        self.reply(catalog_api.error_body(error))
+
+
+class DatasetsHandler(MeshAPIHandler):
+    """``GET datasets?q=TEXT&limit=N&offset=M``: the ranked list (a JSON array).
+
+    The number of matches is in the ``X-Total-Count`` header, so a client can page.
+    """
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        try:
+            limit = catalog_api.parse_count(self.get_query_argument("limit", None), "limit", None, 0)
+            offset = catalog_api.parse_count(self.get_query_argument("offset", None), "offset", 0, 0)
+            mesh = await self.mesh()
+            page, total = catalog_api.search_datasets(mesh, self.get_query_argument("q", ""), limit, offset)
+        except MeshError as error:
+            return self.fail(error)
+        self.set_header("X-Total-Count", str(total))
+        self.reply(page)
+
+
+class DatasetHandler(MeshAPIHandler):
+    """``GET datasets/<address>``: one dataset's detail."""
+
+    @tornado.web.authenticated
+    async def get(self, address: str) -> None:
+        try:
+            wanted = catalog_api.parse_address(address)
+            mesh = await self.mesh()
+            body = catalog_api.dataset_detail(mesh.dataset(wanted))
+        except MeshError as error:
+            return self.fail(error)
+        self.reply(body)
+
+
+class SampleHandler(MeshAPIHandler):
+    """``GET datasets/<address>/sample?limit=N``: the first rows, read through ``Mesh.sql``."""
+
+    @tornado.web.authenticated
+    async def get(self, address: str) -> None:
+        try:
+            wanted = catalog_api.parse_address(address)
+            limit = catalog_api.parse_count(
+                self.get_query_argument("limit", None),
+                "limit",
+                catalog_api.SAMPLE_ROWS,
+                1,
+                catalog_api.MAX_SAMPLE_ROWS,
+            )
+            mesh = await self.mesh()
+            body = await IOLoop.current().run_in_executor(None, catalog_api.dataset_sample, mesh, wanted, limit)
+        except MeshError as error:
+            return self.fail(error)
+        self.reply(body)
+
+
+class StatusHandler(MeshAPIHandler):
+    """``GET status``: the mesh's name, size, domains and load errors."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        try:
+            mesh = await self.mesh()
+        except MeshError as error:
+            return self.fail(error)
+        path = self.loader.path or ""
+        self.reply(catalog_api.mesh_status(mesh, path, self.loader.root_dir, self.loader.load_seconds))
+
+
+def route_table(base_url: str, loader: MeshLoader) -> list[tuple[str, type[MeshAPIHandler], dict]]:
+    """The routes of the API, for ``web_app.add_handlers``."""
+    api = url_path_join(base_url, NAMESPACE, "api")
+    address = r"(?P<address>[^/]+)"
+    routes = (
+        (url_path_join(api, "datasets"), DatasetsHandler),
+        (url_path_join(api, "datasets", address, "sample"), SampleHandler),
+        (url_path_join(api, "datasets", address), DatasetHandler),
+        (url_path_join(api, "status"), StatusHandler),
+    )
+    return [(pattern, handler, {"loader": loader}) for pattern, handler in routes]
