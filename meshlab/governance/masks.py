@@ -54,12 +54,11 @@ def parse_mask_sql(text: str, column: str = "__column__") -> exp.Expression:
 
 
 def _md5_text(series: pl.Series) -> pl.Series:
+    # Hash each distinct value once: keys repeat (a listener id over millions of plays).
     values = series.cast(pl.String)
-    return pl.Series(
-        series.name,
-        [None if v is None else hashlib.md5(v.encode("utf-8")).hexdigest() for v in values],
-        dtype=pl.String,
-    )
+    distinct = values.drop_nulls().unique()
+    digests = [hashlib.md5(v.encode("utf-8")).hexdigest() for v in distinct]
+    return values.replace_strict(distinct, digests, default=None, return_dtype=pl.String).alias(series.name)
 
 
 @dataclass(frozen=True)
