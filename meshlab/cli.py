@@ -13,6 +13,7 @@ import time
 import polars as pl
 
 from meshlab.catalog.listing import dataset_table
+from meshlab.cli_trust import add_trust_commands
 from meshlab.errors import MeshError
 
 EXIT_ERROR = 2
@@ -99,10 +100,12 @@ def cmd_catalog(args) -> int:
 
     mesh = meshlab.connect(args.mesh, role=args.role)
     found = mesh.search(args.search) if args.search else mesh.datasets()
-    table = dataset_table(found)
+    checks = mesh.status()
+    table = dataset_table(found, checks)
     if args.format == "json":
-        rows = table.to_dicts()
+        rows = dataset_table(found).to_dicts()
         for row, d in zip(rows, found):
+            row["last_check"] = checks[d.address].to_dict() if d.address in checks else None
             row["columns"] = [
                 {
                     "name": c.name,
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--format", choices=["table", "json"], default="table")
     catalog.add_argument("--role", help="list what this role may read (default $MESHLAB_ROLE)")
     catalog.set_defaults(run=cmd_catalog)
+    add_trust_commands(sub)  # check, init, lint, diff
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -10,13 +11,15 @@ import polars as pl
 
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.engine.polars_engine import build_frames, execute, lazy_query
-from meshlab.errors import DescriptorError
-from meshlab.governance import AuditConfig, Policy, choose_access
+from meshlab.errors import AccessDeniedError, DescriptorError, UnknownDatasetError
+from meshlab.governance import Access, AuditConfig, Policy, choose_access
 from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
 from meshlab.planner import QueryPlan, plan_query
 from meshlab.planner.explain import explain_text
 from meshlab.planner.parse import parse_statement, placeholders
+from meshlab.quality import CheckReport, run_checks
+from meshlab.quality.status import DatasetStatus, StatusStore, attach_status, default_path, record_report
 from meshlab.result import Result
 from meshlab.sources import Source, source_for
 
@@ -43,7 +46,20 @@ class Mesh:
 
         The catalog then shows only the datasets the role may read.
         """
-        self.access = choose_access(self.policy, role)
+        self._govern(choose_access(self.policy, role))
+
+    def for_user(self, user: str, role: str | None = None) -> Mesh:
+        """This mesh as ``user`` sees it, in ``role`` (default: the user's first role).
+
+        For server mode: the Jupyter server's authenticated user, never the
+        server process's environment. Sources and the catalog are shared.
+        """
+        twin = copy.copy(self)
+        twin._govern(choose_access(self.policy, role, user, from_environment=False))
+        return twin
+
+    def _govern(self, access: Access) -> None:
+        self.access = access
         visible = [d for d in self.full_catalog.datasets if self.access.can_read(d)]
         full = self.full_catalog
         self.catalog = full if len(visible) == len(full.datasets) else Catalog(
@@ -83,8 +99,19 @@ class Mesh:
         return list(self.catalog.datasets)
 
     def dataset(self, address: str) -> Dataset:
-        """The dataset at ``address`` (``domain.dataset`` or ``domain.product.dataset``)."""
-        return self.catalog.resolve(address)
+        """The dataset at ``address`` (``domain.dataset`` or ``domain.product.dataset``).
+
+        Under a policy, a dataset the role may not read is unknown to it
+        (:class:`~meshlab.errors.AccessDeniedError`, whether it exists or not).
+        """
+        try:
+            return self.catalog.resolve(address)
+        except AccessDeniedError:
+            raise
+        except UnknownDatasetError as exc:
+            if not self.access.governed:
+                raise
+            raise AccessDeniedError(exc.address, self.access.role_label, exc.suggestions) from None
 
     def search(self, text: str, limit: int | None = None) -> list[Dataset]:
         """Datasets ranked by relevance to ``text`` (names, descriptions, columns, tags)."""
@@ -134,7 +161,57 @@ class Mesh:
                 return lazy_query(plan, frames)
             frame, stats = execute(plan)
             audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
+        attach_status(self, audit.result)
         return audit.result
+
+    # -- trust: checks and their stored status -------------------------------------
+    @property
+    def status_path(self) -> str:
+        """The SQLite file check results are kept in (``status:`` in mesh.yaml, else beside it)."""
+        manifest = self.full_catalog.manifest
+        return default_path(manifest.path, manifest.settings.get("status"))
+
+    def check(
+        self,
+        addresses: list[str] | str | None = None,
+        as_of: Any = None,
+        failing_rows: int | None = None,
+        store: bool = True,
+    ) -> CheckReport:
+        """Check datasets against their contracts: schema, quality rules, freshness, relationships.
+
+        Parameters
+        ----------
+        addresses
+            Datasets to check (default: every dataset the role sees).
+        as_of
+            The instant freshness is judged against (default: ``checks.as_of`` of
+            mesh.yaml, else now).
+        failing_rows
+            At most this many failing rows per failed check (default 10).
+        store
+            Keep the results in the status store (:attr:`status_path`).
+
+        Returns
+        -------
+        CheckReport
+            One result per check; ``report.exit_code`` is 1 when one failed or could not run.
+        """
+        if isinstance(addresses, str):
+            addresses = [addresses]
+        report = run_checks(self, addresses, as_of=as_of, failing_rows=failing_rows)
+        if store:
+            record_report(self, report)
+        return report
+
+    def status(self, address: str | None = None) -> DatasetStatus | dict[str, DatasetStatus] | None:
+        """The latest stored check outcome of ``address`` (None if never checked), or of every dataset."""
+        store = StatusStore(self.status_path)
+        if address is None:
+            visible = {d.address for d in self.datasets()}
+            return {a: s for a, s in store.latest().items() if a in visible}
+        canonical = self.dataset(address).address
+        return store.latest([canonical]).get(canonical)
 
     def close(self) -> None:
         """Release what the mesh holds (sources open connections per scan)."""

@@ -104,6 +104,12 @@ class Result:
         Column lineage (computed on first access).
     plan_seconds, run_seconds : float
         Time spent planning and running.
+    warnings : list of str
+        Datasets read that are deprecated or retired, or that failed their freshness
+        SLA or a check at the last ``mesh.check()``: the rows are still returned.
+    checks : dict
+        address -> :class:`~meshlab.quality.status.DatasetStatus` of the datasets read
+        that were ever checked.
     """
 
     def __init__(
@@ -114,6 +120,9 @@ class Result:
         self.plan = ExecutedPlan(plan, stats)
         self.plan_seconds = plan_seconds
         self.run_seconds = run_seconds
+        # Filled in by Mesh.sql from the status store: see meshlab.quality.status.
+        self.warnings: list[str] = []
+        self.checks: dict = {}
 
     @functools.cached_property
     def lineage(self) -> Lineage:

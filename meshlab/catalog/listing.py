@@ -9,9 +9,13 @@ from meshlab.catalog import Dataset
 LISTING_COLUMNS = ("address", "title", "owner", "status", "server", "columns", "description")
 
 
-def dataset_table(datasets: list[Dataset]) -> pl.DataFrame:
-    """One row per dataset, in the given (ranked) order."""
-    return pl.DataFrame(
+def dataset_table(datasets: list[Dataset], checks: dict | None = None) -> pl.DataFrame:
+    """One row per dataset, in the given (ranked) order.
+
+    ``checks`` (address -> :class:`~meshlab.quality.status.DatasetStatus`, from
+    ``mesh.status()``) adds the columns ``last_check`` and ``freshness`` when not empty.
+    """
+    table = pl.DataFrame(
         [
             {
                 "address": d.address,
@@ -27,3 +31,18 @@ def dataset_table(datasets: list[Dataset]) -> pl.DataFrame:
         schema=list(LISTING_COLUMNS),
         orient="row",
     )
+    if not checks:
+        return table
+    found = [checks.get(d.address) for d in datasets]
+    return table.with_columns(
+        pl.Series("last_check", [s.summary() if s else "never checked" for s in found], pl.String),
+        pl.Series("freshness", [_freshness(s) for s in found], pl.String),
+    )
+
+
+def _freshness(status) -> str | None:
+    fresh = status.freshness if status is not None else None
+    if fresh is None:
+        return None
+    verdict = "fresh" if fresh.status == "passed" else "STALE" if fresh.status == "failed" else "unknown"
+    return f"{verdict}: {fresh.age} old (at most {fresh.max_age})" if fresh.age else verdict

@@ -1,0 +1,156 @@
+"""Compute a dataset's metrics in as few reads as possible, through its source.
+
+Every metric of one dataset that a database can compute goes down in one
+aggregate statement (``SELECT count(*), count(*) - count("c"), … FROM t``),
+so a null count on a PostgreSQL table runs in PostgreSQL and only one row
+comes back. Everything else is one lazy Polars aggregate over one scan of
+the columns it needs: Polars reads each column once, however many metrics
+share it. A metric needing a statement of its own (duplicates over several
+columns in a database) gets one.
+
+When a batch fails for a reason other than the source (a pattern Polars'
+regex engine rejects, say), each metric of it is retried alone, so one bad
+rule cannot hide the others' results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlglot import exp
+
+from meshlab.catalog import Column, Dataset
+from meshlab.errors import ExecutionError, MeshError, SourceError
+from meshlab.quality.metrics import Metric
+from meshlab.sources import ScanSpec, ScanStats, Source
+from meshlab.sources.database import DatabaseSource
+
+
+@dataclass
+class Measurement:
+    """What was measured: values, per-metric failures and what each source was sent."""
+
+    values: dict[Metric, Any] = field(default_factory=dict)
+    errors: dict[Metric, MeshError] = field(default_factory=dict)
+    sent: list[str] = field(default_factory=list)
+
+    def record(self, metrics: list[Metric], row: dict[str, Any] | None, error: MeshError | None = None) -> None:
+        for i, metric in enumerate(metrics):
+            if error is not None:
+                self.errors[metric] = error
+            else:
+                self.values[metric] = row[f"m{i}"]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _as_mesh_error(exc: BaseException, dataset: Dataset) -> MeshError:
+    if isinstance(exc, MeshError):
+        return exc
+    return ExecutionError(f"dataset '{dataset.address}': the check query failed: {_first_line(exc)}")
+
+
+def _alias_columns(metrics: list[Metric], dataset: Dataset) -> tuple[tuple[str, Column], ...]:
+    """Output columns m0, m1, … typed as each metric's value (the database's answer is cast to them)."""
+    out = []
+    for i, metric in enumerate(metrics):
+        source_column = dataset.column(metric.columns[0]) if metric.columns else None
+        physical = source_column.physical_type if source_column is not None else None
+        out.append(
+            (f"m{i}", Column(f"m{i}", metric.logical_type, physical if metric.logical_type != "integer" else None))
+        )
+    return tuple(out)
+
+
+def _collect_one_row(frame: pl.LazyFrame) -> dict[str, Any]:
+    rows = frame.collect().to_dicts()
+    return rows[0] if rows else {}
+
+
+def _database_batch(source: DatabaseSource, metrics: list[Metric], query: exp.Select, out: Measurement) -> None:
+    spec = ScanSpec(
+        scan_id="__check",
+        dataset=source.dataset,
+        columns=(),
+        query=query,
+        output_columns=_alias_columns(metrics, source.dataset),
+    )
+    stats = ScanStats()
+    try:
+        row = _collect_one_row(source.scan(spec, stats))
+    except Exception as exc:  # noqa: BLE001 - reported per metric, never raised
+        error = stats.error if isinstance(stats.error, SourceError) else _as_mesh_error(exc, source.dataset)
+        out.record(metrics, None, error)
+    else:
+        out.record(metrics, row)
+    out.sent.extend(stats.sent or [source.render(query)])
+
+
+def _local_batch(source: Source, metrics: list[Metric], out: Measurement) -> None:
+    dataset = source.dataset
+    wanted = {c for m in metrics for c in m.columns}
+    columns = tuple(c.name for c in dataset.columns if c.name in wanted)
+    if not columns:  # a row count needs rows, not values: read the narrowest column
+        columns = (min(dataset.columns, key=lambda c: c.logical_type not in ("integer", "boolean")).name,)
+    stats = ScanStats()
+    try:
+        frame = source.scan(ScanSpec(scan_id="__check", dataset=dataset, columns=columns), stats)
+        row = _collect_one_row(frame.select(m.polars().alias(f"m{i}") for i, m in enumerate(metrics)))
+    except Exception as exc:  # noqa: BLE001 - reported per metric, never raised
+        error = stats.error if isinstance(stats.error, SourceError) else _as_mesh_error(exc, dataset)
+        if isinstance(error, SourceError) or len(metrics) == 1:
+            out.record(metrics, None, error)
+        else:
+            for metric in metrics:
+                _local_batch(source, [metric], out)
+        return
+    finally:
+        out.sent.extend(stats.sent)
+    out.record(metrics, row)
+
+
+def measure(source: Source, metrics: list[Metric]) -> Measurement:
+    """Measure every metric of ``source``'s dataset; failures are kept per metric, never raised.
+
+    Parameters
+    ----------
+    source
+        The dataset's source (``mesh.source(dataset)``).
+    metrics
+        Distinct metrics; their columns must exist in the source.
+
+    Returns
+    -------
+    Measurement
+        ``values`` and ``errors`` by metric, and the SQL or scan description
+        each source was sent.
+    """
+    out = Measurement()
+    metrics = list(dict.fromkeys(metrics))
+    if not metrics:
+        return out
+    local: list[Metric] = []
+    if isinstance(source, DatabaseSource):
+        table = source.table()
+        shared = [m for m in metrics if m.sql(source.dialect) is not None]
+        alone = [m for m in metrics if m not in shared and m.statement(table, source.dialect) is not None]
+        local = [m for m in metrics if m not in shared and m not in alone]
+        if shared:
+            query = exp.select(*(exp.alias_(m.sql(source.dialect), f"m{i}", quoted=True) for i, m in enumerate(shared)))
+            _database_batch(source, shared, query.from_(table), out)
+        for metric in alone:
+            _database_batch(source, [metric], metric.statement(table, source.dialect), out)
+        if shared and isinstance(out.errors.get(shared[0]), SourceError):
+            for metric in local:  # the database is gone: no point in asking it again
+                out.errors[metric] = out.errors[shared[0]]
+            return out
+    else:
+        local = metrics
+    if local:
+        _local_batch(source, local, out)
+    return out

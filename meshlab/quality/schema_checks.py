@@ -1,0 +1,222 @@
+"""Schema conformance: declared columns present, types compatible, required and keys honoured.
+
+The physical schema comes from the source itself: the file's own schema for
+files, ``pragma_table_info`` for SQLite (whose values carry no type until
+read: the declared type is what the table promises) and
+``information_schema.columns`` for PostgreSQL. The row-level parts (nulls in required
+columns, duplicates of unique and primary keys) are metrics measured with
+the dataset's other metrics.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlglot import exp
+
+from meshlab.catalog import Dataset
+from meshlab.errors import SourceError
+from meshlab.quality.metrics import DuplicateCount, NullCount
+from meshlab.quality.planned import Planned, known, none_allowed
+from meshlab.sources import Source
+
+_TEXT = (pl.String, pl.Categorical, pl.Enum)
+
+
+def _sqlite_declared(declared: str) -> pl.DataType:
+    """SQLite type affinity of a declared type, read as the Polars type of its values.
+
+    Date, time and boolean declarations hold ISO-8601 text and 0/1 integers there.
+    """
+    text = declared.upper()
+    if "INT" in text or "BOOL" in text:
+        return pl.Int64()
+    if any(word in text for word in ("CHAR", "CLOB", "TEXT", "DATE", "TIME")):
+        return pl.String()
+    if any(word in text for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
+        return pl.Float64()
+    return pl.Binary() if "BLOB" in text else pl.Null()
+
+
+def _sqlite_schema(source) -> dict[str, pl.DataType]:
+    name = exp.Literal.string(source.dataset.physical_name).sql(dialect="sqlite")
+    table = source.fetch(f"SELECT name, type FROM pragma_table_info({name})")
+    if table.num_rows == 0:
+        raise SourceError(
+            source.dataset.address, source.server_label, f"table '{source.dataset.physical_name}' does not exist"
+        )
+    pairs = zip(table.column("name").to_pylist(), table.column("type").to_pylist())
+    return {str(n): _sqlite_declared(str(t or "")) for n, t in pairs}
+
+
+_POSTGRES_TYPES = (
+    (("smallint", "integer", "bigint"), pl.Int64()),
+    (("numeric", "real", "double precision", "money"), pl.Float64()),
+    (("boolean",), pl.Boolean()),
+    (("date",), pl.Date()),
+    (("timestamp",), pl.Datetime("us")),
+    (("time",), pl.Time()),
+    (("character", "text", "uuid", "citext", "name"), pl.String()),
+    (("json", "jsonb"), pl.Struct({})),
+    (("ARRAY",), pl.List(pl.String())),
+)
+
+
+def _postgres_declared(declared: str) -> pl.DataType:
+    for prefixes, dtype in _POSTGRES_TYPES:
+        if declared.startswith(prefixes):
+            return dtype
+    return pl.Binary()
+
+
+def _postgres_schema(source) -> dict[str, pl.DataType]:
+    schema = exp.Literal.string(source.dataset.server.schema or "public").sql(dialect="postgres")
+    name = exp.Literal.string(source.dataset.physical_name).sql(dialect="postgres")
+    table = source.fetch(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        f"WHERE table_schema = {schema} AND table_name = {name} ORDER BY ordinal_position"
+    )
+    if table.num_rows == 0:
+        raise SourceError(
+            source.dataset.address, source.server_label, f"table '{source.dataset.physical_name}' does not exist"
+        )
+    pairs = zip(table.column("column_name").to_pylist(), table.column("data_type").to_pylist())
+    return {str(n): _postgres_declared(str(t)) for n, t in pairs}
+
+
+def physical_schema(source: Source) -> dict[str, pl.DataType]:
+    """Column name -> type as the source stores it. Raises :class:`SourceError` when unreachable."""
+    if source.dialect == "sqlite":
+        return _sqlite_schema(source)
+    if source.dialect == "postgres":
+        return _postgres_schema(source)
+    try:
+        return dict(source.file_schema)
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
+        raise SourceError(source.dataset.address, source.server_label, str(exc).splitlines()[0]) from exc
+
+
+def compatible(dtype: pl.DataType, logical: str, dialect: str | None) -> bool:
+    """Whether values stored as ``dtype`` can be values of ``logical``.
+
+    A column of nulls only (Polars' ``Null``) fits any type; SQLite keeps dates
+    and timestamps as text and booleans as 0/1, and that is compatible there.
+    """
+    if isinstance(dtype, pl.Null):
+        return True
+    if dialect == "sqlite" and logical in ("date", "timestamp", "time") and isinstance(dtype, pl.String):
+        return True
+    if dialect == "sqlite" and logical == "boolean" and dtype.is_integer():
+        return True
+    checks = {
+        "integer": lambda: dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0),
+        "number": lambda: dtype.is_numeric(),
+        "string": lambda: isinstance(dtype, _TEXT),
+        "boolean": lambda: isinstance(dtype, pl.Boolean),
+        "date": lambda: isinstance(dtype, pl.Date),
+        "timestamp": lambda: isinstance(dtype, pl.Datetime),
+        "time": lambda: isinstance(dtype, pl.Time),
+        "object": lambda: isinstance(dtype, (pl.Struct, pl.Object, pl.String)),
+        "array": lambda: isinstance(dtype, (pl.List, pl.Array)),
+    }
+    return checks.get(logical, lambda: True)()
+
+
+def columns_check(dataset: Dataset, physical: dict[str, pl.DataType]) -> Planned:
+    """Every declared column is in the source (extra source columns are only mentioned)."""
+    declared = [c.name for c in dataset.columns]
+    missing = [c for c in declared if c not in physical]
+    extra = [c for c in physical if c not in set(declared)]
+    note = f"; not declared: {', '.join(extra)}" if extra else ""
+    if missing:
+        message = f"declared but missing from the source: {', '.join(missing)}{note}"
+        return known(dataset.address, "columns", "schema", "failed", message, observed=missing, expected=declared)
+    message = f"all {len(declared)} declared columns present{note}"
+    return known(dataset.address, "columns", "schema", "passed", message, observed=declared, expected=declared)
+
+
+def type_checks(dataset: Dataset, physical: dict[str, pl.DataType], dialect: str | None) -> list[Planned]:
+    """One check per declared column the source has: its stored type fits the logicalType."""
+    out = []
+    for column in dataset.columns:
+        if column.name not in physical:
+            continue
+        dtype = physical[column.name]
+        ok = compatible(dtype, column.logical_type, dialect)
+        message = (
+            f"stored as {dtype}, compatible with {column.logical_type}"
+            if ok
+            else f"stored as {dtype}, which cannot hold {column.logical_type} values"
+        )
+        status = "passed" if ok else "failed"
+        out.append(
+            known(
+                dataset.address,
+                f"type:{column.name}",
+                "schema",
+                status,
+                message,
+                observed=str(dtype),
+                expected=column.logical_type,
+            )  # fmt: skip
+        )
+    return out
+
+
+def primary_key(dataset: Dataset) -> tuple[str, ...]:
+    """The primary key's columns in ``primaryKeyPosition`` order (declaration order on ties)."""
+    positions = {}
+    schema = dataset.descriptor.get("schema") or []
+    for obj in schema:
+        if isinstance(obj, dict) and str(obj.get("name")) == dataset.name:
+            for i, prop in enumerate(obj.get("properties") or ()):
+                if isinstance(prop, dict):
+                    positions[str(prop.get("name"))] = (prop.get("primaryKeyPosition") or 0, i)
+    keys = [c.name for c in dataset.columns if c.primary_key]
+    return tuple(sorted(keys, key=lambda name: positions.get(name, (0, 0))))
+
+
+def row_checks(dataset: Dataset) -> list[Planned]:
+    """``required`` (no nulls), ``unique`` (no duplicates) and the primary key (unique, no nulls)."""
+    address = dataset.address
+    key = primary_key(dataset)
+    out = []
+    for column in dataset.columns:
+        if column.required or column.name in key:
+            metric = NullCount(column.name)
+            out.append(
+                Planned(
+                    address,
+                    f"required:{column.name}",
+                    "schema",
+                    metric=metric,
+                    judge=none_allowed("null value"),
+                    rows_of=metric,
+                )  # fmt: skip
+            )
+        if column.unique and (column.name,) != key:
+            metric = DuplicateCount((column.name,))
+            out.append(
+                Planned(
+                    address,
+                    f"unique:{column.name}",
+                    "schema",
+                    metric=metric,
+                    judge=none_allowed("duplicate row"),
+                    rows_of=metric,
+                )  # fmt: skip
+            )
+    if key:
+        metric = DuplicateCount(key)
+        out.append(
+            Planned(
+                address,
+                f"primaryKey:({', '.join(key)})",
+                "schema",
+                metric=metric,
+                judge=none_allowed("duplicate key row"),
+                rows_of=metric,
+            )  # fmt: skip
+        )
+    return out

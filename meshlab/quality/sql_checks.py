@@ -1,0 +1,80 @@
+"""ODCS ``sql`` rules: a query whose single value is compared with the rule's thresholds.
+
+The query runs through ``mesh.sql`` in meshlab's SQL (DuckDB's dialect), over
+mesh addresses, on the same engine and sources as any query: ``{object}``
+(also ``{table}``, ``{model}``) becomes the dataset's address and
+``{property}`` (also ``{column}``, ``{field}``) the rule's column, quoted;
+each may be written ``${…}`` too. A boolean answer counts as 1 or 0.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from meshlab.planner.parse import READ_DIALECT
+from meshlab.quality.failing_rows import table_ref
+from meshlab.quality.planned import Planned, known
+from meshlab.quality.rules import QualityRule
+
+if TYPE_CHECKING:
+    from meshlab.mesh import Mesh
+
+OBJECT_NAMES = ("object", "table", "model")
+PROPERTY_NAMES = ("property", "column", "field")
+# Only the rule's own template markers are replaced; values never reach SQL text.
+PLACEHOLDER = re.compile(r"\$?\{\s*(" + "|".join(OBJECT_NAMES + PROPERTY_NAMES) + r")\s*\}")
+
+
+class RuleError(Exception):
+    """A sql rule that cannot be run as written (the message says why)."""
+
+
+def render_query(rule: QualityRule) -> str:
+    """The rule's query with its placeholders replaced by quoted names."""
+    address = table_ref(rule.dataset).sql(dialect=READ_DIALECT)
+
+    def replace(match: re.Match) -> str:
+        if match.group(1) in OBJECT_NAMES:
+            return address
+        if rule.column is None:
+            raise RuleError(f"{match.group(0)} is used but the rule is not on a property")
+        return exp.to_identifier(rule.column, quoted=True).sql(dialect=READ_DIALECT)
+
+    return PLACEHOLDER.sub(replace, rule.query or "")
+
+
+def _value(frame) -> float:
+    if frame.shape != (1, 1):
+        raise RuleError(f"the query must return one value, it returned {frame.height} rows × {frame.width} columns")
+    value = frame.item(0, 0)
+    if isinstance(value, bool):
+        return float(value)
+    if value is None:
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise RuleError(f"the query returned {value!r}, not a number") from exc
+
+
+def sql_check(rule: QualityRule) -> Planned:
+    """A sql rule as a planned check run through ``mesh.sql``."""
+    if rule.problem is not None:
+        return known(rule.dataset, rule.name, "quality", "error", f"{rule.place}: {rule.problem}", rule.place)
+    planned = Planned(rule.dataset, rule.name, "quality", rule.place)
+
+    def run(mesh: Mesh, failing_rows: int):
+        try:
+            sql = render_query(rule)
+            value = _value(mesh.sql(sql).df)
+        except RuleError as exc:
+            return planned.result("error", message=f"{rule.place}: {exc}")
+        observed = int(value) if value == value and value.is_integer() else value
+        ok = value == value and rule.judge(value)
+        expected = rule.expected()
+        return planned.result("passed" if ok else "failed", observed, expected, f"{observed}; must be {expected}")
+
+    return Planned(rule.dataset, rule.name, "quality", rule.place, run=run)
