@@ -99,6 +99,10 @@ class ExecutionError(MeshError):
     """The local engine failed to run the query."""
 
 
+class EngineError(MeshError):
+    """An engine cannot be used: an unknown name, a bad setting, a missing install."""
+
+
 class GovernanceError(MeshError):
     """The governance setup refuses the request: a role the user does not hold,
     an unusable policy, an audit log that cannot be written."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from meshlab.catalog.contract import Column, Dataset, Server
 from meshlab.catalog.loader import MeshManifest, load_datasets, load_single, read_manifest
 from meshlab.catalog.search import SearchIndex
+from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
 
 __all__ = ["Catalog", "Column", "Dataset", "Server", "load_catalog"]
@@ -65,12 +66,17 @@ class Catalog:
         return self._index.search(text, limit)
 
 
-def load_catalog(path: str) -> Catalog:
-    """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file."""
+def load_catalog(path: str, storage: StorageSettings | None = None) -> Catalog:
+    """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
+
+    ``storage`` has the object-store options needed to reach ``path`` (see
+    :mod:`meshlab.catalog.storage`); the manifest's ``storage:`` adds to them.
+    """
     text = str(path)
+    storage = storage or StorageSettings()
     if text.endswith((".odcs.yaml", ".odcs.yml")) or not text.endswith((".yaml", ".yml")):
-        manifest, datasets, errors, warnings = load_single(text)
+        manifest, datasets, errors, warnings = load_single(text, storage)
     else:
-        manifest = read_manifest(text)
+        manifest = read_manifest(text, storage)
         datasets, errors, warnings = load_datasets(manifest)
     return Catalog(manifest, datasets, errors, warnings)

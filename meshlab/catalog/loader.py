@@ -13,6 +13,7 @@ import fsspec
 import yaml
 
 from meshlab.catalog.contract import Dataset, parse_contract
+from meshlab.catalog.storage import StorageSettings, fsspec_options
 from meshlab.errors import DescriptorError, MeshLoadError
 
 CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
@@ -26,11 +27,13 @@ class MeshManifest:
     path: str
     domains: tuple[tuple[str, str], ...]
     settings: dict
+    # Object-store options (``storage:``, over those given to connect()); never credentials.
+    storage: StorageSettings = StorageSettings()
 
 
-def _open_text(url: str) -> str:
+def _open_text(url: str, storage: StorageSettings = StorageSettings()) -> str:
     try:
-        with fsspec.open(url, "rt", encoding="utf-8") as handle:
+        with fsspec.open(url, "rt", encoding="utf-8", **fsspec_options(url, storage.options_for(url))) as handle:
             return handle.read()
     except FileNotFoundError as exc:
         raise MeshLoadError(f"{url}: file not found") from exc
@@ -70,10 +73,14 @@ def _absolute(path: str) -> str:
     return os.path.abspath(path)
 
 
-def read_manifest(path: str) -> MeshManifest:
-    """Read ``mesh.yaml`` at ``path`` (a local path or any fsspec URL)."""
+def read_manifest(path: str, storage: StorageSettings = StorageSettings()) -> MeshManifest:
+    """Read ``mesh.yaml`` at ``path`` (a local path or any fsspec URL).
+
+    ``storage`` holds the object-store options needed to reach ``path`` itself;
+    they take precedence over the manifest's own ``storage:`` section.
+    """
     path = _absolute(str(path))
-    raw = _parse_yaml(_open_text(path), path)
+    raw = _parse_yaml(_open_text(path, storage), path)
     if not isinstance(raw, dict):
         raise DescriptorError(path, "a mesh manifest must be a YAML mapping")
     domains = raw.get("domains")
@@ -82,14 +89,19 @@ def read_manifest(path: str) -> MeshManifest:
     base = posixpath.dirname(path)
     pairs = tuple((str(name), _join(base, str(location))) for name, location in domains.items())
     settings = {k: v for k, v in raw.items() if k not in ("mesh", "domains")}
+    own = StorageSettings.parse(settings.get("storage"), path)
     return MeshManifest(
-        name=str(raw.get("mesh") or posixpath.basename(base)), path=path, domains=pairs, settings=settings
+        name=str(raw.get("mesh") or posixpath.basename(base)),
+        path=path,
+        domains=pairs,
+        settings=settings,
+        storage=own.merged(storage),
     )
 
 
-def find_contracts(folder: str) -> list[str]:
+def find_contracts(folder: str, storage: StorageSettings = StorageSettings()) -> list[str]:
     """Every ``*.odcs.yaml`` / ``*.odcs.yml`` below ``folder``, sorted."""
-    fs, root = fsspec.core.url_to_fs(folder)
+    fs, root = fsspec.core.url_to_fs(folder, **fsspec_options(folder, storage.options_for(folder)))
     if not fs.exists(root):
         raise MeshLoadError(f"domain folder {folder} does not exist")
     found = [p for p in fs.find(root) if p.endswith(CONTRACT_SUFFIXES)]
@@ -97,9 +109,9 @@ def find_contracts(folder: str) -> list[str]:
     return sorted(protocol + p if protocol and "://" not in p else p for p in found)
 
 
-def load_contract_file(path: str, domain: str) -> list[Dataset]:
+def load_contract_file(path: str, domain: str, storage: StorageSettings = StorageSettings()) -> list[Dataset]:
     """Parse one contract file into its datasets (addresses not yet assigned)."""
-    return parse_contract(_parse_yaml(_open_text(path), path), path, domain)
+    return parse_contract(_parse_yaml(_open_text(path, storage), path), path, domain)
 
 
 def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[DescriptorError], list[str]]:
@@ -109,13 +121,13 @@ def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[Descripto
     warnings: list[str] = []
     for domain, folder in manifest.domains:
         try:
-            files = [folder] if folder.endswith(CONTRACT_SUFFIXES) else find_contracts(folder)
+            files = [folder] if folder.endswith(CONTRACT_SUFFIXES) else find_contracts(folder, manifest.storage)
         except MeshLoadError as exc:
             errors.append(DescriptorError(manifest.path, str(exc), f"domains.{domain}"))
             continue
         for path in files:
             try:
-                found = load_contract_file(path, domain)
+                found = load_contract_file(path, domain, manifest.storage)
             except DescriptorError as exc:
                 errors.append(exc)
                 continue
@@ -163,17 +175,19 @@ def assign_addresses(datasets: list[Dataset]) -> tuple[list[Dataset], list[Descr
     return kept, errors
 
 
-def load_single(path: str) -> tuple[MeshManifest, list[Dataset], list[DescriptorError], list[str]]:
+def load_single(
+    path: str, storage: StorageSettings = StorageSettings()
+) -> tuple[MeshManifest, list[Dataset], list[DescriptorError], list[str]]:
     """A mesh of one: ``path`` is a domain folder or one contract file."""
     path = _absolute(str(path))
     name = posixpath.basename(path.rstrip("/")).split(".")[0]
     if path.endswith(CONTRACT_SUFFIXES):
         raw_domain = None
         try:
-            raw_domain = yaml.safe_load(_open_text(path)).get("domain")
+            raw_domain = yaml.safe_load(_open_text(path, storage)).get("domain")
         except Exception:  # noqa: BLE001 - the real error is reported by the loader below
             pass
         name = str(raw_domain or name)
-    manifest = MeshManifest(name=name, path=path, domains=((name, path),), settings={})
+    manifest = MeshManifest(name=name, path=path, domains=((name, path),), settings={}, storage=storage)
     datasets, errors, warnings = load_datasets(manifest)
     return manifest, datasets, errors, warnings

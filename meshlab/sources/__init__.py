@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from meshlab.catalog.contract import Dataset
+from meshlab.catalog.storage import StorageSettings
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source
 from meshlab.sources.files import FileSource
 from meshlab.sources.postgres import PostgresSource
@@ -13,6 +14,12 @@ __all__ = ["FileSource", "PostgresSource", "Pushdown", "ScanSpec", "ScanStats", 
 SOURCE_TYPES: dict[str, type[Source]] = {"sqlite": SqliteSource, "postgres": PostgresSource}
 
 
-def source_for(dataset: Dataset) -> Source:
-    """The source that reads ``dataset`` from its default server."""
-    return SOURCE_TYPES.get(dataset.server.type, FileSource)(dataset)
+def source_for(dataset: Dataset, storage: StorageSettings | None = None) -> Source:
+    """The source that reads ``dataset`` from its default server.
+
+    ``storage``: the mesh's object-store options; file sources take theirs from it.
+    """
+    kind = SOURCE_TYPES.get(dataset.server.type)
+    if kind is not None:
+        return kind(dataset)
+    return FileSource(dataset, (storage or StorageSettings()).options_for(dataset.server.path or ""))
