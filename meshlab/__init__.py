@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from meshlab.catalog import Column, Dataset
 from meshlab.errors import (
+    AccessDeniedError,
     AmbiguousDatasetError,
     DescriptorError,
     ExecutionError,
+    GovernanceError,
     MeshError,
     MeshLoadError,
     ParameterError,
@@ -18,6 +20,7 @@ from meshlab.errors import (
     UnsupportedQueryError,
 )
 from meshlab.mesh import Mesh, connect
+from meshlab.remote import RemoteMesh, connect_server
 from meshlab.result import Result
 
 __version__ = "0.1.0"
@@ -43,11 +46,13 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 
 __all__ = [
+    "AccessDeniedError",
     "AmbiguousDatasetError",
     "Column",
     "Dataset",
     "DescriptorError",
     "ExecutionError",
+    "GovernanceError",
     "Mesh",
     "MeshError",
     "MeshLoadError",
@@ -59,5 +64,7 @@ __all__ = [
     "UnknownColumnError",
     "UnknownDatasetError",
     "UnsupportedQueryError",
+    "RemoteMesh",
     "connect",
+    "connect_server",
 ]

@@ -109,10 +109,13 @@ class Access:
         return masks
 
 
-def choose_access(policy: Policy | None, role: str | None = None, user: str | None = None) -> Access:
+def choose_access(
+    policy: Policy | None, role: str | None = None, user: str | None = None, from_environment: bool = True
+) -> Access:
     """The access of ``user`` (default: the current user) in ``role``.
 
-    ``role`` defaults to ``$MESHLAB_ROLE``, then to the first role the policy
+    ``role`` defaults to ``$MESHLAB_ROLE`` (unless ``from_environment`` is false,
+    as for a server acting for its users), then to the first role the policy
     gives the user. Asking for a role the user does not hold is an error.
     """
     user = user or current_user()
@@ -121,7 +124,7 @@ def choose_access(policy: Policy | None, role: str | None = None, user: str | No
             raise GovernanceError(f"role '{role}' was asked for, but this mesh has no policy file (policies:)")
         return Access(None, user, None)
     held = policy.roles_of(user)
-    wanted = role or os.environ.get("MESHLAB_ROLE") or None
+    wanted = role or (os.environ.get("MESHLAB_ROLE") if from_environment else None) or None
     if wanted is None:
         return Access(policy, user, held[0] if held else None)
     if wanted not in held:

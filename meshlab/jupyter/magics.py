@@ -18,7 +18,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 import meshlab
 from meshlab.errors import MeshError, SqlError
 
-SUBCOMMANDS = ("connect", "catalog", "search", "explain", "role", "debug")
+SUBCOMMANDS = ("connect", "catalog", "search", "explain", "check", "role", "debug")
 
 
 # IPython prints a UsageError as one line without a traceback (it checks the
@@ -38,6 +38,7 @@ def cell_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, metavar="N", help="at most N rows")
     parser.add_argument("--explain", action="store_true", help="show the plan instead of running")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--save", metavar="DOMAIN.NAME", help="publish the result as a draft data product")
     return parser
 
 
@@ -105,16 +106,21 @@ class MeshMagics(Magics):
         Line magic::
 
             %mesh connect PATH        load a mesh (default: $MESHLAB_MESH, else ./mesh.yaml)
+            %mesh connect --server [URL]  server mode: the Jupyter server runs queries ($MESHLAB_SERVER_URL)
             %mesh catalog             the catalog widget
             %mesh search TEXT         datasets ranked by relevance
             %mesh explain SELECT ...  the plan: what each source is sent
+            %mesh check [ADDRESS ...] check datasets against their contracts (default: all)
             %mesh role [NAME]         act in role NAME (one you hold); no NAME: show the role
             %mesh debug on|off        show full tracebacks of errors
 
         Cell magic::
 
-            %%mesh [-o NAME] [--lazy] [--limit N] [--explain] [--debug]
+            %%mesh [-o NAME] [--lazy] [--limit N] [--explain] [--debug] [--save DOMAIN.NAME]
             SELECT ... WHERE country = :country     (:country binds the variable `country`)
+
+        ``--save DOMAIN.NAME`` writes the result and a draft contract (schema, lineage,
+        description from the query) into the domain's folder, then reloads the mesh.
         """
         if cell is None:
             return self._line(line.strip())
@@ -124,6 +130,10 @@ class MeshMagics(Magics):
         command, _, rest = line.partition(" ")
         rest = rest.strip()
         if command == "connect":
+            if rest.startswith("--server"):  # server mode: the Jupyter server runs the queries
+                url = rest.removeprefix("--server").strip() or None
+                self.mesh = self._run(lambda: meshlab.connect_server(url))
+                return self.mesh
             target = rest or os.environ.get("MESHLAB_MESH") or "mesh.yaml"
             mesh = self._run(lambda: self.connect(target))
             return mesh
@@ -143,9 +153,16 @@ class MeshMagics(Magics):
             text = self._run(lambda: self.current().explain(rest, self.bind(rest)), rest)
             print(text)
             return None
+        if command == "check":
+            mesh = self.current()
+            if not hasattr(mesh, "check"):
+                raise MeshUsageError("%mesh check needs a local mesh: %mesh connect PATH")
+            return self._run(lambda: mesh.check(rest.split() or None))
         if command == "role":
             mesh = self.current()
-            if rest:
+            if rest and isinstance(mesh, meshlab.RemoteMesh):
+                mesh.role = rest  # the server checks it on every request
+            elif rest:
                 self._run(lambda: mesh.set_role(rest))
             return RoleText(mesh)
         if command in ("debug", "--debug"):
@@ -174,14 +191,26 @@ class MeshMagics(Magics):
         value = self._run(run, sql, options.debug)
         if options.out and not options.explain:
             self.shell.user_ns[options.out] = value if options.lazy else value.df
+        if options.save and not (options.explain or options.lazy):
+            self._save(mesh, value, options.save, sql)
         return value
+
+    def _save(self, mesh, result, address: str, sql: str) -> None:
+        """Publish ``result`` as the derived product ``address``, then reload the mesh to list it."""
+        from meshlab.authoring.derived import save_derived
+
+        path = self._run(lambda: save_derived(mesh, result, address, sql))
+        print(f"saved {address} as a draft product: {path}")
+        self._run(lambda: self.connect(mesh.full_catalog.manifest.path))
 
 
 class RoleText(str):
     """Who queries run as: user, role, the roles the user may take, datasets visible."""
 
     def __new__(cls, mesh: meshlab.Mesh):
-        if mesh.policy is None:
+        if isinstance(mesh, meshlab.RemoteMesh):
+            text = f"server mode ({mesh.url}): role {mesh.role or '(your first role)'}, checked by the server"
+        elif mesh.policy is None:
             text = f"mesh {mesh.name!r} has no policy file: every dataset is readable"
         else:
             text = (

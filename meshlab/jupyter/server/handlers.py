@@ -1,7 +1,7 @@
 """HTTP routes of the catalog sidebar, under ``<base_url>/meshlab/api/``.
 
 Thin: each verb parses its parameters, gets the mesh from :meth:`MeshAPIHandler.mesh`
-(the one place that decides which mesh, and later which role, a request sees),
+(the one place that decides which mesh, user and role a request sees),
 calls one function of :mod:`meshlab.jupyter.server.catalog_api` and writes JSON.
 Every verb requires the server's authentication.
 """
@@ -19,13 +19,14 @@ from tornado.ioloop import IOLoop
 from meshlab.errors import (
     AmbiguousDatasetError,
     DescriptorError,
+    GovernanceError,
     MeshError,
     MeshLoadError,
     SourceError,
     SqlError,
     UnknownDatasetError,
 )
-from meshlab.jupyter.server import catalog_api
+from meshlab.jupyter.server import catalog_api, query_api
 from meshlab.jupyter.server.mesh_loader import MeshLoader, NoMeshConfiguredError
 from meshlab.mesh import Mesh
 
@@ -35,6 +36,7 @@ NAMESPACE = "meshlab"
 ERROR_STATUS: tuple[tuple[type[MeshError], int], ...] = (
     (catalog_api.AddressSyntaxError, 400),
     (catalog_api.RequestValueError, 400),
+    (GovernanceError, 403),
     (AmbiguousDatasetError, 400),
     (UnknownDatasetError, 404),
     (NoMeshConfiguredError, 503),
@@ -52,12 +54,20 @@ class MeshAPIHandler(APIHandler):
     def initialize(self, loader: MeshLoader) -> None:
         self.loader = loader
 
-    async def mesh(self) -> Mesh:
-        """The mesh this request works on.
+    async def mesh(self, role: str | None = None) -> Mesh:
+        """The mesh this request works on, as the authenticated user sees it.
 
+        With a policy file, the user is the server's authenticated user (as
+        JupyterHub names them) and the role is the ``role`` argument or the
+        ``X-Meshlab-Role`` header, else the user's first role: the catalog,
+        samples and queries then show only what that role may see.
         Loading or reloading may read many files, so it runs off the event loop.
         """
-        return await IOLoop.current().run_in_executor(None, self.loader.current)
+        mesh = await IOLoop.current().run_in_executor(None, self.loader.current)
+        if mesh.policy is None:
+            return mesh
+        role = role or self.get_query_argument("role", None) or self.request.headers.get("X-Meshlab-Role") or None
+        return mesh.for_user(self.current_user.username, role)
 
     def reply(self, body: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -138,6 +148,20 @@ class StatusHandler(MeshAPIHandler):
         self.reply(catalog_api.mesh_status(mesh, path, self.loader.root_dir, self.loader.load_seconds))
 
 
+class QueryHandler(MeshAPIHandler):
+    """``POST query`` (server mode): ``{"sql", "params", "limit", "role"}`` -> an Arrow IPC stream."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        try:
+            request = query_api.parse_query_request(self.request.body)
+            mesh = await self.mesh(request["role"])
+            body = await IOLoop.current().run_in_executor(None, query_api.run_query, mesh, request)
+        except MeshError as error:
+            return self.fail(error)
+        self.finish(body, set_content_type=query_api.ARROW_STREAM)
+
+
 def route_table(base_url: str, loader: MeshLoader) -> list[tuple[str, type[MeshAPIHandler], dict]]:
     """The routes of the API, for ``web_app.add_handlers``."""
     api = url_path_join(base_url, NAMESPACE, "api")
@@ -147,5 +171,6 @@ def route_table(base_url: str, loader: MeshLoader) -> list[tuple[str, type[MeshA
         (url_path_join(api, "datasets", address, "sample"), SampleHandler),
         (url_path_join(api, "datasets", address), DatasetHandler),
         (url_path_join(api, "status"), StatusHandler),
+        (url_path_join(api, "query"), QueryHandler),
     )
     return [(pattern, handler, {"loader": loader}) for pattern, handler in routes]
