@@ -13,6 +13,7 @@ PostgreSQL. Measured here: as fast as connectorx on SQLite (0.52-0.80 s vs
 
 from __future__ import annotations
 
+import threading
 import time
 
 import polars as pl
@@ -58,6 +59,9 @@ PORTABLE_NODES: tuple[type[exp.Expression], ...] = (
     exp.Length,
 )
 RANGE_COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
+# How long a table's row count is reused. It only steers cost choices (join pushdown),
+# and asking the database at every plan cost 20-60 ms per table (a connection each).
+ROW_COUNT_SECONDS = 300.0
 
 
 def arrow_bytes(table: pa.Table) -> int:
@@ -118,6 +122,18 @@ class DatabaseSource(Source):
 
     def can_limit(self) -> bool:
         return True
+
+    def estimate_rows(self) -> int | None:
+        """The table's row count as the database tells it, reused for ``ROW_COUNT_SECONDS``."""
+        now = time.monotonic()
+        cached = getattr(self, "_row_count", None)
+        if cached is None or now - cached[1] > ROW_COUNT_SECONDS:
+            cached = self._row_count = (self.count_rows(), now)
+        return cached[0]
+
+    def count_rows(self) -> int | None:
+        """Ask the database for the table's row count (None when it cannot tell)."""
+        return None
 
     # -- the SQL it is sent --------------------------------------------------------
     def table(self) -> exp.Table:
@@ -227,26 +243,20 @@ class DatabaseSource(Source):
         for name, mask in spec.masks_for(schema).items():
             schema[name] = mask.dtype() or pl.String()
         source = self
+        # Polars may run one scan twice (a table read by the query and by a
+        # scalar subquery of it): a later run reuses the rows of an earlier one
+        # that fetched every column it asks for.
+        fetched: list[tuple[set[str], int | None, pl.DataFrame]] = []
+        once = threading.Lock()
 
         def read(with_columns, predicate, n_rows, batch_size):
             columns = [c for c in schema if with_columns is None or c in with_columns] or list(schema)[:1]
-            sql = source.render(source.query(spec, columns if with_columns is not None else None, n_rows))
-            started = time.perf_counter()
-            try:
-                table = source.fetch(sql)
-            except SourceError as exc:
-                stats.error = exc
-                raise
-            frame = pl.from_arrow(plain_arrow(table), rechunk=False)
-            if not isinstance(frame, pl.DataFrame):
-                frame = frame.to_frame()
-            if spec.governed:
-                frame = source.conform_governed(frame, spec, columns)
-                if n_rows is not None:
-                    frame = frame.head(n_rows)
-            else:
-                frame = source.conform(frame, columns_by_name)
-            stats.add(sql, frame.height, arrow_bytes(table), time.perf_counter() - started)
+            with once:
+                frame = next((f for have, rows, f in fetched if set(columns) <= have and rows == n_rows), None)
+                if frame is None:
+                    sql = source.render(source.query(spec, columns if with_columns is not None else None, n_rows))
+                    frame = source.fetch_frame(sql, spec, stats, columns, n_rows, columns_by_name)
+                    fetched.append((set(columns), n_rows, frame))
             if predicate is not None:
                 frame = frame.filter(predicate)
             if with_columns is not None:
@@ -254,6 +264,26 @@ class DatabaseSource(Source):
             yield frame
 
         return register_io_source(read, schema=schema, explain_name=f"{self.kind}:{self.dataset.address}", is_pure=True)
+
+    def fetch_frame(self, sql: str, spec: ScanSpec, stats: ScanStats, columns, n_rows, columns_by_name) -> pl.DataFrame:
+        """Run ``sql``; the rows typed as the contract says (governed: filtered and masked); counted in ``stats``."""
+        started = time.perf_counter()
+        try:
+            table = self.fetch(sql)
+        except SourceError as exc:
+            stats.error = exc
+            raise
+        frame = pl.from_arrow(plain_arrow(table), rechunk=False)
+        if not isinstance(frame, pl.DataFrame):
+            frame = frame.to_frame()
+        if spec.governed:
+            frame = self.conform_governed(frame, spec, columns)
+            if n_rows is not None:
+                frame = frame.head(n_rows)
+        else:
+            frame = self.conform(frame, columns_by_name)
+        stats.add(sql, frame.height, arrow_bytes(table), time.perf_counter() - started)
+        return frame
 
     def conform_governed(self, frame: pl.DataFrame, spec: ScanSpec, names: list[str]) -> pl.DataFrame:
         """Contract types for the raw columns, then the row filter and masks not done by the database."""

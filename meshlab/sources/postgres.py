@@ -73,7 +73,7 @@ class PostgresSource(DatabaseSource):
             error = type(error)(error.dataset, error.server, error.reason.replace(secret, "***"))
         return error
 
-    def estimate_rows(self) -> int | None:
+    def count_rows(self) -> int | None:
         schema = self.dataset.server.schema or "public"
         sql = (
             "SELECT c.reltuples::bigint AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace "

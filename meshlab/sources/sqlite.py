@@ -93,7 +93,7 @@ class SqliteSource(DatabaseSource):
         finally:
             connection.close()
 
-    def estimate_rows(self) -> int | None:
+    def count_rows(self) -> int | None:
         try:
             self._check_file()
             connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True)
