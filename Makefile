@@ -8,7 +8,7 @@ DEMO_DIR ?= demo
 PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
-.PHONY: install demo lab test bench clean postgres
+.PHONY: install demo lab test bench clean postgres spark-deps bench-streaming bench-object-stores
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,fast]"
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed spark-deps
+
+# engine="spark": Java 17+ and Debian's JDBC drivers for PostgreSQL and SQLite (/usr/share/java).
+spark-deps:
+	@{ command -v java >/dev/null 2>&1 && test -f /usr/share/java/postgresql.jar && test -f /usr/share/java/sqlite-jdbc.jar; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless \
+	    libpostgresql-jdbc-java libxerial-sqlite-jdbc-java >/dev/null; }
 
 # The PostgreSQL server binaries the tests start a throwaway cluster with.
 postgres:
@@ -41,10 +47,18 @@ lab: install
 	$(BIN)/jupyter lab notebooks/
 
 test: install postgres
-	MESHLAB_REQUIRE_POSTGRES=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 bench: install
 	$(BIN)/python benchmarks/tpch_parquet.py --scale 1 --repeat 5
+
+# Out of core: TPC-H SF10 (~4 GB of parquet in .benchdata/) on the streaming engine, peak memory per query.
+bench-streaming: install
+	$(BIN)/python benchmarks/streaming_sf10.py --scale 10
+
+# Bytes fetched from a local S3 server (moto) and an HTTP server for selective parquet scans.
+bench-object-stores: install
+	$(BIN)/python benchmarks/object_store_bytes.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .benchdata .pytest_cache

@@ -10,8 +10,10 @@ from typing import Any
 import polars as pl
 
 from meshlab.catalog import Catalog, Dataset, load_catalog
-from meshlab.engine.polars_engine import build_frames, execute, lazy_query
-from meshlab.errors import AccessDeniedError, DescriptorError, UnknownDatasetError
+from meshlab.catalog.storage import StorageSettings
+from meshlab.engine.choice import EngineSettings, run_plan
+from meshlab.engine.polars_engine import build_frames, lazy_query
+from meshlab.errors import AccessDeniedError, DescriptorError, EngineError, UnknownDatasetError
 from meshlab.governance import Access, AuditConfig, Policy, choose_access
 from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
@@ -121,7 +123,7 @@ class Mesh:
     def source(self, dataset: Dataset) -> Source:
         found = self._sources.get(dataset.address)
         if found is None:
-            found = self._sources[dataset.address] = source_for(dataset)
+            found = self._sources[dataset.address] = source_for(dataset, self.full_catalog.manifest.storage)
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
@@ -136,8 +138,19 @@ class Mesh:
         """The plan as text: what each source will be sent, then the local query."""
         return explain_text(self.plan(sql, params, limit))
 
+    @property
+    def engine_settings(self) -> EngineSettings:
+        """The ``engine:`` section of mesh.yaml (default engine, memory share, Spark)."""
+        manifest = self.full_catalog.manifest
+        return EngineSettings.parse(manifest.settings.get("engine"), manifest.path)
+
     def sql(
-        self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False, limit: int | None = None
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        lazy: bool = False,
+        limit: int | None = None,
+        engine: str | None = None,
     ) -> Result | pl.LazyFrame:
         """Run a read query over the mesh's datasets.
 
@@ -151,7 +164,13 @@ class Mesh:
             Return the ``polars.LazyFrame`` instead of running it.
         limit
             Return at most this many rows (pushed down where the plan allows).
+        engine
+            ``polars``, ``streaming`` (out of core), ``spark`` or ``auto`` (streaming when
+            the estimated input exceeds a share of memory); default: mesh.yaml's
+            ``engine:``, else ``$MESHLAB_ENGINE``, else ``auto``. See docs/engines.md.
         """
+        if lazy and engine is not None and self.engine_settings.requested(engine) == "spark":
+            raise EngineError("lazy=True returns a polars LazyFrame: it cannot run on the spark engine")
         with audited(self, sql, params) as audit:
             started = time.perf_counter()
             plan = audit.plan = self.plan(sql, params, limit)
@@ -159,8 +178,9 @@ class Mesh:
             if lazy:
                 frames, _ = build_frames(plan)
                 return lazy_query(plan, frames)
-            frame, stats = execute(plan)
+            frame, stats, choice = run_plan(plan, engine, self.engine_settings)
             audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
+            audit.result.engine, audit.result.engine_reason = choice.engine, choice.reason
         attach_status(self, audit.result)
         return audit.result
 
@@ -230,7 +250,7 @@ class Mesh:
         )
 
 
-def connect(path: str = "mesh.yaml", role: str | None = None) -> Mesh:
+def connect(path: str = "mesh.yaml", role: str | None = None, storage: Mapping[str, Any] | None = None) -> Mesh:
     """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
 
     Broken contracts do not fail the load: they are listed in ``Mesh.errors``.
@@ -242,6 +262,9 @@ def connect(path: str = "mesh.yaml", role: str | None = None) -> Mesh:
     role
         The role to act in, among those the current user holds (default
         ``$MESHLAB_ROLE``, else the user's first role in the policy).
+    storage
+        Object-store options to reach ``path`` and the domains, in mesh.yaml's ``storage:``
+        form (``{"s3": {"endpoint_url": ...}}``); credentials come from the environment.
     """
-    catalog = load_catalog(str(path))
+    catalog = load_catalog(str(path), StorageSettings.parse(storage, "connect(storage=...)"))
     return Mesh(catalog, policy_of(catalog), role)

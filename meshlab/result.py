@@ -110,6 +110,8 @@ class Result:
     checks : dict
         address -> :class:`~meshlab.quality.status.DatasetStatus` of the datasets read
         that were ever checked.
+    engine, engine_reason : str
+        The engine that ran the query (``polars``, ``streaming``, ``spark``) and why it was chosen.
     """
 
     def __init__(
@@ -123,6 +125,8 @@ class Result:
         # Filled in by Mesh.sql from the status store: see meshlab.quality.status.
         self.warnings: list[str] = []
         self.checks: dict = {}
+        # Set by Mesh.sql: see meshlab.engine.choice.
+        self.engine, self.engine_reason = "polars", ""
 
     @functools.cached_property
     def lineage(self) -> Lineage:

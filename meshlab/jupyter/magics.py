@@ -36,6 +36,11 @@ def cell_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--out", metavar="NAME", help="store the polars DataFrame in this variable")
     parser.add_argument("--lazy", action="store_true", help="return a polars LazyFrame; nothing runs")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N rows")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "polars", "streaming", "spark"),
+        help="where the query runs (default: mesh.yaml's engine, else auto)",
+    )
     parser.add_argument("--explain", action="store_true", help="show the plan instead of running")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     parser.add_argument("--save", metavar="DOMAIN.NAME", help="publish the result as a draft data product")
@@ -116,7 +121,7 @@ class MeshMagics(Magics):
 
         Cell magic::
 
-            %%mesh [-o NAME] [--lazy] [--limit N] [--explain] [--debug] [--save DOMAIN.NAME]
+            %%mesh [-o NAME] [--lazy] [--limit N] [--engine E] [--explain] [--debug] [--save DOMAIN.NAME]
             SELECT ... WHERE country = :country     (:country binds the variable `country`)
 
         ``--save DOMAIN.NAME`` writes the result and a draft contract (schema, lineage,
@@ -186,7 +191,8 @@ class MeshMagics(Magics):
             params = self.bind(sql)
             if options.explain:
                 return ExplainText(mesh.explain(sql, params, options.limit))
-            return mesh.sql(sql, params, lazy=options.lazy, limit=options.limit)
+            chosen = {"engine": options.engine} if options.engine else {}  # server mode has no engine choice
+            return mesh.sql(sql, params, lazy=options.lazy, limit=options.limit, **chosen)
 
         value = self._run(run, sql, options.debug)
         if options.out and not options.explain:

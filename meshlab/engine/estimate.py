@@ -1,0 +1,154 @@
+"""How many bytes a plan's scans will bring into memory, estimated before running it.
+
+Cheap signals only, so that the estimate costs far less than the query:
+
+* parquet: the uncompressed size of the needed column chunks, from each file's
+  footer (cached per file and size: a footer is read once);
+* CSV and JSON: file sizes, scaled by the share of the columns needed;
+* databases: a row count (the contract's ``rowCount`` custom property, else the
+  source's own cheap estimate) times a width per column from its logical type.
+
+The estimate errs high rather than low on purpose: it picks the streaming
+engine, and streaming a query that would have fit costs little.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+import fsspec
+import pyarrow.parquet as pq
+
+from meshlab.catalog.contract import Column, Dataset
+from meshlab.planner.plan import QueryPlan, ScanPlan
+from meshlab.sources import FileSource
+from meshlab.sources.files import GLOB_CHARS
+
+#: bytes per value in memory, by logical type (strings: a typical short text)
+WIDTHS = {"integer": 8, "number": 8, "boolean": 1, "date": 4, "timestamp": 8, "time": 8, "string": 24}
+OTHER_WIDTH = 64
+ROW_COUNT_PROPERTIES = ("rowCount", "rows", "approximateRowCount")
+
+_footer_bytes: dict[tuple[str, int], dict[str, int]] = {}
+_footer_lock = threading.Lock()
+_source_rows: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def column_width(column: Column | None) -> int:
+    """Bytes one value of ``column`` takes in memory (a guess for text)."""
+    if column is None:
+        return OTHER_WIDTH
+    if column.logical_type == "number" and (column.physical_type or "").upper().startswith(("DECIMAL", "NUMERIC")):
+        return 16
+    return WIDTHS.get(column.logical_type, OTHER_WIDTH)
+
+
+def contract_rows(dataset: Dataset) -> int | None:
+    """A row count the contract declares (``customProperties: [{property: rowCount, value: N}]``)."""
+    for obj in dataset.descriptor.get("schema") or ():
+        if isinstance(obj, dict) and obj.get("name") == dataset.name:
+            for item in obj.get("customProperties") or ():
+                if isinstance(item, dict) and item.get("property") in ROW_COUNT_PROPERTIES:
+                    try:
+                        return int(item.get("value"))
+                    except (TypeError, ValueError):
+                        return None
+    return None
+
+
+def _listing(source: FileSource) -> dict[str, int]:
+    """Path -> size of every file of ``source`` (one listing call)."""
+    fs, root = fsspec.core.url_to_fs(source.path, **source.fsspec_options)
+    if any(c in root for c in GLOB_CHARS):
+        found = fs.glob(root, detail=True)
+    elif fs.isdir(root):
+        found = fs.find(root, detail=True)
+    else:
+        found = {root: fs.info(root)}
+    files = {p: int(info.get("size") or 0) for p, info in found.items() if info.get("type", "file") != "directory"}
+    protocol = source.path.split("://", 1)[0] + "://" if "://" in source.path else ""
+    return {(p if "://" in p or not protocol else protocol + p): size for p, size in files.items()}
+
+
+def _column_sizes(path: str, size: int, source: FileSource) -> dict[str, int]:
+    """Uncompressed bytes per top-level column of one parquet file (footer cached)."""
+    key = (path, size)
+    with _footer_lock:
+        cached = _footer_bytes.get(key)
+    if cached is not None:
+        return cached
+    with fsspec.open(path, "rb", **source.fsspec_options) as handle:
+        meta = pq.ParquetFile(handle).metadata
+    sizes: dict[str, int] = {}
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            name = chunk.path_in_schema.split(".")[0]
+            sizes[name] = sizes.get(name, 0) + chunk.total_uncompressed_size
+    with _footer_lock:
+        _footer_bytes[key] = sizes
+    return sizes
+
+
+def file_scan_bytes(source: FileSource, columns: tuple[str, ...], stop_above: float = float("inf")) -> int:
+    """Estimated in-memory bytes of ``columns`` of a file dataset."""
+    files = _listing(source)
+    if source.format != "parquet":
+        share = len(columns) / max(len(source.dataset.columns), 1)
+        return int(sum(files.values()) * share)
+    wanted, total = set(columns), 0
+    for path, size in sorted(files.items()):
+        sizes = _column_sizes(path, size, source)
+        total += sum(n for name, n in sizes.items() if name in wanted)
+        if total > stop_above:
+            break
+    return total
+
+
+def _rows(scan: ScanPlan) -> int | None:
+    declared = [contract_rows(ds) for ds in scan.datasets]
+    if declared and all(n is not None for n in declared):
+        return max(declared)
+    source = scan.source
+    if source not in _source_rows:
+        _source_rows[source] = source.estimate_rows()
+    return _source_rows[source]
+
+
+def database_scan_bytes(scan: ScanPlan) -> int | None:
+    """Estimated bytes of a database scan: rows times the width of the columns returned."""
+    rows = _rows(scan)
+    if rows is None:
+        return None
+    if scan.spec.limit is not None:
+        rows = min(rows, scan.spec.limit)
+    if scan.spec.output_columns:
+        width = sum(column_width(c) for _, c in scan.spec.output_columns)
+    else:
+        width = sum(column_width(scan.dataset.column(name)) for name in scan.spec.columns)
+    return rows * width
+
+
+def scan_bytes(scan: ScanPlan, stop_above: float = float("inf")) -> int | None:
+    """Estimated in-memory bytes one scan brings in, or None when nothing cheap tells."""
+    try:
+        if isinstance(scan.source, FileSource):
+            return file_scan_bytes(scan.source, scan.spec.columns, stop_above)
+        return database_scan_bytes(scan)
+    except (OSError, ValueError):  # a source that cannot be listed: the run will say why
+        return None
+
+
+def estimate_input_bytes(plan: QueryPlan, stop_above: float = float("inf")) -> int:
+    """Estimated bytes all the scans of ``plan`` bring in; stops early above ``stop_above``.
+
+    Scans without an estimate count as zero.
+    """
+    total = 0
+    for scan in plan.scans:
+        total += scan_bytes(scan, stop_above - total) or 0
+        if total > stop_above:
+            break
+    return total

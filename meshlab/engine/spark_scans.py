@@ -1,0 +1,308 @@
+"""Each :class:`ScanPlan` of a plan as a Spark DataFrame.
+
+Three ways in, chosen by the source:
+
+* **files Spark reads itself** (local paths, and ``s3a`` when the hadoop-aws
+  jars are on Spark's class path): the files the source lists, with hive
+  partitions, the scan's columns and -- for a scan only one table reference
+  uses -- its pushed predicates, which Spark hands on to its parquet reader;
+* **databases through JDBC**: exactly the SQL the Polars engine sends
+  (``source.query(spec)`` in the database's dialect), with Spark's own JDBC
+  pushdown turned off so the database receives nothing else;
+* **files Spark cannot reach** (``s3://`` without hadoop-aws, ``http(s)://``,
+  other fsspec URLs): read on the driver by the file source's Polars scan --
+  which fetches only the needed row groups and columns -- and handed to Spark
+  as an Arrow table. Such data passes through the driver: fine for the
+  dimension tables of a query, not for its biggest fact table.
+
+Every column comes back typed as its contract says, and the governance the
+plan carries (row filter, masks) is applied in the scan, before the query
+sees a value.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.parse
+
+import polars as pl
+import pyarrow as pa
+from sqlglot import exp
+
+from meshlab.catalog.contract import Column
+from meshlab.engine.spark_session import JDBC_DRIVERS, SparkSettings, has_jvm_class, is_connect, jdbc_jar
+from meshlab.errors import EngineError, SourceError
+from meshlab.planner.plan import ScanPlan
+from meshlab.sources import FileSource, PostgresSource, ScanStats, SqliteSource
+from meshlab.sources.base import column_dtype
+from meshlab.sources.database import DatabaseSource
+from meshlab.sources.files import GLOB_CHARS
+
+S3A_CLASS = "org.apache.hadoop.fs.s3a.S3AFileSystem"
+#: Spark's own JDBC pushdown, off: the database gets the plan's SQL and nothing else
+JDBC_NO_PUSHDOWN = {
+    "pushDownPredicate": "false",
+    "pushDownAggregate": "false",
+    "pushDownLimit": "false",
+    "pushDownOffset": "false",
+    "pushDownTableSample": "false",
+}
+
+
+# -- types --------------------------------------------------------------------------------
+def spark_type(dtype: pl.DataType | None) -> str | None:
+    """Spark's name for a Polars type (None: leave the column as read)."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, pl.Decimal):
+        return f"decimal({dtype.precision or 38},{dtype.scale or 0})"
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp_ntz"  # contracts' timestamps are naive, like Polars' Datetime("us")
+    names = {pl.Int64: "bigint", pl.Float64: "double", pl.Boolean: "boolean", pl.Date: "date", pl.String: "string"}
+    return next((name for kind, name in names.items() if dtype == kind), "string")
+
+
+def contract_type(column: Column | None) -> str | None:
+    return spark_type(column_dtype(column)) if column is not None else None
+
+
+def conform(frame, targets: dict[str, str | None]):
+    """Cast the columns whose Spark type differs from their target (unparsable values become NULL)."""
+    from pyspark.sql import functions as F
+
+    current = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+    changes = {
+        name: F.col(name).try_cast(target)
+        for name, target in targets.items()
+        if target is not None and name in current and current[name] != target
+    }
+    return frame.withColumns(changes) if changes else frame
+
+
+def unqualified_sql(node: exp.Expression) -> str:
+    """``node`` in Spark SQL, with table qualifiers dropped: it runs against one scan."""
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+        column.set("this", exp.to_identifier(column.name, quoted=True))
+    return copy.sql(dialect="spark", identify=True)
+
+
+# -- governance -----------------------------------------------------------------------------
+def govern(frame, scan: ScanPlan, names: list[str], filtered: bool = False, masked=frozenset()):
+    """The role's row filter (on raw values), then its masks, then the columns ``names``."""
+    from pyspark.sql import functions as F
+
+    spec = scan.spec
+    row_filter = getattr(spec, "row_filter", None)
+    if row_filter is not None and not filtered:
+        frame = frame.where(F.expr(unqualified_sql(row_filter)))
+    masks = spec.masks_for(names) if getattr(spec, "masks", ()) else {}
+    for name, mask in masks.items():
+        if name in masked:
+            continue
+        value = F.expr(unqualified_sql(mask.to_sql()))
+        target = spark_type(mask.dtype())
+        frame = frame.withColumn(name, value.try_cast(target) if target else value)
+    return frame.select(*names)
+
+
+def _governed(scan: ScanPlan) -> bool:
+    return bool(getattr(scan.spec, "governed", False))
+
+
+# -- files ----------------------------------------------------------------------------------
+def spark_reads(session, path: str) -> bool:
+    """Whether Spark's own readers can open ``path`` (else it is read on the driver)."""
+    protocol = path.split("://", 1)[0].lower() if "://" in path else "file"
+    if protocol in ("file", "local"):
+        return not is_connect(session)  # a Connect server cannot see this machine's files
+    if protocol in ("s3", "s3a"):
+        return has_jvm_class(session, S3A_CLASS)
+    return False
+
+
+def _base_path(path: str) -> str:
+    """The folder above the first glob character: where hive partition folders start."""
+    cut = min((path.index(c) for c in GLOB_CHARS if c in path), default=len(path))
+    return path[:cut].rsplit("/", 1)[0] if cut < len(path) else path
+
+
+def _spark_url(path: str) -> str:
+    if "://" not in path:
+        return "file://" + path
+    return "s3a://" + path.split("://", 1)[1] if path.startswith("s3://") else path
+
+
+def _reader(session, source: FileSource):
+    reader = session.read
+    if source.format == "csv":
+        # Every column as text, matched by header name, then cast like the Polars scan does.
+        reader = reader.option("header", "true").option("sep", source.dataset.server.delimiter)
+    elif source.format == "json":
+        ddl = ", ".join(f"`{c.name}` {_json_type(c)}" for c in source.dataset.columns)
+        reader = reader.schema(ddl)
+    files = source.files()
+    if len(files) > 1 or any(c in source.path for c in GLOB_CHARS):
+        reader = reader.option("basePath", _spark_url(_base_path(source.path)))
+    return reader, [_spark_url(f) for f in files]
+
+
+def configure_s3a(session, source: FileSource) -> None:
+    """The mesh's endpoint for this bucket, in Hadoop's S3A settings (credentials: S3A reads AWS_*)."""
+    endpoint = source.storage_options.get("endpoint_url")
+    if not endpoint:
+        return
+    bucket = source.path.split("://", 1)[1].split("/", 1)[0]
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    hadoop.set(f"fs.s3a.bucket.{bucket}.endpoint", str(endpoint))
+    hadoop.set(f"fs.s3a.bucket.{bucket}.path.style.access", "true")
+
+
+def _json_type(column: Column) -> str:
+    # Dates and times arrive as text and are cast afterwards, as for CSV.
+    if column.logical_type in ("date", "timestamp", "time"):
+        return "string"
+    return contract_type(column) or "string"
+
+
+def spark_file_frame(session, scan: ScanPlan, stats: ScanStats, single_reference: bool):
+    """A file dataset read by Spark itself."""
+    from pyspark.sql import functions as F
+
+    source, spec = scan.source, scan.spec
+    raw = spec.raw_columns() if _governed(scan) else list(spec.columns)
+    if source.path.startswith(("s3://", "s3a://")):
+        configure_s3a(session, source)
+    reader, urls = _reader(session, source)
+    frame = {"parquet": reader.parquet, "csv": reader.csv, "json": reader.json}[source.format](*urls)
+    missing = [c for c in raw if c not in frame.columns]
+    if missing:
+        raise SourceError(
+            source.dataset.address,
+            source.server_label,
+            f"column(s) {', '.join(missing)} declared in {source.dataset.contract_path} are not in {source.path}",
+        )
+    frame = conform(frame.select(*raw), {c: contract_type(source.dataset.column(c)) for c in raw})
+    if single_reference and spec.predicates:
+        # Predicates of one reference only: a scan shared by several references
+        # keeps them in the query, where Spark still pushes each to the reader.
+        frame = frame.where(F.expr(" AND ".join(f"({unqualified_sql(p)})" for p in spec.predicates)))
+    stats.sent.append(source.describe(spec))
+    return govern(frame, scan, list(spec.columns)) if _governed(scan) else frame
+
+
+def driver_file_frame(session, scan: ScanPlan, stats: ScanStats, single_reference: bool):
+    """A file dataset Spark cannot open: read by the Polars scan on the driver, handed over as Arrow."""
+    source, spec = scan.source, scan.spec
+    started = time.perf_counter()
+    frame = source.scan(spec, stats)  # columns, casts and governance as on the Polars engine
+    if single_reference and spec.predicates:
+        condition = " AND ".join(f"({p.sql(dialect='postgres')})" for p in _unqualified(spec.predicates))
+        frame = frame.filter(pl.sql_expr(condition))
+    try:
+        table = frame.collect().to_arrow()
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
+        raise SourceError(source.dataset.address, source.server_label, f"cannot read {source.path}: {exc}") from exc
+    table = spark_arrow(table)
+    stats.sent.append("read on the Spark driver (Spark cannot open this URL): Polars scan, then Arrow to Spark")
+    stats.rows, stats.bytes, stats.seconds = table.num_rows, table.nbytes, time.perf_counter() - started
+    return session.createDataFrame(table)
+
+
+def _unqualified(predicates) -> list[exp.Expression]:
+    found = []
+    for predicate in predicates:
+        copy = predicate.copy()
+        for column in copy.find_all(exp.Column):
+            column.set("table", None)
+            column.set("this", exp.to_identifier(column.name, quoted=True))
+        found.append(copy)
+    return found
+
+
+def spark_arrow(table: pa.Table) -> pa.Table:
+    """Arrow types Spark's converter takes: plain strings and binaries instead of large or view ones."""
+    replacements = {
+        pa.large_string(): pa.string(),
+        pa.string_view(): pa.string(),
+        pa.large_binary(): pa.binary(),
+        pa.binary_view(): pa.binary(),
+    }
+    schema = pa.schema(f.with_type(replacements.get(f.type, f.type)) for f in table.schema)
+    return table if schema == table.schema else table.cast(schema)
+
+
+# -- databases ------------------------------------------------------------------------------
+def jdbc_options(source: DatabaseSource, settings: SparkSettings, connect: bool) -> dict[str, str]:
+    """URL, driver class and login of ``source`` for Spark's JDBC reader (credentials from the environment)."""
+    kind = "sqlite" if isinstance(source, SqliteSource) else "postgres"
+    _, driver, package = JDBC_DRIVERS[kind]
+    if not connect and jdbc_jar(kind, settings) is None:
+        raise EngineError(
+            f"the spark engine reads {kind} through JDBC, but no driver jar was found: "
+            f"install the Debian package {package} (make install does) or set engine.spark.jars"
+        )
+    if isinstance(source, SqliteSource):
+        source._check_file()
+        # open_mode 1 = SQLITE_OPEN_READONLY, as the Polars engine opens it.
+        return {"url": f"jdbc:sqlite:{os.path.abspath(source.database_path)}", "driver": driver, "open_mode": "1"}
+    if isinstance(source, PostgresSource):
+        parts = urllib.parse.urlsplit(source.uri())
+        options = {"url": f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}", "driver": driver}
+        if parts.username:
+            options["user"] = urllib.parse.unquote(parts.username)
+        if parts.password:
+            options["password"] = urllib.parse.unquote(parts.password)
+        return options
+    raise EngineError(f"the spark engine cannot read {source.kind} sources")
+
+
+def java_message(exc: BaseException) -> str:
+    """The informative line of a JVM error (py4j's first line only names the call)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "Exception:" in line or "Error:" in line:
+            return line.split("Exception:", 1)[-1].strip() if "Exception:" in line else line
+    return lines[0] if lines else type(exc).__name__
+
+
+def jdbc_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSettings):
+    """A database scan through Spark's JDBC reader, sent the plan's own SQL."""
+    source, spec = scan.source, scan.spec
+    outputs = source.output_columns(spec)
+    names = list(outputs)
+    governed = _governed(scan)
+    computed = source.computed_masks(spec, names) if governed else set()
+    sql = source.render(source.query(spec))
+    reader = session.read.format("jdbc").options(**jdbc_options(source, settings, is_connect(session)))
+    integers = [n for n, c in outputs.items() if c is not None and c.logical_type == "integer" and n not in computed]
+    if integers:
+        # SQLite's driver reports INTEGER as 32-bit; the contract's integers are 64-bit.
+        reader = reader.option("customSchema", ", ".join(f"`{n}` BIGINT" for n in integers))
+    try:
+        frame = reader.options(**JDBC_NO_PUSHDOWN).option("query", sql).load()  # asks the database for the schema
+    except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
+        raise SourceError(source.dataset.address, source.server_label, java_message(exc)) from exc
+    stats.sent.append(sql)
+    targets = {n: contract_type(c) for n, c in outputs.items() if n not in computed}
+    if governed:
+        targets.update({c: contract_type(source.dataset.column(c)) for c in frame.columns if c not in outputs})
+        frame = conform(frame, targets)
+        return govern(frame, scan, names, filtered=source.takes_row_filter(spec), masked=computed)
+    return conform(frame, targets).select(*names)
+
+
+def scan_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSettings, single_reference: bool):
+    """The Spark DataFrame of one scan."""
+    source = scan.source
+    if isinstance(source, DatabaseSource):
+        return jdbc_frame(session, scan, stats, settings)
+    if isinstance(source, FileSource):
+        if spark_reads(session, source.path):
+            return spark_file_frame(session, scan, stats, single_reference)
+        return driver_file_frame(session, scan, stats, single_reference)
+    raise EngineError(f"the spark engine cannot read {source.kind} sources ({scan.dataset.address})")
