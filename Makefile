@@ -14,9 +14,47 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test,fast]"
+# Build tools first: `pip install -e` runs without build isolation, so hatchling,
+# hatch-jupyter-builder, editables and jlpm (from jupyterlab) must be in the venv.
+$(VENV)/.build-tools: $(BIN)/python
+	$(BIN)/pip install --quiet "jupyterlab>=4.6" "hatchling>=1.27" "hatch-jupyter-builder>=0.10" "editables>=0.5"
 	touch $@
+
+# The JupyterLab extension (labextension/, TypeScript) is built with jlpm into meshlab/labextension/,
+# which the wheel carries; the editable install links it into the venv. Needs Node.js >= 20.
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools | meshlab/labextension/package.json
+	$(IN_VENV) $(BIN)/pip install --quiet --no-build-isolation -e ".[test,fast]"
+	$(IN_VENV) $(BIN)/jupyter-builder develop --overwrite . >/dev/null
+	$(BIN)/jupyter server extension enable --sys-prefix meshlab >/dev/null 2>&1
+	touch $@
+
+.PHONY: labextension labextension-test browser
+LABEXT_SOURCES := $(wildcard labextension/src/*.ts labextension/src/components/*.ts labextension/style/*) \
+	labextension/package.json labextension/tsconfig.json
+IN_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
+JLPM := $(IN_VENV) $(CURDIR)/$(BIN)/jlpm
+
+labextension/node_modules/.stamp: labextension/package.json labextension/yarn.lock $(VENV)/.build-tools
+	cd labextension && $(JLPM) install
+	touch $@
+
+meshlab/labextension/package.json: $(LABEXT_SOURCES) labextension/node_modules/.stamp
+	cd labextension && $(JLPM) build:prod
+
+labextension: meshlab/labextension/package.json
+
+# Unit tests of the sidebar's model (node's test runner).
+labextension-test: labextension/node_modules/.stamp
+	cd labextension && $(JLPM) test
+
+# Headless Chromium and fonts for the sidebar's browser test (Python Playwright drives Debian's chromium).
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && dpkg -s fonts-liberation >/dev/null 2>&1; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+install: labextension
+test: browser labextension-test
+test: export MESHLAB_REQUIRE_BROWSER = 1
 
 install: $(VENV)/.installed spark-deps
 
@@ -62,3 +100,4 @@ bench-object-stores: install
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .benchdata .pytest_cache
+	rm -rf meshlab/labextension labextension/node_modules labextension/lib labextension/lib-test labextension/*.tsbuildinfo

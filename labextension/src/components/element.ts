@@ -1,0 +1,68 @@
+/**
+ * `h()`: build a DOM element with classes, attributes, listeners and children.
+ */
+export type Child = Node | string | null | undefined | false;
+
+export interface ElementOptions {
+  className?: string;
+  title?: string;
+  attrs?: Record<string, string>;
+  onClick?: (event: MouseEvent) => void;
+}
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  options: ElementOptions = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (options.className) {
+    node.className = options.className;
+  }
+  if (options.title) {
+    node.title = options.title;
+  }
+  for (const [key, value] of Object.entries(options.attrs ?? {})) {
+    node.setAttribute(key, value);
+  }
+  if (options.onClick) {
+    const handler = options.onClick;
+    node.addEventListener('click', event => handler(event as MouseEvent));
+  }
+  for (const child of children) {
+    if (child instanceof Node) {
+      node.appendChild(child);
+    } else if (typeof child === 'string') {
+      node.appendChild(document.createTextNode(child));
+    }
+  }
+  return node;
+}
+
+/** A status badge: active, draft, proposed, deprecated, retired. */
+export function statusBadge(status: string): HTMLElement {
+  return h(
+    'span',
+    { className: `jp-meshlab-badge jp-meshlab-badge-${status}`, title: `status: ${status}` },
+    status
+  );
+}
+
+/** A button in the JupyterLab style. */
+export function button(
+  label: string,
+  onClick: () => void,
+  className = '',
+  title = ''
+): HTMLButtonElement {
+  return h(
+    'button',
+    {
+      className: `jp-Button jp-mod-styled jp-meshlab-button ${className}`.trim(),
+      title,
+      attrs: { type: 'button' },
+      onClick: () => onClick()
+    },
+    label
+  );
+}
