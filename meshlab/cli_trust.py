@@ -38,8 +38,9 @@ def cmd_init(args) -> int:
     from meshlab.authoring.init_contract import init_contract
 
     written = init_contract(
-        args.data, domain=args.domain, name=args.name, owner=args.owner, mesh=args.mesh, output=args.output
-    )
+        args.data, domain=args.domain, name=args.name, owner=args.owner, mesh=args.mesh, output=args.output,
+        force=args.force,
+    )  # fmt: skip
     print(written)
     return 0
 
@@ -96,6 +97,7 @@ def add_trust_commands(sub) -> None:
     init.add_argument("--owner", help="the owner's username (default: you)")
     init.add_argument("--mesh", help="mesh.yaml: write into the domain's folder (default ./mesh.yaml if present)")
     init.add_argument("--output", help="write the contract to FILE instead")
+    init.add_argument("--force", action="store_true", help="replace an existing contract")
     init.set_defaults(run=cmd_init)
 
     lint = sub.add_parser("lint", help="validate every contract against ODCS v3 (exit 1 on errors)")

@@ -181,6 +181,11 @@ def datasets_html(result: Result) -> str:
         fresh = freshness_text(ds)
         if fresh:
             parts.append(html.escape(fresh))
+        checked = getattr(result, "checks", {}).get(ds.address)
+        if checked is not None:
+            from meshlab.quality.render import last_check_html
+
+            parts.append("last check " + last_check_html(checked))
         items.append("<li>" + " · ".join(parts) + "</li>")
     if not items:
         return ""
@@ -261,8 +266,11 @@ def result_html(result: Result, rows: int | None = None) -> str:
         collapsed lineage and pushdown sections. No script, no external resource.
     """
     rows = PREVIEW_ROWS if rows is None else rows
+    from meshlab.quality.render import warnings_html
+
     parts = (
         summary_html(result, rows),
+        warnings_html(getattr(result, "warnings", [])),
         preview_html(result.df, rows),
         datasets_html(result),
         lineage_html(result.lineage),
@@ -296,10 +304,19 @@ def result_text(result: Result, rows: int | None = None) -> str:
     # The preview's own "shape: (10, n)" would contradict the summary line.
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=max(rows, 1)):
         table = repr(result.df.head(rows))
-    return f"{table}\n{summary_text(result, rows)}"
+    warnings = "".join(f"warning: {w}\n" for w in getattr(result, "warnings", []))
+    return f"{table}\n{warnings}{summary_text(result, rows)}"
 
 
 # -- a dataset's card (the catalog widget's detail pane) ---------------------------
+def _last_check(status) -> str:
+    if status is None:
+        return ""
+    from meshlab.quality.render import last_check_block_html
+
+    return last_check_block_html(status)
+
+
 def _sla_item(prop: str, raw: object) -> str:
     if not isinstance(raw, dict):
         return f"{html.escape(prop)}: {html.escape(str(raw))}"
@@ -308,13 +325,15 @@ def _sla_item(prop: str, raw: object) -> str:
     return html.escape(f"{prop}: {raw.get('value', '')}{unit}{element}")
 
 
-def dataset_html(dataset: Dataset) -> str:
+def dataset_html(dataset: Dataset, status=None) -> str:
     """A dataset's card: title, address, description, owner, status, SLA, tags, columns.
 
     Parameters
     ----------
     dataset
         A catalog entry, e.g. from :meth:`meshlab.Mesh.dataset`.
+    status
+        Its last check (``mesh.status(address)``): shown when given.
 
     Returns
     -------
@@ -339,6 +358,7 @@ def dataset_html(dataset: Dataset) -> str:
         f"<div>{' · '.join(facts)}</div>",
         f"<p>{html.escape(dataset.description)}</p>" if dataset.description else "",
         f"<div>SLA:<ul>{sla}</ul></div>" if sla else "",
+        _last_check(status),
         f"<div>Tags: {tags}</div>" if tags else "",
         '<table class="meshlab-table"><thead><tr><th>column</th><th>type</th><th>description</th><th>classification</th></tr></thead>'
         f"<tbody>{columns}</tbody></table>",

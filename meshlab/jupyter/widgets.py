@@ -80,13 +80,29 @@ def column_address(dataset: Dataset, column: Column | str) -> str:
     return f"{dataset.address}.{name}"
 
 
-def tree_options(datasets: list[Dataset]) -> list[tuple[str, tuple[str, str]]]:
+def check_flag(status) -> str:
+    """``  ✗ checks``, ``  ⚠ stale``: how a dataset's last check marks it in the list."""
+    if status is None:
+        return ""
+    flags = []
+    if status.stale:
+        flags.append("⚠ stale")
+    if status.failed > (1 if status.stale else 0):
+        flags.append("✗ checks")
+    elif status.status == "error" and not status.failed:
+        flags.append("! checks")
+    return "".join(f"  {f}" for f in flags)
+
+
+def tree_options(datasets: list[Dataset], statuses: dict | None = None) -> list[tuple[str, tuple[str, str]]]:
     """``Select`` options grouping ``datasets`` under their domains.
 
     Domains come in the order of their first dataset, so a ranked search list
     keeps its best hit on top. Values are ``("domain", name)`` or
-    ``("dataset", address)``.
+    ``("dataset", address)``. ``statuses`` (``mesh.status()``) flags datasets
+    that failed their last check or their freshness SLA.
     """
+    statuses = statuses or {}
     groups: dict[str, list[Dataset]] = {}
     for ds in datasets:
         groups.setdefault(ds.domain, []).append(ds)
@@ -95,6 +111,7 @@ def tree_options(datasets: list[Dataset]) -> list[tuple[str, tuple[str, str]]]:
         options.append((f"▾ {domain} ({len(members)})", ("domain", domain)))
         for ds in members:
             flag = f"  ⚠ {ds.status}" if ds.status in FLAGGED_STATUSES else ""
+            flag += check_flag(statuses.get(ds.address))
             options.append((f"{INDENT}{ds.address.split('.', 1)[1]} · {ds.title}{flag}", ("dataset", ds.address)))
     return options
 
@@ -163,6 +180,7 @@ class CatalogWidget(widgets.VBox):
 
     def __init__(self, mesh: Mesh, **kwargs):
         self.mesh = mesh
+        self.statuses = mesh.status() if hasattr(mesh, "status") else {}  # last checks, from the status store
         self.search = widgets.Text(placeholder="Search datasets, e.g. plays per country", continuous_update=True)
         self.tree = widgets.Select(options=[], rows=16, layout=widgets.Layout(width="34%", min_width="220px"))
         self.detail = widgets.HTML()
@@ -198,11 +216,14 @@ class CatalogWidget(widgets.VBox):
         domains = len({ds.domain for ds in datasets})
         errors = len(self.mesh.errors)
         broken = f" · ⚠ {errors} contract{'' if errors == 1 else 's'} failed to load" if errors else ""
+        failing = sum(s.status != "passed" for s in self.statuses.values())
+        if failing:
+            broken += f" · ✗ {failing} dataset{'' if failing == 1 else 's'} did not pass the last check"
         return f"<b>{html.escape(self.mesh.name)}</b> · {len(datasets)} datasets in {domains} domains{broken}"
 
     def _list(self, datasets: list[Dataset]) -> None:
         keep = self.tree.value
-        options = tree_options(datasets)
+        options = tree_options(datasets, self.statuses)
         self.tree.options = options
         values = [value for _, value in options]
         self.tree.value = keep if keep in values else None
@@ -224,7 +245,7 @@ class CatalogWidget(widgets.VBox):
             self.snippet.value = ""
             self.detail.value = "" if value is None else self._domain_detail(value[1])
             return
-        self.detail.value = dataset_html(dataset)
+        self.detail.value = dataset_html(dataset, self.statuses.get(dataset.address))
         self.columns.options = [(f"{c.name} · {c.type}", c.name) for c in dataset.columns]
         self.columns.value = None
         self.snippet.value = dataset_cell(dataset)

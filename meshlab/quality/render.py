@@ -136,3 +136,53 @@ def report_html(report: CheckReport) -> str:
         f" · freshness as of {_instant(report.as_of)}</div>"
     )
     return f'<div class="meshlab meshlab-checks">{STYLE}{head}<ul>{items}</ul></div>'
+
+
+# -- a dataset's last check, for the query banner, the widget and the catalog ----------
+def last_check_text(status) -> str:
+    """``✗ 1 of 26 checks failed, stale (newest 2026-10-28, 4 d old; at most 1 d), checked … UTC``."""
+    mark = {"passed": "✓", "failed": "✗", "error": "!"}.get(status.status, "")
+    parts = [f"{mark} {status.summary()}"]
+    fresh = status.freshness
+    if fresh is not None and fresh.age:
+        verdict = "fresh" if fresh.status == "passed" else "stale" if fresh.status == "failed" else "freshness unknown"
+        parts.append(f"{verdict} (newest {fresh.newest}, {fresh.age} old; at most {fresh.max_age})")
+    parts.append(checked_text(status.checked_at))
+    return ", ".join(parts)
+
+
+def last_check_html(status) -> str:
+    """A dataset's last check as a badge plus freshness and check time (escaped)."""
+    colour = {"passed": "active", "failed": "retired", "error": "draft"}.get(status.status, "proposed")
+    badge = (
+        f'<span class="meshlab-badge meshlab-status-{colour}" title="last check">'
+        f"{html.escape(MARKS.get(status.status, ''))} {html.escape(status.summary())}</span>"
+    )
+    parts = [badge]
+    fresh = status.freshness
+    if fresh is not None and fresh.age:
+        verdict = (
+            "fresh" if fresh.status == "passed" else "⚠ stale" if fresh.status == "failed" else "freshness unknown"
+        )
+        parts.append(html.escape(f"{verdict}: newest {fresh.newest}, {fresh.age} old (at most {fresh.max_age})"))
+    parts.append(f'<span class="meshlab-muted">{checked_text(status.checked_at)}</span>')
+    return " · ".join(parts)
+
+
+def last_check_block_html(status) -> str:
+    """The widget card's section: the last check, and what failed in it."""
+    if status is None:
+        return '<div class="meshlab-muted">Never checked: run <code>%mesh check</code>.</div>'
+    problems = "".join(
+        f"<li>{status_mark(p.status)} <code>{html.escape(p.check)}</code>: {html.escape(p.message)}</li>"
+        for p in status.problems
+    )
+    return f"<div>Last check: {last_check_html(status)}{'<ul>' + problems + '</ul>' if problems else ''}</div>"
+
+
+def warnings_html(warnings: list[str]) -> str:
+    """The result banner's warnings (stale or failing datasets, deprecated ones)."""
+    if not warnings:
+        return ""
+    lines = "".join(f'<div class="meshlab-status-draft">⚠ {html.escape(w)}</div>' for w in warnings)
+    return f'<div class="meshlab-warnings">{lines}</div>'
