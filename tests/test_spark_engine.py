@@ -137,3 +137,90 @@ def free_port() -> int:
 def test_jdbc_drivers_are_installed():
     # `make install` installs Debian's JDBC driver packages; without them Spark cannot reach databases.
     assert jdbc_jar("postgres", SPARK) and jdbc_jar("sqlite", SPARK)
+
+
+# -- governance: the plan Spark gets is already governed ----------------------------------
+GOVERNED_ATTACKS = [
+    "select_star",  # parquet: row filter and masks (hash, NULL, SQL expression)
+    "where_clear_csv",  # CSV: hash mask before the predicate sees a value
+    "join_masked_across_sqlite",  # SQLite through JDBC: masks computed after the fetch, in Spark
+    "row_filter_sqlite_domain_policy",
+    "row_filter_postgres",  # PostgreSQL through JDBC: filter and MD5 computed in the database
+    "join_on_masked_keys",  # parquet x PostgreSQL on hashed keys
+    "outer_join_brings_back_filtered_rows",
+    "group_by_masked",
+]
+
+
+@pytest.fixture(scope="module")
+def governed(tmp_path_factory, postgres_server):
+    """The governance suite's mesh (its own PostgreSQL database), as its analyst."""
+    import sqlite3
+
+    import psycopg
+    import test_governance as gov
+
+    root = tmp_path_factory.mktemp("spark-governed")
+    frames = gov._frames()
+    (root / "data").mkdir()
+    frames["people"].write_parquet(root / "data" / "people.parquet")
+    frames["offices"].write_csv(root / "data" / "offices.csv")
+    with sqlite3.connect(root / "data" / "sales.sqlite") as conn:
+        for table in ("orders", "customers"):
+            frame = frames[table]
+            conn.execute(f"CREATE TABLE {table} ({', '.join(frame.columns)})")
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * frame.width)})", frame.rows())
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE crm_spark")
+    with psycopg.connect(postgres_server.dsn_for("crm_spark"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.contacts (contact_id BIGINT, email TEXT, phone TEXT, country TEXT)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO public.contacts VALUES (%s, %s, %s, %s)", frames["contacts"].rows())
+    servers = {
+        ("hr", "people"): {"server": "lake", "type": "local", "format": "parquet", "path": "../../data/people.parquet"},
+        ("hr", "offices"): {"server": "lake", "type": "local", "format": "csv", "path": "../../data/offices.csv"},
+        ("sales", "orders"): {"server": "sales-db", "type": "sqlite", "path": "../../data/sales.sqlite"},
+        ("sales", "customers"): {"server": "sales-db", "type": "sqlite", "path": "../../data/sales.sqlite"},
+        ("crm", "contacts"): {
+            "server": "crm-db",
+            "type": "postgres",
+            "host": postgres_server.host,
+            "port": postgres_server.port,
+            "database": "crm_spark",
+            "schema": "public",
+            "customProperties": [{"property": "userEnv", "value": gov.PG_USER_ENV}],
+        },
+    }
+    for (domain, table), server in servers.items():
+        gov._write(root / "domains" / domain / f"{table}.odcs.yaml", gov._contract(domain, table, server))
+    gov._write(root / "policies.yaml", gov.POLICY)
+    gov._write(
+        root / "mesh.yaml",
+        {
+            "mesh": "governed",
+            "domains": {d: f"domains/{d}" for d in ("hr", "sales", "crm")},
+            "policies": "policies.yaml",
+        },
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(gov.PG_USER_ENV, postgres_server.user)
+        patch.setenv("JUPYTERHUB_USER", "bob")
+        patch.delenv("MESHLAB_ROLE", raising=False)
+        analyst = meshlab.connect(str(root / "mesh.yaml"))
+        assert analyst.role == "analyst"
+        yield analyst, gov._clear_values(frames)
+
+
+@pytest.mark.parametrize("name", GOVERNED_ATTACKS)
+def test_governed_queries_on_spark_see_what_the_polars_engine_sees(name, spark, governed):
+    import test_governance as gov
+
+    analyst, clear = governed
+    sql = gov.ATTACKS[name]
+
+    on_spark = analyst.sql(sql, engine="spark")
+    on_polars = analyst.sql(sql, engine="polars")
+
+    assert on_spark.engine == "spark"
+    assert_same_rows(on_spark.df, on_polars.df, ordered=False)
+    assert gov._leaks(on_spark.df, clear) == []

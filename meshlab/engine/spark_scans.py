@@ -270,6 +270,31 @@ def java_message(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def read_schema(source: DatabaseSource, outputs: dict[str, Column | None], computed: set[str]) -> str:
+    """The types Spark's JDBC reader asks the driver for, by column name (Spark's ``customSchema``).
+
+    The drivers' own type reports are not to be trusted: SQLite's says INTEGER is
+    32-bit and an untyped column is NUMERIC whatever it holds. So every column is
+    read as the contract says -- SQLite's text dates and decimals as text and
+    doubles -- and cast afterwards; names the statement does not return are ignored.
+    """
+    sqlite = isinstance(source, SqliteSource)
+    columns = {c.name: c for c in source.dataset.columns} | {n: c for n, c in outputs.items() if c is not None}
+    types = []
+    for name, column in columns.items():
+        kind = column.logical_type
+        if name in computed or kind in ("string", "object", "array", "time"):
+            wanted = "STRING"  # masks the database computed (a hash) are text
+        elif kind == "integer":
+            wanted = "BIGINT"
+        elif sqlite:
+            wanted = "DOUBLE" if kind == "number" else "STRING"
+        else:
+            wanted = (contract_type(column) or "string").upper()
+        types.append(f"`{name}` {wanted}")
+    return ", ".join(types)
+
+
 def jdbc_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSettings):
     """A database scan through Spark's JDBC reader, sent the plan's own SQL."""
     source, spec = scan.source, scan.spec
@@ -279,10 +304,7 @@ def jdbc_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSetting
     computed = source.computed_masks(spec, names) if governed else set()
     sql = source.render(source.query(spec))
     reader = session.read.format("jdbc").options(**jdbc_options(source, settings, is_connect(session)))
-    integers = [n for n, c in outputs.items() if c is not None and c.logical_type == "integer" and n not in computed]
-    if integers:
-        # SQLite's driver reports INTEGER as 32-bit; the contract's integers are 64-bit.
-        reader = reader.option("customSchema", ", ".join(f"`{n}` BIGINT" for n in integers))
+    reader = reader.option("customSchema", read_schema(source, outputs, computed)).option("preferTimestampNTZ", "true")
     try:
         frame = reader.options(**JDBC_NO_PUSHDOWN).option("query", sql).load()  # asks the database for the schema
     except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
