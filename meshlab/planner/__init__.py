@@ -19,6 +19,7 @@ from meshlab.errors import AccessDeniedError, ParameterError, UnknownDatasetErro
 from meshlab.governance.access import Access
 from meshlab.planner.fold_dates import fold_dates
 from meshlab.planner.govern import ScanGovernance, govern_occurrences
+from meshlab.planner.implied import add_implied_predicates
 from meshlab.planner.joins import push_joins
 from meshlab.planner.parse import READ_DIALECT, bind_parameters, parse_statement
 from meshlab.planner.plan import QueryPlan, ScanPlan
@@ -186,14 +187,27 @@ def shared_predicates(a: ScanSpec, b: ScanSpec) -> tuple[exp.Expression, ...] | 
     """
     if a.limit is not None or b.limit is not None:
         return None
-    texts_a = {p.sql(): p for p in a.predicates}
-    texts_b = {p.sql(): p for p in b.predicates}
+    # Compared without their table aliases: two references name the table differently.
+    texts_a = {_strip_tables(p).sql(): p for p in a.predicates}
+    texts_b = {_strip_tables(p).sql(): p for p in b.predicates}
     if texts_a.keys() == texts_b.keys():
         return a.predicates
     for weak, strong, weak_texts, strong_texts in ((a, b, texts_a, texts_b), (b, a, texts_b, texts_a)):
         if weak_texts.keys() < strong_texts.keys() and set(strong.columns) <= set(weak.columns):
             return weak.predicates
     return None
+
+
+def _one_database_twice(scans: list[ScanPlan]) -> bool:
+    """Whether two scans read one database (only then may a join go down to it)."""
+    seen = set()
+    for scan in scans:
+        if scan.source.dialect is not None:
+            key = (scan.source.kind, scan.source.location())
+            if key in seen:
+                return True
+            seen.add(key)
+    return False
 
 
 def resolve_for(statement: exp.Expression, catalog: Catalog, sql: str, access: Access | None):
@@ -232,6 +246,7 @@ def plan_query(
         statement = cap_rows(statement, limit)
     statement = fold_dates(rewrite_for_polars(name_outputs(statement)))
     resolved = resolve_for(statement, catalog, sql, access)
+    add_implied_predicates(resolved.scopes)
     tree = resolved.tree
     occurrences = find_occurrences(resolved.scopes, resolved.datasets)
     rules = govern_occurrences(occurrences, resolved.datasets, access)
@@ -239,18 +254,22 @@ def plan_query(
         _scan_plan(i, occ, resolved.datasets[occ.key], source_for(resolved.datasets[occ.key]), rule)
         for i, (occ, rule) in enumerate(zip(occurrences, rules))
     ]
-    lineage_tree = tree.copy()
+    # A join pushed down rewrites the tree: keep the tree lineage reads first.
+    lineage_tree = tree.copy() if join_pushdown and _one_database_twice(scans) else None
     notes: list[str] = []
     if join_pushdown:
         scans, occurrences, notes = push_joins(tree, scans, occurrences, source_for)
     scan_ids = [scan.scan_id for scan in scans]
     scans, renames = share_file_scans(scans)
+    scan_names: dict[str, str] = {}
     for scan_id, occurrence in zip(scan_ids, occurrences):
         if occurrence is not None:  # None: a join pushed down, already rewritten
             occurrence.table.set("this", exp.to_identifier(renames.get(scan_id, scan_id)))
+            scan_names[renames.get(scan_id, scan_id)] = occurrence.key
     return QueryPlan(
         sql=sql,
-        tree=lineage_tree,
+        lineage_tree=lineage_tree,
+        scan_names=scan_names,
         local=tree,
         scans=tuple(scans),
         datasets=resolved.datasets,

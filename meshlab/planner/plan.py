@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -40,13 +41,27 @@ class QueryPlan:
     """A planned query: scans, the local SQL over them, and the resolved tree."""
 
     sql: str
-    tree: exp.Expression  # qualified, canonical dataset names (__dsN)
+    # The qualified tree before joins went down to a database (None when none could:
+    # ``tree`` is then derived from ``local``, sparing a copy per query).
+    lineage_tree: exp.Expression | None
     local: exp.Expression  # the tree Polars runs: scans renamed to their scan ids
     scans: tuple[ScanPlan, ...]
     datasets: dict[str, Dataset] = field(default_factory=dict)  # canonical name -> dataset
     notes: tuple[str, ...] = ()
     masked: dict[str, tuple[str, ...]] = field(default_factory=dict)  # address -> columns the role sees masked
     role: str | None = None  # the role the plan was governed for (None: no policy)
+    scan_names: dict[str, str] = field(default_factory=dict)  # scan id -> canonical dataset name (__dsN)
+
+    @functools.cached_property
+    def tree(self) -> exp.Expression:
+        """The qualified tree with canonical dataset names (``__dsN``): what lineage reads."""
+        if self.lineage_tree is not None:
+            return self.lineage_tree
+        tree = self.local.copy()
+        for table in tree.find_all(exp.Table):
+            if table.name in self.scan_names:
+                table.set("this", exp.to_identifier(self.scan_names[table.name]))
+        return tree
 
     @property
     def local_sql(self) -> str:

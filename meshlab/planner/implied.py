@@ -1,0 +1,90 @@
+"""Per-table predicates implied by an OR of conjunctions, so each scan can take its share.
+
+    WHERE (p.brand = 'A' AND l.mode = 'AIR' AND l.qty < 5)
+       OR (p.brand = 'B' AND l.mode = 'AIR' AND l.qty > 9)
+    -> WHERE (...the same...)
+         AND (p.brand = 'A' OR p.brand = 'B')
+         AND l.mode = 'AIR' AND (l.qty < 5 OR l.qty > 9)
+
+Every added conjunct follows from the OR it was drawn from, and goes into the same
+WHERE (or the same ON), so the answer never changes; the per-scan pushdown then hands
+it to its table's scan like any single-table conjunct. A conjunct common to every
+branch is added on its own, which a parquet reader can prune row groups with. TPC-H
+Q19 filters part and lineitem before their join this way; Q7 each nation.
+
+Works on the qualified tree (every column carries its table alias), in place.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from meshlab.planner.pushdown import NOT_PUSHABLE, conjuncts
+
+
+def _alias(node: exp.Expression) -> str | None:
+    """The one table alias ``node`` reads, or None (several, none, or not pushable)."""
+    if node.find(*NOT_PUSHABLE):
+        return None
+    aliases = {c.table for c in node.find_all(exp.Column)}
+    return aliases.pop() if len(aliases) == 1 else None
+
+
+def _branches(condition: exp.Expression) -> list[list[exp.Expression]]:
+    """The conjuncts of each branch of an OR (nested ORs flattened)."""
+    return [conjuncts(branch.unnest()) for branch in condition.flatten()]
+
+
+def _implied(branches: list[list[exp.Expression]], alias: str) -> list[exp.Expression]:
+    """Conjuncts over ``alias`` alone that every branch implies."""
+    parts = [[c for c in branch if _alias(c) == alias] for branch in branches]
+    if not all(parts):
+        return []
+    texts = [{c.sql(): c for c in part} for part in parts]
+    common = [c for text, c in texts[0].items() if all(text in other for other in texts[1:])]
+    rests = [[c for text, c in part.items() if text not in {x.sql() for x in common}] for part in texts]
+    implied = [c.copy() for c in common]
+    if all(rests):  # one branch with nothing left is true whenever it holds: no OR to add
+        implied.append(
+            exp.or_(*(exp.and_(*(c.copy() for c in rest)) if len(rest) > 1 else rest[0].copy() for rest in rests))
+        )
+    return implied
+
+
+def implied_conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    """Single-table conjuncts implied by the OR conjuncts of ``condition`` that span tables."""
+    found: list[exp.Expression] = []
+    present: set[str] | None = None  # texts of the conjuncts already there, made on first need
+    for conjunct in conjuncts(condition):
+        if not isinstance(conjunct, exp.Or) or conjunct.find(*NOT_PUSHABLE):
+            continue
+        aliases = {c.table for c in conjunct.find_all(exp.Column)}
+        if len(aliases) < 2:
+            continue  # a single-table OR already goes to its scan whole
+        if present is None:
+            present = {c.sql() for c in conjuncts(condition)}
+        branches = _branches(conjunct)
+        for alias in sorted(aliases):
+            for implied in _implied(branches, alias):
+                if implied.sql() not in present:
+                    present.add(implied.sql())
+                    found.append(implied)
+    return found
+
+
+def add_implied_predicates(scopes: list) -> None:
+    """AND each SELECT's WHERE and each join's ON with the conjuncts they imply per table."""
+    for scope in scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        where = select.args.get("where")
+        if where is not None:
+            extra = implied_conjuncts(where.this)
+            if extra:
+                where.set("this", exp.and_(where.this, *extra))
+        for join in select.args.get("joins") or []:
+            on = join.args.get("on")
+            extra = implied_conjuncts(on) if on is not None else []
+            if extra:
+                join.set("on", exp.and_(on, *extra))
