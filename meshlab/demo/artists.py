@@ -12,6 +12,7 @@ from meshlab.demo.contracts import (
     Server,
     Table,
     few_nulls,
+    matches,
     no_duplicates,
     not_null,
     valid_values,
@@ -27,6 +28,11 @@ _RELEASE_SPAN_DAYS = 50 * 365
 _EDIT_SPAN_DAYS = 2 * 365
 _CLOSE = dt.datetime.combine(LAST_DAY + dt.timedelta(days=1), dt.time())
 _GENRE_RULE = valid_values(list(GENRES), "Genres come from the editorial genre list.")
+# Country, registrant, year of reference, designation: "QZMLA2600042".
+ISRC_PATTERN = "^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"
+# The demo's deliberate quality incident: one label's bulk upload kept the printed
+# form of its ISRCs ("QZ-MLA-26-00042"); at least one track, about 0.2 % of them.
+_PRINTED_ISRC_SHARE = 0.002
 
 ARTISTS = Table(
     name="artists",
@@ -72,6 +78,7 @@ TRACKS = Table(
             "public",
             required=True,
             quality=(not_null(),),
+            references=("artists.artists.artist_id",),
         ),
         Field("title", "string", "Track title.", "public", required=True),
         Field("genre", "string", "Genre of the track.", "public", required=True, quality=(_GENRE_RULE,)),
@@ -81,11 +88,11 @@ TRACKS = Table(
         Field(
             "isrc",
             "string",
-            "International Standard Recording Code.",
+            "International Standard Recording Code: 12 characters, no hyphens.",
             "public",
             required=True,
             unique=True,
-            quality=(no_duplicates(),),
+            quality=(no_duplicates(), matches(ISRC_PATTERN, "ISRCs are stored in their 12-character form.")),
         ),
         Field(
             "tempo_bpm",
@@ -115,7 +122,7 @@ ARTISTS_CONTRACT = Contract(
     tags=("music", "catalog", "artists"),
     server=Server("catalog-files", "local", "../../data/artists/artists.csv", "csv"),
     tables=(ARTISTS,),
-    latency=(7, "d", "artists.updated_at"),
+    latency=(90, "d", "artists.updated_at"),
     **{k: v for k, v in _COMMON.items() if k != "latency"},
 )
 
@@ -231,7 +238,7 @@ def tracks(sampler: Sampler, artists: pl.DataFrame, n: int) -> pl.DataFrame:
         duration_ms=pl.col("duration").round().cast(pl.Int64),
         release_date=release_date,
         explicit=pl.col("explicit_draw") < explicit_share,
-        isrc=_isrc(pl.col("seq"), release_date),
+        isrc=_printed(_isrc(pl.col("seq"), release_date), s.permutation("tracks/printed_isrc", n), n),
         tempo_bpm=pl.when(~pl.col("no_tempo")).then(pl.col("tempo")),
     )
 
@@ -254,6 +261,12 @@ def _track_owners(sampler: Sampler, artists: int, n: int) -> pl.Series:
     more = prolific.gather(sampler.zipf("tracks/artist", n - len(once), artists, 0.8))
     # Shuffle so that track ids do not run through the artists in order.
     return pl.concat([once, more]).gather(sampler.permutation("tracks/owner_order", n))
+
+
+def _printed(isrc: pl.Expr, order: pl.Series, n: int) -> pl.Expr:
+    """The ISRCs of a few tracks in their printed, hyphenated form (the injected fault)."""
+    printed = pl.concat_str([isrc.str.slice(0, 2), isrc.str.slice(2, 3), isrc.str.slice(5, 2), isrc.str.slice(7)], separator="-")
+    return pl.when(pl.lit(order) < max(1, round(_PRINTED_ISRC_SHARE * n))).then(printed).otherwise(isrc)
 
 
 def _isrc(seq: pl.Expr, release_date: pl.Expr) -> pl.Expr:

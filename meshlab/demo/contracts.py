@@ -85,6 +85,17 @@ def few_nulls(percent: float) -> dict:
     }
 
 
+def matches(pattern: str, description: str) -> dict:
+    """ODCS library rule: every value matches the regular expression ``pattern``."""
+    return {
+        "type": "library",
+        "metric": "invalidValues",
+        "arguments": {"pattern": pattern},
+        "mustBe": 0,
+        "description": description,
+    }
+
+
 def not_empty() -> dict:
     """ODCS library rule on a dataset: it has at least one row."""
     return {
@@ -109,6 +120,7 @@ class Field:
     unique: bool = False
     quality: tuple[dict, ...] = ()
     partition: bool = False  # a hive key=value folder, not a column of the files
+    references: tuple[str, ...] = ()  # foreign keys: object.column (same contract) or domain.dataset.column
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,8 @@ def _property(f: Field, kind: str) -> dict:
         out["partitioned"] = True
         out["partitionKeyPosition"] = 1
     out["quality"] = list(f.quality)
+    if f.references:
+        out["relationships"] = [{"type": "foreignKey", "to": target} for target in f.references]
     return out
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from meshlab.demo.sizes import SNAPSHOT
+
 POLICY = {
     "users": {"ana": ["steward", "analyst"], "*": ["analyst"]},
     "roles": {
@@ -40,6 +42,7 @@ def write_governance(root: Path, domains: tuple[str, ...]) -> Path:
         "mesh": "music",
         "domains": {d: f"domains/{d}" for d in domains},
         "policies": "policies.yaml",
+        "checks": {"as_of": SNAPSHOT},  # the data is a snapshot: see mesh.yaml
         "audit": {
             "log": "audit/queries.jsonl",
             "openlineage": {"transport": "file", "path": "audit/openlineage.jsonl"},

@@ -102,6 +102,7 @@ SUBSCRIPTIONS = Table(
             "restricted",
             required=True,
             quality=(not_null(),),
+            references=("profiles.user_id",),
         ),
         Field(
             "plan",
@@ -137,7 +138,7 @@ CONTRACT = Contract(
         description="Nightly replica of the accounts service database.",
     ),
     tables=(PROFILES, SUBSCRIPTIONS),
-    latency=(1, "d", "profiles.signup_date"),
+    latency=(14, "d", "profiles.signup_date"),
 )
 
 

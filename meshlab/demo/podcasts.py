@@ -68,6 +68,7 @@ EPISODES = Table(
             "integer",
             "Musician featured as guest (artists.artists); null for most episodes.",
             "public",
+            references=("artists.artists.artist_id",),
         ),
     ),
 )
@@ -94,9 +95,16 @@ PODCAST_STREAMS = Table(
             "public",
             required=True,
             quality=(not_null(),),
+            references=("podcasts.episodes.episode_id",),
         ),
         Field(
-            "user_id", "integer", "Listener (listeners.profiles).", "restricted", required=True, quality=(not_null(),)
+            "user_id",
+            "integer",
+            "Listener (listeners.profiles).",
+            "restricted",
+            required=True,
+            quality=(not_null(),),
+            references=("listeners.profiles.user_id",),
         ),
         Field("started_at", "timestamp", "When the stream started (UTC).", "internal", required=True),
         Field("ms_played", "integer", "Milliseconds listened.", "internal", required=True),
@@ -125,7 +133,7 @@ EPISODES_CONTRACT = Contract(
     team=_TEAM,
     server=Server("podcast-files", "local", "../../data/podcasts/episodes.ndjson", "json"),
     tables=(EPISODES,),
-    latency=(1, "d", "episodes.published_at"),
+    latency=(90, "d", "episodes.published_at"),
 )
 
 PODCAST_STREAMS_CONTRACT = Contract(

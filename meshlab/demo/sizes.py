@@ -10,6 +10,9 @@ from meshlab.errors import MeshError
 
 # A fixed last day rather than today, so a seed always gives the same files.
 LAST_DAY = dt.date(2026, 10, 31)
+# The instant the demo's snapshot was taken (the end of LAST_DAY): its mesh.yaml
+# has checks judge freshness as of this instant, so they give the same answer any day.
+SNAPSHOT = f"{LAST_DAY + dt.timedelta(days=1)}T00:00:00Z"
 # The service launched here: no listener signed up earlier.
 SERVICE_LAUNCH = dt.date(2015, 1, 1)
 
