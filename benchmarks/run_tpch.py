@@ -45,6 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--queries", default="1-22", help="e.g. 1-22, 3,5,18")
     parser.add_argument("--data", type=Path, default=REPO / ".benchdata", help="cache of generated data")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks", help="where results go")
+    parser.add_argument("--systems", help="only these systems, e.g. meshlab-F,duckdb-P (default: the layouts')")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--report", action="store_true", help="only re-render the reports from stored JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one system's memory run
@@ -162,6 +163,10 @@ def time_query(systems: dict, number: int, repeat: int, results: dict) -> None:
 
 def measure(args: argparse.Namespace, paths: dict, pg: str) -> dict:
     names = list(dict.fromkeys(n for layout in args.layouts.split(",") for n in SYSTEMS[layout.strip().upper()]))
+    if args.systems:
+        names = [n for n in args.systems.split(",") if n]
+    if REFERENCE not in names:
+        names.append(REFERENCE)  # answers are checked against it
     results = {"times": {}, "planning": {}, "checks": {}, "fetch": {}, "memory": {}, "systems": names}
     results["paths"] = {k: str(v) for k, v in paths.items()}
     systems = {name: make_system(name, paths, pg) for name in names}

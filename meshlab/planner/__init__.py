@@ -171,6 +171,7 @@ def share_file_scans(scans: list[ScanPlan]) -> tuple[list[ScanPlan], dict[str, s
             predicates=predicates,
             limit=None,
             order_by=(),
+            shared=True,
         )
         merged[first[address]] = replace(kept, spec=spec, pushed=kept.pushed + scan.pushed)
         renames[scan.scan_id] = kept.scan_id

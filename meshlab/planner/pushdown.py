@@ -147,6 +147,18 @@ def _limit_candidate(select: exp.Select, occurrence: Occurrence) -> tuple[int | 
     return limit, tuple(ordered)
 
 
+def _exists_projection(scope: Scope, column: exp.Column) -> bool:
+    """A column of the select list of an EXISTS subquery: EXISTS reads rows, never values
+    (``EXISTS (SELECT * FROM orders ...)`` needs none of the columns ``*`` stands for)."""
+    select = scope.expression
+    if not isinstance(select, exp.Select) or not isinstance(select.parent, exp.Exists):
+        return False
+    node = column
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    return node.parent is select and node.arg_key == "expressions"
+
+
 def find_occurrences(scopes: list[Scope], datasets: dict[str, object]) -> list[Occurrence]:
     """Every dataset occurrence of the tree whose ``scopes`` are given, with its
     needed columns and candidate conjuncts."""
@@ -157,7 +169,7 @@ def find_occurrences(scopes: list[Scope], datasets: dict[str, object]) -> list[O
                 by_table[id(source)] = Occurrence(source, alias, source.name, scope)
     for scope in scopes:
         for column in scope.columns:
-            if not column.table:
+            if not column.table or _exists_projection(scope, column):
                 continue
             owner = _source_scope(scope, column.table)
             source = owner.sources.get(column.table) if owner else None

@@ -43,6 +43,9 @@ class ScanSpec:
     # before anything else, and the masks of output columns (meshlab.governance.Mask).
     row_filter: exp.Expression | None = None
     masks: tuple = ()
+    # Read by several references of the query (each may ask for its own columns):
+    # a database fetches all of ``columns`` at once, for every reference.
+    shared: bool = False
 
     @property
     def governed(self) -> bool:

@@ -265,11 +265,12 @@ class DatabaseSource(Source):
         once = threading.Lock()
 
         def read(with_columns, predicate, n_rows, batch_size):
-            columns = [c for c in schema if with_columns is None or c in with_columns] or list(schema)[:1]
+            narrowed = with_columns is not None and not spec.shared
+            columns = [c for c in schema if not narrowed or c in with_columns] or list(schema)[:1]
             with once:
                 frame = next((f for have, rows, f in fetched if set(columns) <= have and rows == n_rows), None)
                 if frame is None:
-                    sql = source.render(source.query(spec, columns if with_columns is not None else None, n_rows))
+                    sql = source.render(source.query(spec, columns if narrowed else None, n_rows))
                     frame = source.fetch_frame(sql, spec, stats, columns, n_rows, columns_by_name)
                     fetched.append((set(columns), n_rows, frame))
             if predicate is not None:
