@@ -577,6 +577,29 @@ def mesh(tpch_mesh):
         connected.close()
 
 
+# ---------------------------------------------------------------------------------------
+# Spark
+# ---------------------------------------------------------------------------------------
+
+#: the Spark tests' session: local, two cores, two shuffle partitions, a small driver
+SPARK_TEST_MASTER = "local[2]"
+SPARK_TEST_CONFIG = (("spark.sql.shuffle.partitions", "2"), ("spark.driver.memory", "1g"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The process's one SparkSession (meshlab shares it), started once for every Spark test."""
+    if os.environ.get("MESHLAB_REQUIRE_SPARK"):
+        import pyspark  # noqa: F401 - `make test` installs it: a skip there would hide a broken setup
+    else:
+        pytest.importorskip("pyspark")
+    from meshlab.engine.spark_session import SparkSettings, spark_session, stop_spark_session
+
+    session = spark_session(SparkSettings(master=SPARK_TEST_MASTER, config=SPARK_TEST_CONFIG))
+    yield session
+    stop_spark_session()
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",

@@ -67,7 +67,7 @@ class FileSource(Source):
             found = sorted(fs.glob(root)) if any(c in root for c in GLOB_CHARS) else ([root] if fs.exists(root) else [])
             if not any(c in root for c in GLOB_CHARS) and found and fs.isdir(root):
                 found = sorted(p for p in fs.find(root) if not p.rsplit("/", 1)[-1].startswith((".", "_")))
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - OSError, ValueError, and object stores' own (botocore, aiohttp)
             raise SourceError(self.dataset.address, self.server_label, f"cannot list {self.path}: {exc}") from exc
         if not found:
             raise SourceError(self.dataset.address, self.server_label, f"no file matches {self.path}")
