@@ -18,7 +18,7 @@ mesh.yaml may set the defaults::
 
     engine:
       default: auto            # polars | streaming | spark | auto
-      memory_fraction: 0.5     # auto streams above this share of memory
+      memory_fraction: 0.25    # auto streams above this share of memory
       spark: {master: "spark://host:7077"}   # see meshlab.engine.spark_session
 
 ``$MESHLAB_ENGINE`` overrides ``default``.
@@ -40,7 +40,7 @@ from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
 
 ENGINES = ("auto", "polars", "streaming", "spark")
-DEFAULT_MEMORY_FRACTION = 0.5
+DEFAULT_MEMORY_FRACTION = 0.25
 CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 
 
