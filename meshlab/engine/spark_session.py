@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,6 +123,28 @@ def _default_config(settings: SparkSettings) -> dict[str, str]:
     return config
 
 
+def spark_log_path() -> Path:
+    """Where the driver JVM of this process writes its own output (its stderr)."""
+    return Path(tempfile.gettempdir()) / f"meshlab-spark-{os.getpid()}.log"
+
+
+def _launch_quietly(builder):
+    """Start the driver JVM with its stderr in :func:`spark_log_path`.
+
+    The JVM inherits this process's stderr, which Jupyter kernels forward into the
+    notebook: its start-up warnings would land in the first Spark cell's output.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(spark_log_path(), "ab") as log:
+            os.dup2(log.fileno(), 2)
+            return builder.getOrCreate()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _build(settings: SparkSettings):
     try:
         from pyspark.sql import SparkSession
@@ -138,10 +161,13 @@ def _build(settings: SparkSettings):
         builder = builder.config(key, value)
     where = settings.remote or settings.master or "local[*]"
     try:
-        session = builder.getOrCreate()
+        session = builder.getOrCreate() if settings.remote is not None else _launch_quietly(builder)
     except Exception as exc:  # noqa: BLE001 - Java missing, bad master URL, Connect deps missing...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EngineError(f"cannot start Spark on {where}: {first} (Java 17+ and PySpark 4 are needed)") from exc
+        raise EngineError(
+            f"cannot start Spark on {where}: {first} (Java 17+ and PySpark 4 are needed; "
+            f"the JVM's output is in {spark_log_path()})"
+        ) from exc
     if settings.remote is None:
         session.sparkContext.setLogLevel("ERROR")
     _quiet_python_loggers()
