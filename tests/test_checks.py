@@ -190,9 +190,28 @@ def test_failing_rows_of_postgres_are_filtered_in_postgres(mesh, pg_log):
 
 def test_parquet_is_scanned_once_for_every_count(report):
     scans = report.sent["shop.orders"]
-    assert len(scans) == 1, scans
-    for column in ("order_id", "customer_id", "status", "sku", "coupon", "amount", "created_at"):
-        assert column in scans[0]
+    columns = [scan.splitlines()[1].removeprefix("columns: ").split(", ") for scan in scans]
+    assert columns[0] == ["order_id", "customer_id", "status", "sku", "coupon", "amount", "created_at"]
+    # Keys that do not come sorted (duplicates were injected at the end) are counted exactly in a
+    # second pass over those key columns only.
+    assert len(scans) == 2 and columns[1] == ["order_id", "sku"], scans
+
+
+def test_sorted_keys_need_no_second_pass(tmp_path):
+    clean = orders_frame().filter(pl.col("order_id").is_unique() & pl.col("sku").is_unique()).sort("order_id")
+    clean.write_parquet(tmp_path / "o.parquet")
+    contract = {
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "sorted", "version": "1", "status": "active",
+        "servers": [{"server": "s", "type": "local", "format": "parquet", "path": "o.parquet"}],
+        "schema": [{"name": "orders", "properties": [
+            {"name": "order_id", "logicalType": "integer", "primaryKey": True},
+            {"name": "sku", "logicalType": "string", "unique": True},
+            {"name": "customer_id", "logicalType": "integer"},
+        ], "quality": [{"metric": "duplicateValues", "arguments": {"properties": ["customer_id", "sku"]}, "mustBe": 0}]}],
+    }  # fmt: skip
+    report = meshlab.connect(str(write_yaml(tmp_path / "o.odcs.yaml", contract))).check(store=False)
+    (scans,) = report.sent.values()
+    assert report.ok and len(scans) == 1, scans
 
 
 def test_sqlite_pattern_rules_run_locally_and_the_rest_in_sqlite(report):
@@ -414,3 +433,40 @@ def test_cli_exit_code_is_0_when_every_check_passes(tmp_path):
     done = subprocess.run([sys.executable, "-m", "meshlab.cli", "check", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all 6 checks passed" in done.stdout
+
+
+# --- duplicates: one cheap pass when keys come sorted, exact counting otherwise -------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 1, 2, None, 3, 3, 3],  # sorted, with repeats and a null between them
+        [3, 1, 2, 1, None, 3],  # unsorted: the exact pass
+        ["a", "b", "b", "c"],  # sorted text
+        [None, None],
+        [],
+    ],
+)
+def test_duplicate_counts_are_exact_sorted_or_not(tmp_path, values):
+    text = bool(values) and isinstance(values[0], str)
+    keys = pl.Series("k", values, dtype=pl.String if text else pl.Int64)
+    pl.DataFrame([keys, pl.Series("j", [i % 2 for i in range(len(values))], dtype=pl.Int64)]).write_parquet(
+        tmp_path / "d.parquet"
+    )
+    contract = {
+        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "d", "version": "1", "status": "active",
+        "servers": [{"server": "s", "type": "local", "format": "parquet", "path": "d.parquet"}],
+        "schema": [{"name": "d", "properties": [
+            {"name": "k", "logicalType": "string" if text else "integer",
+             "quality": [{"metric": "duplicateValues", "mustBe": 0}]},
+            {"name": "j", "logicalType": "integer"},
+        ], "quality": [{"metric": "duplicateValues", "arguments": {"properties": ["k", "j"]}, "mustBe": 0}]}],
+    }  # fmt: skip
+    report = meshlab.connect(str(write_yaml(tmp_path / "d.odcs.yaml", contract))).check(store=False)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW d AS SELECT * FROM read_parquet('{tmp_path / 'd.parquet'}')")
+    expected = con.execute("SELECT count(k) - count(DISTINCT k) FROM d").fetchone()[0]
+    assert report.result("d.d", "duplicateValues:k").observed == expected
+    both = con.execute("SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT k, j FROM d)) FROM d").fetchone()[0]
+    assert report.result("d.d", "duplicateValues:(k, j)").observed == both

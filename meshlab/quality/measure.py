@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from meshlab.catalog import Column, Dataset
 from meshlab.errors import ExecutionError, MeshError, SourceError
-from meshlab.quality.metrics import Metric
+from meshlab.quality.metrics import UNSETTLED, Metric
 from meshlab.sources import ScanSpec, ScanStats, Source
 from meshlab.sources.database import DatabaseSource
 
@@ -91,7 +91,9 @@ def _database_batch(source: DatabaseSource, metrics: list[Metric], query: exp.Se
     out.sent.extend(stats.sent or [source.render(query)])
 
 
-def _local_batch(source: Source, metrics: list[Metric], out: Measurement) -> None:
+def _local_pass(source: Source, metrics: list[Metric], exprs: list[pl.Expr], out: Measurement) -> dict | None:
+    """One lazy aggregate over one scan of the columns ``metrics`` read; None when it failed
+    (then every metric is retried alone, so one bad rule cannot hide the others)."""
     dataset = source.dataset
     wanted = {c for m in metrics for c in m.columns}
     columns = tuple(c.name for c in dataset.columns if c.name in wanted)
@@ -100,18 +102,44 @@ def _local_batch(source: Source, metrics: list[Metric], out: Measurement) -> Non
     stats = ScanStats()
     try:
         frame = source.scan(ScanSpec(scan_id="__check", dataset=dataset, columns=columns), stats)
-        row = _collect_one_row(frame.select(m.polars().alias(f"m{i}") for i, m in enumerate(metrics)))
+        return _collect_one_row(frame.select(e.alias(f"m{i}") for i, e in enumerate(exprs)))
     except Exception as exc:  # noqa: BLE001 - reported per metric, never raised
         error = stats.error if isinstance(stats.error, SourceError) else _as_mesh_error(exc, dataset)
         if isinstance(error, SourceError) or len(metrics) == 1:
             out.record(metrics, None, error)
         else:
-            for metric in metrics:
-                _local_batch(source, [metric], out)
-        return
+            for metric, expr in zip(metrics, exprs):
+                row = _local_pass(source, [metric], [expr], out)
+                if row is not None:
+                    out.record([metric], row)
+        return None
     finally:
         out.sent.extend(stats.sent)
-    out.record(metrics, row)
+
+
+def _local_batch(source: Source, metrics: list[Metric], out: Measurement) -> None:
+    """Every metric in one pass, probes first; a second pass only for what a probe left open."""
+    exprs = [m.probe() if m.probe() is not None else m.polars() for m in metrics]
+    row = _local_pass(source, metrics, exprs, out)
+    if row is None:
+        unsettled = [m for m in metrics if m.probe() is not None and m in out.values]
+        for metric in unsettled:  # retried alone above: the probe's value is what was recorded
+            value = metric.settle(out.values.pop(metric))
+            if value is not UNSETTLED:
+                out.values[metric] = value
+        pending = [m for m in unsettled if m not in out.values]
+    else:
+        pending = []
+        for i, metric in enumerate(metrics):
+            value = row[f"m{i}"] if metric.probe() is None else metric.settle(row[f"m{i}"])
+            if value is UNSETTLED:
+                pending.append(metric)
+            else:
+                out.values[metric] = value
+    if pending:
+        exact = _local_pass(source, pending, [m.polars() for m in pending], out)
+        if exact is not None:
+            out.record(pending, exact)
 
 
 def measure(source: Source, metrics: list[Metric]) -> Measurement:

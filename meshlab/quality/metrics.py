@@ -43,6 +43,10 @@ def _in(column: exp.Expression, values: tuple) -> exp.Expression:
     return exp.In(this=column, expressions=[literal(v) for v in values])
 
 
+UNSETTLED = object()
+"""A probe that does not settle its metric: the exact expression must run."""
+
+
 @dataclass(frozen=True)
 class Metric:
     """A number (or, for freshness, a value) measured over one dataset."""
@@ -63,6 +67,14 @@ class Metric:
 
     def offending(self, column: callable) -> exp.Expression | None:
         return None
+
+    def probe(self) -> pl.Expr | None:
+        """A cheaper first-pass expression whose value often settles the metric (see :meth:`settle`)."""
+        return None
+
+    def settle(self, probed: Any) -> Any:
+        """The metric's value from the probe's, or :data:`UNSETTLED` when an exact pass is needed."""
+        return UNSETTLED
 
     @property
     def logical_type(self) -> str:
@@ -185,6 +197,21 @@ class DuplicateCount(Metric):
             c = pl.col(self.keys[0])
             return (c.count() - c.drop_nulls().n_unique()).cast(pl.Int64)
         return (pl.len() - pl.struct(list(self.keys)).n_unique()).cast(pl.Int64)
+
+    def probe(self) -> pl.Expr:
+        """One key: whether the non-null values come sorted, and how many repeat their predecessor
+        (sorted, that is the exact count, in one cheap pass: ids usually arrive in order).
+        Several keys: rows minus distinct 64-bit hashes of the key, an upper bound that is exact
+        when it is 0 (equal keys hash alike)."""
+        if len(self.keys) == 1:
+            c = pl.col(self.keys[0]).drop_nulls()
+            return pl.struct((c < c.shift()).sum().alias("unsorted"), (c == c.shift()).sum().alias("repeats"))
+        return (pl.len() - pl.struct(list(self.keys)).hash().n_unique()).cast(pl.Int64)
+
+    def settle(self, probed: Any) -> Any:
+        if len(self.keys) == 1:
+            return probed["repeats"] if probed and probed["unsorted"] == 0 else UNSETTLED
+        return 0 if probed == 0 else UNSETTLED
 
     def sql(self, dialect: str) -> exp.Expression | None:
         if len(self.keys) != 1:
