@@ -129,6 +129,7 @@ def fetch_figures(systems: dict, number: int, paths: dict) -> dict:
             fragments.append(
                 {
                     "tables": tables,
+                    "needed": needed.needed_join_rows(Path(paths["raw"]), number, tables) if len(tables) > 1 else None,
                     "kind": fragment.kind,
                     "rows": fragment.rows,
                     "bytes": fragment.bytes,

@@ -69,15 +69,44 @@ CONDITIONS: dict[int, dict[str, list[str | None]]] = {
 }
 
 
+# Foreign keys between tables of one database: a join pushed down follows them.
+JOIN_KEYS = {
+    frozenset({"customer", "orders"}): "c_custkey = o_custkey",
+    frozenset({"part", "partsupp"}): "p_partkey = ps_partkey",
+    frozenset({"supplier", "partsupp"}): "s_suppkey = ps_suppkey",
+}
+
+
+def _condition(number: int, table: str) -> str | None:
+    conditions = CONDITIONS[number][table]
+    return None if ALL in conditions else " OR ".join(f"({c})" for c in conditions)
+
+
 def needed_rows(raw: Path, number: int) -> dict[str, int]:
     """Database table -> rows meeting any of its references' conditions (DuckDB count)."""
     con = duckdb.connect()
     counts = {}
-    for table, conditions in CONDITIONS[number].items():
-        where = "" if ALL in conditions else " WHERE " + " OR ".join(f"({c})" for c in conditions)
+    for table in CONDITIONS[number]:
+        condition = _condition(number, table)
+        where = f" WHERE {condition}" if condition else ""
         sql = f"SELECT count(*) FROM read_parquet('{raw / f'{table}.parquet'}'){where}"
         counts[table] = con.sql(sql).fetchall()[0][0]
     return counts
+
+
+def needed_join_rows(raw: Path, number: int, tables: list[str]) -> int | None:
+    """Rows of the join of ``tables`` (along their foreign keys) meeting each one's conditions."""
+    edges = [JOIN_KEYS.get(frozenset({a, b})) for i, a in enumerate(tables) for b in tables[i + 1 :]]
+    edges = [e for e in edges if e]
+    if len(edges) != len(tables) - 1:
+        return None
+    source = " CROSS JOIN ".join(f"read_parquet('{raw / f'{t}.parquet'}') AS {t}" for t in tables)
+    conditions = [c for c in (_condition(number, t) for t in tables) if c] + edges
+    return (
+        duckdb.connect()
+        .sql(f"SELECT count(*) FROM {source} WHERE {' AND '.join(f'({c})' for c in conditions)}")
+        .fetchall()[0][0]
+    )
 
 
 def needed_columns(sql: str, schema: dict[str, dict[str, str]]) -> dict[str, set[str]]:

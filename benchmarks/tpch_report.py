@@ -118,32 +118,40 @@ def timing_table(f: Figures) -> list[str]:
 
 
 def fetch_rows(results: dict) -> list[dict]:
-    """One row per (query, database table read): fetched vs needed."""
+    """One row per (query, database table read, or join pushed down): fetched vs needed."""
     rows = []
     for q, figures in sorted(results.get("fetch", {}).items(), key=lambda kv: int(kv[0])):
         fragments = figures["meshlab"]
+        joins = [fr for fr in fragments if len(fr["tables"]) > 1]
+        joined_tables = {t for fr in joins for t in fr["tables"]}
         for table, needed in figures["needed_rows"].items():
-            own = [fr for fr in fragments if table in fr["tables"]]
-            joined = [fr for fr in own if len(fr["tables"]) > 1]
-            fetched = sum(fr["rows"] or 0 for fr in own if len(fr["tables"]) == 1)
-            fetched += sum(fr["rows"] or 0 for fr in joined)
-            sent = sorted({c for fr in own for c in fr["columns"].get(table, [])})
-            wanted = figures["needed_columns"].get(table, [])
-            rows.append(
-                {
-                    "query": int(q),
-                    "table": table,
-                    "kind": own[0]["kind"] if own else "—",
-                    "fetched": fetched,
-                    "needed": needed,
-                    "bytes": sum(fr["bytes"] or 0 for fr in own if len(fr["tables"]) == 1 or fr["tables"][0] == table),
-                    "reads": sum(fr["statements"] for fr in own),
-                    "joined": "+".join(joined[0]["tables"]) if joined else "",
-                    "extra_columns": sorted(set(sent) - set(wanted)),
-                    "naive": figures["naive"].get(table),
-                }
-            )
+            own = [fr for fr in fragments if fr["tables"] == [table]]
+            if not own and table in joined_tables:
+                continue
+            rows.append(_fetch_row(q, table, own, needed, figures, figures["naive"].get(table)))
+        for fr in joins:
+            naive = [figures["naive"][t] for t in fr["tables"] if t in figures["naive"]]
+            pulled = [sum(n[0] for n in naive), sum(n[1] for n in naive)] if naive else None
+            rows.append(_fetch_row(q, " ⋈ ".join(fr["tables"]), [fr], fr.get("needed") or 0, figures, pulled))
     return rows
+
+
+def _fetch_row(q: str, table: str, own: list[dict], needed: int, figures: dict, naive) -> dict:
+    tables = [t for fr in own for t in fr["tables"]] or [table]
+    sent = {(t, c) for fr in own for t, names in fr["columns"].items() for c in names}
+    wanted = {(t, c) for t in tables for c in figures["needed_columns"].get(t, [])}
+    return {
+        "query": int(q),
+        "table": table,
+        "kind": own[0]["kind"] if own else "—",
+        "fetched": sum(fr["rows"] or 0 for fr in own),
+        "needed": needed,
+        "bytes": sum(fr["bytes"] or 0 for fr in own),
+        "reads": sum(fr["statements"] for fr in own),
+        "joined": len(tables) > 1,
+        "extra_columns": sorted(f"{t}.{c}" for t, c in sent - wanted),
+        "naive": naive,
+    }
 
 
 def fetch_table(results: dict) -> list[str]:
@@ -153,7 +161,7 @@ def fetch_table(results: dict) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in fetch_rows(results):
-        fetched = f"{r['fetched']:,}" + (f" (join {r['joined']} pushed down)" if r["joined"] else "")
+        fetched = f"{r['fetched']:,}" + (" (join pushed down)" if r["joined"] else "")
         naive = f"{r['naive'][0]:,} / {r['naive'][1] / 2**20:,.1f} MiB" if r["naive"] else ""
         extra = ", ".join(r["extra_columns"]) or "none"
         lines.append(

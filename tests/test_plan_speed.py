@@ -111,3 +111,58 @@ def test_row_counts_for_join_estimates_are_asked_once(mesh, pg_log):
         mesh.sql(sql)  # the engine choice asks for row counts too
     counts = [s for s in pg_log() if "pg_class" in s]
     assert len(counts) <= 1
+
+
+IN_LINEITEM = "SELECT l.l_orderkey FROM shipping.lineitem l GROUP BY l.l_orderkey HAVING sum(l.l_quantity) > 250"
+
+
+def _plain(sql: str) -> str:
+    for address in ("sales.orders", "sales.customer", "shipping.lineitem", "supply.supplier", "supply.part"):
+        sql = sql.replace(address, address.split(".")[1])
+    return sql
+
+
+def test_values_of_an_in_subquery_go_down_instead_of_the_whole_table(mesh, tpch_mesh, pg_log):
+    sql = f"""
+        SELECT c.c_name, o.o_orderkey, o.o_totalprice FROM sales.customer c, sales.orders o
+        WHERE o.o_orderkey IN ({IN_LINEITEM}) AND c.c_custkey = o.o_custkey
+    """
+    result = mesh.sql(sql)
+    expected = duckdb_answer(_plain(sql), tpch_mesh.parquet_dir)
+    assert expected.height > 0
+    assert_same_rows(result.df, expected, ordered=False)
+    [statement] = _orders_statements(pg_log())
+    assert '"o_orderkey" IN (' in statement
+    [orders] = [f for f in result.plan if f.dataset == "sales.orders"]
+    assert orders.rows == expected.height
+
+
+def test_not_in_and_an_in_under_or_keep_the_planned_fetch(mesh, tpch_mesh, pg_log):
+    not_in = f"SELECT count(*) AS n FROM sales.orders o WHERE o.o_orderkey NOT IN ({IN_LINEITEM})"
+    under_or = (
+        f"SELECT count(*) AS n FROM sales.orders o WHERE o.o_orderkey IN ({IN_LINEITEM}) OR o.o_totalprice > 400000"
+    )
+    for sql in (not_in, under_or):
+        start = len(pg_log())
+        assert_same_rows(mesh.sql(sql).df, duckdb_answer(_plain(sql), tpch_mesh.parquet_dir), ordered=False)
+        assert all('"o_orderkey" IN (' not in s for s in _orders_statements(pg_log()[start:]))
+
+
+def test_nested_in_subqueries_narrow_sqlite_innermost_first(mesh, tpch_mesh):
+    sql = """
+        SELECT s.s_name FROM supply.supplier s WHERE s.s_suppkey IN (
+            SELECT l.l_suppkey FROM shipping.lineitem l WHERE l.l_partkey IN (
+                SELECT p.p_partkey FROM supply.part p WHERE p.p_name LIKE 'forest%'))
+        ORDER BY s.s_name
+    """
+    result = mesh.sql(sql)
+    assert_same_rows(result.df, duckdb_answer(_plain(sql), tpch_mesh.parquet_dir), ordered=True)
+    [supplier] = [f for f in result.plan if f.dataset == "supply.supplier"]
+    assert '"s_suppkey" IN (' in supplier.sent[0] and supplier.rows == result.df.height
+
+
+def test_an_empty_in_subquery_sends_a_false_condition(mesh, pg_log):
+    sql = "SELECT count(*) AS n FROM sales.orders o WHERE o.o_orderkey IN (SELECT l.l_orderkey FROM shipping.lineitem l WHERE l.l_quantity < 0)"
+    assert mesh.sql(sql).df["n"].to_list() == [0]
+    [statement] = _orders_statements(pg_log())
+    assert "WHERE FALSE" in statement

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from meshlab.engine.in_subqueries import run_in_subqueries_first
 from meshlab.errors import ExecutionError, MeshError, SourceError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
@@ -27,10 +28,11 @@ def _source_failure(stats: dict[str, ScanStats]) -> SourceError | None:
     return next((s.error for s in stats.values() if isinstance(s.error, SourceError)), None)
 
 
-def lazy_query(plan: QueryPlan, frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+def lazy_query(plan: QueryPlan, frames: dict[str, pl.LazyFrame], sql: str | None = None) -> pl.LazyFrame:
+    """The local query over ``frames`` (``sql``: a rewritten local SQL to run instead)."""
     context = pl.SQLContext(frames, eager=False)
     try:
-        return context.execute(plan.local_sql, eager=False)
+        return context.execute(sql or plan.local_sql, eager=False)
     except Exception as exc:  # noqa: BLE001 - Polars raises several kinds for SQL it rejects
         raise ExecutionError(f"the local engine cannot run this query: {_first_line(exc)}") from exc
 
@@ -43,9 +45,9 @@ def _first_line(exc: BaseException) -> str:
 def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[str, ScanStats]]:
     """Run ``plan`` and return its rows and the figures of every scan."""
     frames, stats = build_frames(plan)
-    query = lazy_query(plan, frames)
     try:
-        frame = query.collect(engine=engine)
+        sql, frames, _ = run_in_subqueries_first(plan, frames, stats)
+        frame = lazy_query(plan, frames, sql).collect(engine=engine)
     except MeshError:
         raise
     except Exception as exc:  # noqa: BLE001
