@@ -62,6 +62,10 @@ def free_port() -> int:
 class CountingS3Server:
     """moto's S3 in server mode on 127.0.0.1, every response's body bytes counted.
 
+    For bytes, not for time: moto copies the whole object for every range request
+    (about a second per request for a 220 MiB file) and its werkzeug server closes every
+    connection, so reads of many row groups are slow here, not on S3.
+
     ``start()`` returns the endpoint URL. Credentials are moto's fakes, set by the caller in
     the environment (``AWS_ACCESS_KEY_ID`` ...), as a user would.
     """
@@ -127,6 +131,9 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
     """The standard library's file server plus single-range requests (which it lacks), counted."""
 
     log: RequestLog  # set per server
+    # Keep-alive, as real servers do: closing after each response (HTTP/1.0) makes Polars'
+    # object-store client stall about a second per burst of range requests.
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, *args) -> None:
         pass
