@@ -192,6 +192,7 @@ async def test_search_ranks_as_mesh_search_and_pages(jp_fetch, pg_mesh):
         "description": "One row per customers.",
         "tags": [],
         "columns": ["user_id", "name", "signup", "credit"],
+        "last_check": None,  # the latest `meshlab check` outcome (tests/test_status.py)
     }
     everything, response = await get_json(jp_fetch, "datasets")
     assert [d["address"] for d in everything] == ["accounts.customers", "plays.play_events"]

@@ -146,3 +146,18 @@ def test_widget_flags_datasets_and_shows_the_last_check(mesh_path):
     assert "did not pass the last check" in widget.children[0].value
     widget.tree.value = ("dataset", "shop.orders")
     assert "Last check:" in widget.detail.value and "latency:created_at" in widget.detail.value
+
+
+def test_the_sidebar_api_carries_the_last_check(mesh_path):
+    from meshlab.jupyter.server import catalog_api
+
+    mesh = meshlab.connect(str(mesh_path))
+    listed, _ = catalog_api.search_datasets(mesh, "")
+    assert {d["address"]: d["last_check"] for d in listed} == {"crm.customers": None, "shop.orders": None}
+    mesh.check(as_of=STALE)
+    listed, _ = catalog_api.search_datasets(mesh, "orders")
+    orders = next(d for d in listed if d["address"] == "shop.orders")
+    assert orders["last_check"]["status"] == "failed" and orders["last_check"]["freshness"]["status"] == "failed"
+    detail = catalog_api.dataset_detail(mesh.dataset("shop.orders"), catalog_api.last_check(mesh, "shop.orders"))
+    assert detail["last_check"] == orders["last_check"]
+    json.dumps(detail)  # JSON-able, as the route sends it

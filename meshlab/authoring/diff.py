@@ -232,9 +232,15 @@ def diff_contracts(old: dict, new: dict) -> list[Change]:
 
 def _version_note(old: dict, new: dict, breaking: bool) -> list[Change]:
     va, vb = str(old.get("version", "")), str(new.get("version", ""))
-    major = lambda v: v.lstrip("v").split(".")[0]  # noqa: E731
-    if breaking and major(va) == major(vb):
-        return [Change(False, "version", f"{va} -> {vb}: breaking changes call for a new major version")]
+
+    def compatible_line(version: str) -> tuple[str, ...]:
+        # Semantic versioning: 1.x.y keeps 1; 0.x.y promises nothing across minors, so 0.x is the line.
+        parts = version.lstrip("v").split(".")
+        return tuple(parts[:2]) if parts[0] == "0" else tuple(parts[:1])
+
+    if breaking and compatible_line(va) == compatible_line(vb):
+        wanted = "minor" if va.lstrip("v").startswith("0.") else "major"
+        return [Change(False, "version", f"{va} -> {vb}: breaking changes call for a new {wanted} version")]
     return []
 
 

@@ -116,8 +116,16 @@ def without_credentials(location: str) -> str:
 
 
 # -- the routes' answers --------------------------------------------------------------
-def dataset_summary(ds: Dataset) -> dict:
-    """One search result: what the sidebar's list and tree show."""
+def last_check(mesh: Mesh, address: str | None = None):
+    """The latest stored check of ``address`` (or of every dataset: a dict), from the status store."""
+    if not hasattr(mesh, "status"):
+        return {} if address is None else None
+    return mesh.status(address)
+
+
+def dataset_summary(ds: Dataset, checked=None) -> dict:
+    """One search result: what the sidebar's list and tree show; ``last_check`` is the dataset's
+    latest check outcome and freshness (``DatasetStatus.to_dict()``), null if never checked."""
     return {
         "address": ds.address,
         "title": ds.title,
@@ -127,6 +135,7 @@ def dataset_summary(ds: Dataset) -> dict:
         "description": ds.description,
         "tags": list(ds.tags),
         "columns": list(ds.column_names),
+        "last_check": checked.to_dict() if checked is not None else None,
     }
 
 
@@ -138,7 +147,8 @@ def search_datasets(mesh: Mesh, text: str, limit: int | None = None, offset: int
     """
     ranked = mesh.search(text)
     stop = None if limit is None else offset + limit
-    return [dataset_summary(ds) for ds in ranked[offset:stop]], len(ranked)
+    checks = last_check(mesh)
+    return [dataset_summary(ds, checks.get(ds.address)) for ds in ranked[offset:stop]], len(ranked)
 
 
 def _table(address: str) -> exp.Table:
@@ -172,10 +182,10 @@ def _description_parts(ds: Dataset) -> dict:
     return {key: str(raw[key]) for key in ("purpose", "usage", "limitations") if raw.get(key)}
 
 
-def dataset_detail(ds: Dataset) -> dict:
+def dataset_detail(ds: Dataset, checked=None) -> dict:
     """Everything the detail view shows about ``ds``; never a credential."""
     return {
-        **dataset_summary(ds),
+        **dataset_summary(ds, checked),
         "name": ds.name,
         "product": ds.product,
         "version": ds.version,

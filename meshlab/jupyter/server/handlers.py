@@ -108,7 +108,8 @@ class DatasetHandler(MeshAPIHandler):
         try:
             wanted = catalog_api.parse_address(address)
             mesh = await self.mesh()
-            body = catalog_api.dataset_detail(mesh.dataset(wanted))
+            found = mesh.dataset(wanted)
+            body = catalog_api.dataset_detail(found, catalog_api.last_check(mesh, found.address))
         except MeshError as error:
             return self.fail(error)
         self.reply(body)
