@@ -164,20 +164,26 @@ def auto_choice(mesh_path: Path, query: str) -> str:
 def report(rows: list[dict], scale: float, engines: list[str]) -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
-        f"# Out of core: TPC-H SF{scale:g} on the streaming engine",
+        f"# TPC-H SF{scale:g} by engine: peak memory and time",
         "",
         f"Measured {dt.date.today()} on {os.cpu_count()} cores, {memory:.0f} GiB RAM, Python "
         f"{platform.python_version()}, Polars {pl.__version__}. Every table is one parquet file "
         f"(`tpchgen-cli`, {sum(f.stat().st_size for f in Path(rows[0]['data']).glob('*.parquet')) / 2**30:.1f} GiB); "
         "each query runs once in its own process under `/usr/bin/time -v` (peak = maximum resident set size, "
-        "interpreter and libraries included). Reproduce: `make bench-streaming` "
-        f"(`python benchmarks/streaming_sf10.py --scale {scale:g} --write-doc`).",
+        "interpreter and libraries included). Reproduce: "
+        f"`python benchmarks/streaming_sf10.py {' '.join(sys.argv[1:])}`.",
         "",
         '*streaming*: `mesh.sql(..., engine="streaming")`; *in-memory*: `engine="polars"` with '
         "`POLARS_ENGINE_AFFINITY=in-memory` (what the plan costs loaded whole; Polars 2.1's own default "
         "affinity is its streaming engine); *duckdb*: DuckDB over the same files, the reference answer. "
         '*auto would pick*: `engine="auto"` on this machine (streams above a quarter of memory) and '
-        "its input estimate.",
+        "its input estimate."
+        + (
+            ' *spark*: `engine="spark"` on `local[*]` in the same process, timed after the JVM is up '
+            "(its memory is the JVM's, outside the figure)."
+            if "spark" in engines
+            else ""
+        ),
         "",
         "| query | " + " | ".join(f"{e} peak GiB | {e} s" for e in engines) + " | matches DuckDB | auto would pick |",
         "|---|" + "---|---|" * len(engines) + "---|---|",
