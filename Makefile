@@ -96,14 +96,6 @@ bench-streaming: install
 
 # Bytes fetched from a local S3 server (moto) and an HTTP server for selective parquet scans.
 bench-object-stores: install
-	$(BIN)/python benchmarks/object_store_bytes.py
-
-# Out of core: TPC-H SF10 (~4 GB of parquet in .benchdata/) on the streaming engine, peak memory per query.
-bench-streaming: install
-	$(BIN)/python benchmarks/streaming_sf10.py --scale 10
-
-# Bytes fetched from a local S3 server (moto) and an HTTP server for selective parquet scans.
-bench-object-stores: install
 	$(BIN)/python benchmarks/object_store_bytes.py --spark
 
 clean:
