@@ -166,3 +166,38 @@ def test_an_empty_in_subquery_sends_a_false_condition(mesh, pg_log):
     assert mesh.sql(sql).df["n"].to_list() == [0]
     [statement] = _orders_statements(pg_log())
     assert "WHERE FALSE" in statement
+
+
+def _from_order(select: exp.Select) -> list[str]:
+    joins = select.args.get("joins") or []
+    return [select.args["from_"].this.alias_or_name] + [j.this.alias_or_name for j in joins]
+
+
+def test_a_select_over_a_database_is_joined_from_its_most_selective_side(mesh, tpch_mesh):
+    sql = """
+        SELECT s.s_name, count(*) AS numwait
+        FROM supply.supplier s, shipping.lineitem l, sales.orders o, geo.nation n
+        WHERE s.s_suppkey = l.l_suppkey AND o.o_orderkey = l.l_orderkey AND o.o_orderstatus = 'F'
+          AND l.l_receiptdate > l.l_commitdate AND s.s_nationkey = n.n_nationkey AND n.n_name = 'SAUDI ARABIA'
+        GROUP BY s.s_name
+    """
+    plan = mesh.plan(sql)
+    order = _from_order(plan.local)
+    assert order.index("n") < order.index("l") and order.index("s") < order.index("l"), order
+    assert any(note.startswith("join order") for note in plan.notes)
+    plain = sql.replace("supply.", "").replace("shipping.", "").replace("sales.", "").replace("geo.", "")
+    assert_same_rows(mesh.sql(sql).df, duckdb_answer(plain, tpch_mesh.parquet_dir), ordered=False)
+
+
+def test_outer_joins_and_file_only_selects_keep_their_written_order(mesh):
+    outer = """
+        SELECT count(*) FROM shipping.lineitem l JOIN sales.orders o ON o.o_orderkey = l.l_orderkey
+        LEFT JOIN supply.supplier s ON s.s_suppkey = l.l_suppkey JOIN geo.nation n ON n.n_nationkey = s.s_nationkey
+    """
+    files = """
+        SELECT count(*) FROM shipping.lineitem l, supply.partsupp ps, geo.nation n, geo.region r
+        WHERE l.l_partkey = ps.ps_partkey AND n.n_regionkey = r.r_regionkey AND r.r_name = 'ASIA'
+    """
+    for sql in (outer, files):
+        plan = mesh.plan(sql)
+        assert not any(note.startswith("join order") for note in plan.notes)

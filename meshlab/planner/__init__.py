@@ -20,6 +20,7 @@ from meshlab.governance.access import Access
 from meshlab.planner.fold_dates import fold_dates
 from meshlab.planner.govern import ScanGovernance, govern_occurrences
 from meshlab.planner.implied import add_implied_predicates
+from meshlab.planner.join_order import order_joins
 from meshlab.planner.joins import push_joins
 from meshlab.planner.parse import READ_DIALECT, bind_parameters, parse_statement
 from meshlab.planner.plan import QueryPlan, ScanPlan
@@ -267,6 +268,7 @@ def plan_query(
         if occurrence is not None:  # None: a join pushed down, already rewritten
             occurrence.table.set("this", exp.to_identifier(renames.get(scan_id, scan_id)))
             scan_names[renames.get(scan_id, scan_id)] = occurrence.key
+    notes = [*notes, *order_joins(tree, scans)]
     return QueryPlan(
         sql=sql,
         lineage_tree=lineage_tree,

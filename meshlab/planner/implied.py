@@ -81,10 +81,10 @@ def add_implied_predicates(scopes: list) -> None:
         where = select.args.get("where")
         if where is not None:
             extra = implied_conjuncts(where.this)
-            if extra:
-                where.set("this", exp.and_(where.this, *extra))
+            if extra:  # kept one flat AND: later passes read its conjuncts
+                where.set("this", exp.and_(*conjuncts(where.this), *extra))
         for join in select.args.get("joins") or []:
             on = join.args.get("on")
             extra = implied_conjuncts(on) if on is not None else []
             if extra:
-                join.set("on", exp.and_(on, *extra))
+                join.set("on", exp.and_(*conjuncts(on), *extra))
