@@ -118,28 +118,26 @@ def _local_pass(source: Source, metrics: list[Metric], exprs: list[pl.Expr], out
 
 
 def _local_batch(source: Source, metrics: list[Metric], out: Measurement) -> None:
-    """Every metric in one pass, probes first; a second pass only for what a probe left open."""
-    exprs = [m.probe() if m.probe() is not None else m.polars() for m in metrics]
-    row = _local_pass(source, metrics, exprs, out)
-    if row is None:
-        unsettled = [m for m in metrics if m.probe() is not None and m in out.values]
-        for metric in unsettled:  # retried alone above: the probe's value is what was recorded
-            value = metric.settle(out.values.pop(metric))
-            if value is not UNSETTLED:
-                out.values[metric] = value
-        pending = [m for m in unsettled if m not in out.values]
-    else:
-        pending = []
-        for i, metric in enumerate(metrics):
-            value = row[f"m{i}"] if metric.probe() is None else metric.settle(row[f"m{i}"])
-            if value is UNSETTLED:
-                pending.append(metric)
+    """Every metric in one pass at its cheapest stage; later passes only for what a stage left open."""
+    pending = {m: m.stages() for m in metrics}
+    while pending:
+        batch = list(pending)
+        exprs = [pending[m][0][0] for m in batch]
+        row = _local_pass(source, batch, exprs, out)
+        if row is not None:
+            for i, metric in enumerate(batch):
+                out.values[metric] = row[f"m{i}"]
+        advanced = {}
+        for metric in batch:
+            (_, settle), *rest = pending[metric]
+            if metric not in out.values:  # failed: the error is recorded
+                continue
+            value = settle(out.values.pop(metric))
+            if value is UNSETTLED and rest:
+                advanced[metric] = tuple(rest)
             else:
                 out.values[metric] = value
-    if pending:
-        exact = _local_pass(source, pending, [m.polars() for m in pending], out)
-        if exact is not None:
-            out.record(pending, exact)
+        pending = advanced
 
 
 def measure(source: Source, metrics: list[Metric]) -> Measurement:

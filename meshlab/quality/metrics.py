@@ -17,6 +17,7 @@ rows it counts (None when the rows are not singled out by a predicate).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,11 @@ def _in(column: exp.Expression, values: tuple) -> exp.Expression:
 
 
 UNSETTLED = object()
-"""A probe that does not settle its metric: the exact expression must run."""
+"""A stage that does not settle its metric: the next stage must run."""
+
+
+def _exact(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,13 @@ class Metric:
     def offending(self, column: callable) -> exp.Expression | None:
         return None
 
-    def probe(self) -> pl.Expr | None:
-        """A cheaper first-pass expression whose value often settles the metric (see :meth:`settle`)."""
-        return None
+    def stages(self) -> tuple[tuple[pl.Expr, Callable[[Any], Any]], ...]:
+        """Cheaper first passes, each ``(expression, settle)``, before the exact one.
 
-    def settle(self, probed: Any) -> Any:
-        """The metric's value from the probe's, or :data:`UNSETTLED` when an exact pass is needed."""
-        return UNSETTLED
+        ``settle(value)`` turns a stage's value into the metric's, or returns
+        :data:`UNSETTLED` to go on to the next stage; the last stage is always exact.
+        """
+        return ((self.polars(), _exact),)
 
     @property
     def logical_type(self) -> str:
@@ -198,20 +203,22 @@ class DuplicateCount(Metric):
             return (c.count() - c.drop_nulls().n_unique()).cast(pl.Int64)
         return (pl.len() - pl.struct(list(self.keys)).n_unique()).cast(pl.Int64)
 
-    def probe(self) -> pl.Expr:
-        """One key: whether the non-null values come sorted, and how many repeat their predecessor
-        (sorted, that is the exact count, in one cheap pass: ids usually arrive in order).
-        Several keys: rows minus distinct 64-bit hashes of the key, an upper bound that is exact
-        when it is 0 (equal keys hash alike)."""
+    def stages(self) -> tuple[tuple[pl.Expr, Callable[[Any], Any]], ...]:
+        """A cheap pass first, exact counting only when it leaves the answer open.
+
+        One key: when its non-null values arrive in order (ids and time-ordered keys usually
+        do), the rows equal to their predecessor are exactly the duplicates: one comparison
+        per row. Several keys: rows minus distinct 64-bit hashes of the key, an upper bound on
+        the duplicates that is exact when it is 0 (equal keys hash alike), in the same pass
+        as the other metrics.
+        """
+        exact = (self.polars(), _exact)
         if len(self.keys) == 1:
             c = pl.col(self.keys[0]).drop_nulls()
-            return pl.struct((c < c.shift()).sum().alias("unsorted"), (c == c.shift()).sum().alias("repeats"))
-        return (pl.len() - pl.struct(list(self.keys)).hash().n_unique()).cast(pl.Int64)
-
-    def settle(self, probed: Any) -> Any:
-        if len(self.keys) == 1:
-            return probed["repeats"] if probed and probed["unsorted"] == 0 else UNSETTLED
-        return 0 if probed == 0 else UNSETTLED
+            probe = pl.struct((c < c.shift()).sum().alias("unsorted"), (c == c.shift()).sum().alias("repeats"))
+            return ((probe, _when_sorted), exact)
+        hashed = (pl.len() - pl.struct(list(self.keys)).hash().n_unique()).cast(pl.Int64)
+        return ((hashed, lambda value: 0 if value == 0 else UNSETTLED), exact)
 
     def sql(self, dialect: str) -> exp.Expression | None:
         if len(self.keys) != 1:
@@ -247,6 +254,10 @@ class NewestValue(Metric):
 
     def sql(self, dialect: str) -> exp.Expression:
         return exp.Max(this=_col(self.column))
+
+
+def _when_sorted(probed: Any) -> Any:
+    return probed["repeats"] if probed and probed["unsorted"] == 0 else UNSETTLED
 
 
 def typed_values(values: list, dtype: pl.DataType | None) -> tuple[tuple[Any, ...], bool]:
