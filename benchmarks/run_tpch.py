@@ -62,25 +62,26 @@ def query_numbers(text: str) -> list[int]:
 
 
 @contextmanager
-def prepared(args: argparse.Namespace):
-    """Generate (or reuse) the data, start PostgreSQL, write both meshes; yields (paths, pg uri)."""
-    from meshlab.testing.postgres_server import start_postgres
-
+def prepared(args: argparse.Namespace, with_postgres: bool):
+    """Generate (or reuse) the data, start PostgreSQL when needed, write both meshes; yields (paths, pg uri)."""
     folder = data.scale_dir(args.data.resolve(), args.scale)
     started = time.perf_counter()
     raw = data.generate_raw(folder, args.scale)
     layout_p = data.write_layout_p(folder, raw)
     files = data.write_layout_f_files(folder, raw)
+    paths = {"raw": raw, "layout_p": layout_p, "files": files, "mesh_p": data.write_mesh_p(folder, raw, layout_p)}
+    if not with_postgres:
+        log(f"data ready in {time.perf_counter() - started:.1f} s under {folder}")
+        yield paths, None
+        return
+    from meshlab.testing.postgres_server import start_postgres
+
+    if (folder / "pg" / "data" / "postmaster.pid").exists():
+        raise SystemExit(f"a PostgreSQL server already runs on {folder / 'pg'}: another benchmark? stop it first")
     with start_postgres(folder / "pg", log_statements=False) as server:
         data.load_postgres(server, raw)
         os.environ[PG_USER_ENV] = server.user
-        paths = {
-            "raw": raw,
-            "layout_p": layout_p,
-            "files": files,
-            "mesh_p": data.write_mesh_p(folder, raw, layout_p),
-            "mesh_f": data.write_mesh_f(folder, raw, layout_p, files, server, PG_USER_ENV),
-        }
+        paths["mesh_f"] = data.write_mesh_f(folder, raw, layout_p, files, server, PG_USER_ENV)
         log(f"data ready in {time.perf_counter() - started:.1f} s under {folder}")
         yield paths, pg_uri(server.host, server.port, server.user)
 
@@ -162,12 +163,15 @@ def time_query(systems: dict, number: int, repeat: int, results: dict) -> None:
                 results["planning"].setdefault(name, {}).setdefault(str(number), []).append(seconds)
 
 
-def measure(args: argparse.Namespace, paths: dict, pg: str) -> dict:
+def system_names(args: argparse.Namespace) -> list[str]:
     names = list(dict.fromkeys(n for layout in args.layouts.split(",") for n in SYSTEMS[layout.strip().upper()]))
     if args.systems:
         names = [n for n in args.systems.split(",") if n]
-    if REFERENCE not in names:
-        names.append(REFERENCE)  # answers are checked against it
+    return names + ([REFERENCE] if REFERENCE not in names else [])  # answers are checked against it
+
+
+def measure(args: argparse.Namespace, paths: dict, pg: str | None) -> dict:
+    names = system_names(args)
     results = {"times": {}, "planning": {}, "checks": {}, "fetch": {}, "memory": {}, "systems": names}
     results["paths"] = {k: str(v) for k, v in paths.items()}
     systems = {name: make_system(name, paths, pg) for name in names}
@@ -194,7 +198,7 @@ def peak_memory(args: argparse.Namespace, name: str, pg: str) -> int:
     include the pages of this (large) process it was forked from.
     """
     command = [sys.executable, __file__, "--worker", name, "--scale", f"{args.scale:g}", "--data", str(args.data)]
-    command += ["--queries", args.queries, "--pg-uri", pg]
+    command += ["--queries", args.queries] + (["--pg-uri", pg] if pg else [])
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         log(f"memory run of {name} failed ({done.returncode}): {done.stderr[-500:]}")
@@ -260,7 +264,7 @@ def main(argv=None) -> None:
     if not args.report:
         started = time.time()
         info = machine()
-        with prepared(args) as (paths, pg):
+        with prepared(args, any(n.endswith("-F") for n in system_names(args))) as (paths, pg):
             results = measure(args, paths, pg)
         results.update(scale=args.scale, repeat=args.repeat, machine=info, started=started)
         results["machine"]["load_after"] = os.getloadavg()[0]
