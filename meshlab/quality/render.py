@@ -48,11 +48,12 @@ def _rows_text(result: CheckResult) -> list[str]:
     if not result.failing_rows:
         return []
     frame = pl.DataFrame(list(result.failing_rows[:ROWS_SHOWN]), infer_schema_length=None)
-    with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=ROWS_SHOWN, tbl_cols=12, fmt_str_lengths=30):
+    config = dict(tbl_rows=ROWS_SHOWN, tbl_cols=12, fmt_str_lengths=30, tbl_width_chars=150)
+    with pl.Config(tbl_hide_dataframe_shape=True, **config):
         table = str(frame)
-    more = len(result.failing_rows) - ROWS_SHOWN
-    head = f"    failing rows ({len(result.failing_rows)}{' shown: ' + str(ROWS_SHOWN) if more > 0 else ''}):"
-    return [head, *("    " + line for line in table.splitlines())]
+    total = result.observed if isinstance(result.observed, int) and result.kind != "sla" else None
+    shown = f"{frame.height} of {total:,}" if total and total > frame.height else f"{frame.height}"
+    return [f"    failing rows ({shown}):", *("    " + line for line in table.splitlines())]
 
 
 def report_text(report: CheckReport, every: bool = False) -> str:
