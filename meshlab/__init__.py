@@ -21,6 +21,7 @@ from meshlab.errors import (
 )
 from meshlab.mesh import Mesh, connect
 from meshlab.remote import RemoteMesh, connect_server
+from meshlab.quality import CheckReport, CheckResult
 from meshlab.result import Result
 
 __version__ = "0.1.0"
@@ -58,6 +59,8 @@ __all__ = [
     "MeshLoadError",
     "ParameterError",
     "Result",
+    "CheckReport",
+    "CheckResult",
     "SourceError",
     "SqlError",
     "SqlSyntaxError",

@@ -56,8 +56,8 @@ def _folder(mesh: Mesh, domain: str) -> str:
     return folder
 
 
-def derived_contract(result: Result, domain: str, name: str, sql: str, owner: str | None = None) -> dict:
-    """The draft contract of ``result`` saved as ``domain.name`` (plain data)."""
+def _properties(result: Result, sql: str) -> list[dict]:
+    """One property per result column: its type, and its lineage in ODCS ``transform*`` fields."""
     lineage = result.lineage
     logic = _expressions(sql)
     properties = []
@@ -78,6 +78,12 @@ def derived_contract(result: Result, domain: str, name: str, sql: str, owner: st
         if column in logic:
             prop["transformLogic"] = logic[column]
         properties.append(prop)
+    return properties
+
+
+def derived_contract(result: Result, domain: str, name: str, sql: str, owner: str | None = None) -> dict:
+    """The draft contract of ``result`` saved as ``domain.name`` (plain data)."""
+    lineage = result.lineage
     sources = ", ".join(lineage.datasets) or "no dataset"
     today = dt.date.today().isoformat()
     return {
@@ -102,7 +108,7 @@ def derived_contract(result: Result, domain: str, name: str, sql: str, owner: st
                 "name": name,
                 "physicalName": name,
                 "description": f"One row per row of the query's result ({result.df.height:,} rows when saved).",
-                "properties": properties,
+                "properties": _properties(result, sql),
                 "quality": [{"type": "library", "metric": "rowCount", "mustBeGreaterThan": 0}],
             }
         ],
