@@ -20,8 +20,8 @@ from meshlab.errors import (
     UnsupportedQueryError,
 )
 from meshlab.mesh import Mesh, connect
-from meshlab.remote import RemoteMesh, connect_server
 from meshlab.quality import CheckReport, CheckResult
+from meshlab.remote import RemoteMesh, connect_server
 from meshlab.result import Result
 
 __version__ = "0.1.0"
