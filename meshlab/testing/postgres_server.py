@@ -200,7 +200,8 @@ def start_postgres(root: Path | None = None, log_statements: bool = True) -> Ite
     Raises
     ------
     PostgresUnavailable
-        When the server binaries or the OS user to run them as are missing.
+        When the server binaries or the OS user to run them as are missing, or a
+        server already runs on ``root``.
     """
     reason = unavailable_reason()
     if reason:
@@ -210,6 +211,9 @@ def start_postgres(root: Path | None = None, log_statements: bool = True) -> Ite
     owned = root is None
     root = Path(tempfile.mkdtemp(prefix="meshlab-pg-")) if owned else Path(root).resolve()
     data = root / "data"
+    if (data / "postmaster.pid").exists():
+        # Another process's server: stopping it on the way out would pull it from under it.
+        raise PostgresUnavailable(f"a PostgreSQL server already runs on {data} (postmaster.pid)")
     try:
         data, sockets, log = _prepare(root, as_root)
         port = _start(data, sockets, log, as_root, log_statements)
