@@ -14,16 +14,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Build tools first: `pip install -e` runs without build isolation, so hatchling,
-# hatch-jupyter-builder, editables and jlpm (from jupyterlab) must be in the venv.
+# jlpm (from jupyterlab) builds the JupyterLab extension; hatchling and hatch-jupyter-builder
+# let tests build the wheel without build isolation (nothing downloaded at test time).
 $(VENV)/.build-tools: $(BIN)/python
 	$(BIN)/pip install --quiet "jupyterlab>=4.6" "hatchling>=1.27" "hatch-jupyter-builder>=0.10" "editables>=0.5"
 	touch $@
 
 # The JupyterLab extension (labextension/, TypeScript) is built with jlpm into meshlab/labextension/,
 # which the wheel carries; the editable install links it into the venv. Needs Node.js >= 20.
+# The build hook finds the bundle up to date (jlpm must be on PATH for its check).
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools | meshlab/labextension/package.json
-	$(IN_VENV) $(BIN)/pip install --quiet --no-build-isolation -e ".[test,fast]"
+	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast]"
 	$(IN_VENV) $(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix meshlab >/dev/null 2>&1
 	touch $@
