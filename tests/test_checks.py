@@ -470,3 +470,17 @@ def test_duplicate_counts_are_exact_sorted_or_not(tmp_path, values):
     assert report.result("d.d", "duplicateValues:k").observed == expected
     both = con.execute("SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT k, j FROM d)) FROM d").fetchone()[0]
     assert report.result("d.d", "duplicateValues:(k, j)").observed == both
+
+
+def test_the_check_magic_returns_the_report(trust_path):
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or get_ipython()
+    shell.run_line_magic("load_ext", "meshlab")
+    shell.run_line_magic("mesh", f"connect {trust_path}")
+    report = shell.run_line_magic("mesh", "check crm.customers")
+    assert report.datasets() == ["crm.customers"] and report.failed
+    page = report._repr_html_()
+    assert "crm.customers" in page and "Failing rows" in page and re.search(r"checked \d{4}-\d\d-\d\d", page)
+    assert "crm.customers: " in repr(report)
