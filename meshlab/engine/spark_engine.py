@@ -45,6 +45,14 @@ def spark_sql(plan: QueryPlan, views: dict[str, str]) -> str:
     for table in tree.find_all(exp.Table):
         if table.name in views and not table.args.get("db"):
             table.set("this", exp.to_identifier(views[table.name], quoted=True))
+    for exists in tree.find_all(exp.Exists):
+        # EXISTS reads rows, not values, so its scans fetch none of the columns a
+        # `SELECT *` stands for; Polars never resolves that list, Spark does.
+        select = exists.this
+        if isinstance(select, exp.Select) and all(
+            isinstance(e.unalias(), (exp.Column, exp.Star)) for e in select.expressions
+        ):
+            select.set("expressions", [exp.Literal.number(1)])
     return tree.sql(dialect="spark", identify=True)
 
 
