@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from IPython import get_ipython
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
@@ -20,7 +21,7 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ip(demo):
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # started here, or already by another test module
     shell.run_line_magic("load_ext", "meshlab")
     shell.run_line_magic("mesh", f"connect {demo}")
     yield shell
