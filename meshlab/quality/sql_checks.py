@@ -72,9 +72,11 @@ def sql_check(rule: QualityRule) -> Planned:
             value = _value(mesh.sql(sql).df)
         except RuleError as exc:
             return planned.result("error", message=f"{rule.place}: {exc}")
-        observed = int(value) if value == value and value.is_integer() else value
-        ok = value == value and rule.judge(value)
         expected = rule.expected()
+        if value != value:  # NULL: nothing to compare
+            return planned.result("failed", None, expected, f"the query returned NULL; must be {expected}")
+        observed = int(value) if value.is_integer() else value
+        ok = rule.judge(value)
         return planned.result("passed" if ok else "failed", observed, expected, f"{observed}; must be {expected}")
 
     return Planned(rule.dataset, rule.name, "quality", rule.place, run=run)
