@@ -290,6 +290,12 @@ def test_malformed_rules_are_errors_naming_file_line_and_rule(tmp_path):
         },
         {"type": "sql", "name": "two_values", "query": "SELECT 1, 2", "mustBe": 0},
         {"metric": "invalidValues", "arguments": {"pattern": "(unclosed"}, "mustBe": 0},
+        {
+            "type": "sql",
+            "name": "null_answer",
+            "query": "SELECT max(amount) FROM {object} WHERE amount < 0",
+            "mustBe": 0,
+        },
     ]
     write_yaml(contract_path, contract)
     text = contract_path.read_text().splitlines()
@@ -305,6 +311,9 @@ def test_malformed_rules_are_errors_naming_file_line_and_rule(tmp_path):
         line = int(result.rule.split(":")[1].split()[0])
         assert text[line - 1].lstrip().startswith("- "), (result.rule, text[line - 1])
     assert errors["nulValues"].rule.endswith("schema[0].quality[6]")
+    null = report.result("shop.orders", "null_answer")
+    assert (null.status, null.observed) == ("failed", None) and "returned NULL" in null.message
+    json.dumps(report.to_dicts(), allow_nan=False)  # strict JSON
     # Everything else still ran and agrees with the full run.
     assert report.result("shop.orders", "unique:sku").observed == 9
     assert report.result("shop.orders", "rowCount").status == "passed"
