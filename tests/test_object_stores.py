@@ -206,6 +206,21 @@ def test_parquet_scans_on_s3_fetch_only_the_needed_row_groups(s3_mesh, s3):
     assert s3.log.sent("/lake/events.parquet") < 0.2 * size, requests
 
 
+def test_endpoint_from_the_manifests_storage_section(s3, tmp_path):
+    # A manifest kept locally, its domains on S3: mesh.yaml's own storage: reaches them.
+    manifest = {
+        "mesh": "local-manifest",
+        "domains": {"geo": "s3://mesh/domains/geo", "sales": "s3://mesh/domains/sales"},
+        "storage": {"s3": {"endpoint_url": s3.endpoint, "region": "us-east-1"}},
+    }
+    (tmp_path / "mesh.yaml").write_text(yaml.safe_dump(manifest))
+
+    mesh = meshlab.connect(str(tmp_path / "mesh.yaml"))
+
+    assert mesh.errors == []
+    assert mesh.sql("SELECT count(*) AS n FROM sales.orders").df["n"][0] == s3.frames["orders"].height
+
+
 def test_endpoint_from_the_environment(s3, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
 
