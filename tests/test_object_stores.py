@@ -335,3 +335,32 @@ def test_spark_driver_reads_stay_selective(spark, s3_mesh, s3):
     meta = pq.ParquetFile(s3.endpoint_fs.open("lake/events.parquet")).metadata
     assert_reads_within(s3.log.gets("/lake/events.parquet"), meta, [0], size)
     assert s3.log.sent("/lake/events.parquet") < 0.2 * size
+
+
+def test_storage_options_per_protocol_and_prefix_for_each_reader():
+    from meshlab.catalog.storage import StorageSettings, fsspec_options, polars_options
+
+    settings = StorageSettings.parse(
+        {
+            "s3": {"endpoint_url": "http://minio:9000", "region": "eu-central-1"},
+            "s3://team": {"endpoint_url": "https://objects.team.example"},
+            "s3://team/archive": {"anon": True},
+        },
+        "mesh.yaml",
+    )
+
+    deep = settings.options_for("s3a://team/archive/2024/x.parquet")
+    assert deep == {"endpoint_url": "https://objects.team.example", "region": "eu-central-1", "anon": True}
+    assert settings.options_for("s3://teammate/x.parquet")["endpoint_url"] == "http://minio:9000"
+    assert settings.options_for("https://example.org/x.parquet") == {}
+    assert fsspec_options("s3://team/x", deep) == {
+        "endpoint_url": "https://objects.team.example",
+        "anon": True,
+        "client_kwargs": {"region_name": "eu-central-1"},
+    }
+    assert polars_options("s3://team/x", settings.options_for("s3://other/x")) == {
+        "aws_endpoint_url": "http://minio:9000",
+        "aws_allow_http": "true",
+        "aws_region": "eu-central-1",
+    }
+    assert polars_options("s3://team/archive/x", deep)["aws_skip_signature"] == "true"
