@@ -21,6 +21,8 @@ from tornado.httpclient import HTTPClientError
 
 import meshlab
 
+# Registers pytest-jupyter for the rest of the session too: its autouse fixtures (an event loop
+# and a ServerApp cleanup per test) are cheap elsewhere; test_sidebar_browser.py overrides them.
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 PG_DATABASE = "sidebar"

@@ -44,6 +44,21 @@ STEP_MS = 30_000  # a generous wait for each step: the machine may be busy
 QUERY = "plays per country"
 
 
+@pytest.fixture
+def jp_asyncio_loop():
+    """Override pytest-jupyter's autouse fixtures here (test_server.py loads the plugin).
+
+    They would close the current event loop after each test, which here is the one
+    Playwright's sync API keeps running for the whole module.
+    """
+    yield None
+
+
+@pytest.fixture
+def jp_server_cleanup():
+    yield
+
+
 def _missing_browser() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
