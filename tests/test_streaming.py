@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import assert_same_rows, duckdb_answer, order_by_positions, read_tpch_query
-from IPython.testing.globalipapp import start_ipython
+from IPython.testing import globalipapp
 
 import meshlab
 from meshlab.engine.choice import EngineSettings, choose_engine, machine_memory
@@ -151,7 +151,8 @@ def test_the_choice_compares_with_this_machines_memory(tmp_path):
 
 
 def test_the_magic_takes_an_engine(tmp_path):
-    shell = start_ipython()
+    globalipapp.start_ipython()  # once per process: later calls return None
+    shell = globalipapp.get_ipython()
     shell.run_line_magic("load_ext", "meshlab")
     shell.run_line_magic("mesh", f"connect {write_mesh(tmp_path)}")
 

@@ -6,8 +6,9 @@ Cheap signals only, so that the estimate costs far less than the query:
   memory, whichever is larger, from each file's footer (cached per file and size:
   a footer is read once);
 * CSV and JSON: file sizes, scaled by the share of the columns needed;
-* databases: a row count (the contract's ``rowCount`` custom property, else the
-  source's own cheap estimate) times a width per column from its logical type.
+* databases: the contract's row count (``rowCount`` custom property of the schema
+  object) times a width per column from its logical type; without one, unknown (the
+  database is not asked).
 
 The estimate errs high rather than low on purpose: it picks the streaming
 engine, and streaming a query that would have fit costs little.
@@ -16,7 +17,6 @@ engine, and streaming a query that would have fit costs little.
 from __future__ import annotations
 
 import threading
-import weakref
 
 import fsspec
 import pyarrow.parquet as pq
@@ -33,7 +33,6 @@ ROW_COUNT_PROPERTIES = ("rowCount", "rows", "approximateRowCount")
 
 _footers: dict[tuple[str, int], tuple[int, dict[str, int]]] = {}
 _footer_lock = threading.Lock()
-_source_rows: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def column_width(column: Column | None) -> int:
@@ -117,13 +116,10 @@ def file_scan_bytes(source: FileSource, columns: tuple[str, ...], stop_above: fl
 
 
 def _rows(scan: ScanPlan) -> int | None:
+    # The database itself is not asked: the estimate must cost nothing and send no
+    # statement the pushdown report does not show.
     declared = [contract_rows(ds) for ds in scan.datasets]
-    if declared and all(n is not None for n in declared):
-        return max(declared)
-    source = scan.source
-    if source not in _source_rows:
-        _source_rows[source] = source.estimate_rows()
-    return _source_rows[source]
+    return max(declared) if declared and all(n is not None for n in declared) else None
 
 
 def database_scan_bytes(scan: ScanPlan) -> int | None:
