@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 import yaml
@@ -10,11 +12,18 @@ import meshlab
 from meshlab.errors import SourceError
 
 
-def open_connections(server, database: str) -> int:
-    with psycopg.connect(server.dsn) as con:
-        return con.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,)
-        ).fetchone()[0]
+def open_connections(server, database: str, expected: int | None = None) -> int:
+    """Backends connected to ``database``. A backend leaves pg_stat_activity a moment after its
+    client disconnects: with ``expected``, wait up to 5 s for the count to settle there."""
+    deadline = time.monotonic() + (5 if expected is not None else 0)
+    while True:
+        with psycopg.connect(server.dsn) as con:
+            count = con.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,)
+            ).fetchone()[0]
+        if expected is None or count == expected or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
 def contract(server, table: str, columns: list[tuple[str, str]], password_env: str | None = None) -> dict:
@@ -51,7 +60,7 @@ def test_a_missing_table_is_a_source_error_and_no_connection_stays_open(tpch_mes
         mesh.sql("SELECT a FROM ops.gone")
     assert caught.value.dataset == "ops.gone" and caught.value.server == "ops-db"
     assert "gone" in caught.value.reason
-    assert open_connections(postgres_server, "tpch") == before
+    assert open_connections(postgres_server, "tpch", expected=before) == before
 
 
 def test_a_failing_scan_among_several_closes_every_connection(tpch_mesh, postgres_server, tmp_path):
@@ -69,7 +78,7 @@ def test_a_failing_scan_among_several_closes_every_connection(tpch_mesh, postgre
     before = open_connections(postgres_server, "tpch")
     with pytest.raises(SourceError, match="ops.orders_broken.*no_such_column"):
         mesh.sql("SELECT a.o_orderkey FROM ops.orders a JOIN ops.orders_broken b ON a.o_orderkey = b.no_such_column")
-    assert open_connections(postgres_server, "tpch") == before
+    assert open_connections(postgres_server, "tpch", expected=before) == before
     assert mesh.sql("SELECT count(*) AS n FROM ops.orders").df["n"][0] > 0
 
 
