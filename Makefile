@@ -24,6 +24,7 @@ $(VENV)/.build-tools: $(BIN)/python
 # which the wheel carries; the editable install links it into the venv. Needs Node.js >= 20.
 # The build hook finds the bundle up to date (jlpm must be on PATH for its check).
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools | meshlab/labextension/package.json
+	rm -rf $(VENV)/share/jupyter/labextensions/meshlab  # pip writes shared data through develop's symlink
 	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast]"
 	$(IN_VENV) $(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix meshlab >/dev/null 2>&1
@@ -88,8 +89,12 @@ lab: install
 test: install postgres
 	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
-bench: install
-	$(BIN)/python benchmarks/tpch_parquet.py --scale 1 --repeat 5
+# TPC-H side by side: meshlab, hand-written Polars, DuckDB and the naive notebook approach, layouts P and F
+# (docs/benchmarks/tpch-sf1.md). BENCH_SCALE=0.1|1|3, BENCH_REPEAT=N; data is cached under .benchdata/.
+BENCH_SCALE ?= 1
+BENCH_REPEAT ?= 5
+bench: install postgres
+	$(BIN)/python benchmarks/run_tpch.py --scale $(BENCH_SCALE) --repeat $(BENCH_REPEAT)
 
 # Out of core: TPC-H SF10 (~4 GB of parquet in .benchdata/) on the streaming engine, peak memory per query.
 bench-streaming: install
