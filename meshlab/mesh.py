@@ -40,6 +40,7 @@ class Mesh:
         self.policy = policy
         self.audit = AuditConfig.from_settings(catalog.manifest.settings, catalog.manifest.path, catalog.name)
         self._sources: dict[str, Source] = {}
+        self._views: dict[tuple[str, str | None], Mesh] = {}
         self.set_role(role)
 
     # -- governance --------------------------------------------------------------
@@ -56,8 +57,12 @@ class Mesh:
         For server mode: the Jupyter server's authenticated user, never the
         server process's environment. Sources and the catalog are shared.
         """
-        twin = copy.copy(self)
-        twin._govern(choose_access(self.policy, role, user, from_environment=False))
+        key = (user, role)
+        twin = self._views.get(key)
+        if twin is None:  # one view per user and role: its catalog and search index are built once
+            twin = copy.copy(self)
+            twin._govern(choose_access(self.policy, role, user, from_environment=False))
+            self._views[key] = twin
         return twin
 
     def _govern(self, access: Access) -> None:
