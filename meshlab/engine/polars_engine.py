@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from meshlab.engine.in_subqueries import run_in_subqueries_first
+from meshlab.engine.prefetch import KEEP_JOIN_ORDER, prefetch_database_scans
 from meshlab.errors import ExecutionError, MeshError, SourceError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
@@ -47,7 +48,9 @@ def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[s
     frames, stats = build_frames(plan)
     try:
         sql, frames, _ = run_in_subqueries_first(plan, frames, stats)
-        frame = lazy_query(plan, frames, sql).collect(engine=engine)
+        frames, fetched = prefetch_database_scans(plan, frames, sql)
+        query = lazy_query(plan, frames, sql)
+        frame = query.collect(engine=engine, optimizations=KEEP_JOIN_ORDER) if fetched else query.collect(engine=engine)
     except MeshError:
         raise
     except Exception as exc:  # noqa: BLE001
