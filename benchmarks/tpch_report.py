@@ -225,7 +225,7 @@ def render(out: Path, results: dict) -> None:
         "",
         f"![TPC-H SF{scale:g}](tpch-sf{scale:g}.png)",
         "",
-        "## Targets",
+        "## Targets" + ("" if scale == 1 else f" (set for SF1; shown at SF{scale:g} for reference)"),
         "",
         *targets_table(f),
         "",
