@@ -93,7 +93,11 @@ test: install postgres
 # (docs/benchmarks/tpch-sf1.md). BENCH_SCALE=0.1|1|3, BENCH_REPEAT=N; data is cached under .benchdata/.
 BENCH_SCALE ?= 1
 BENCH_REPEAT ?= 5
-bench: install postgres
+$(VENV)/.bench-deps: $(VENV)/.installed
+	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast,bench]"
+	touch $@
+
+bench: install postgres $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/run_tpch.py --scale $(BENCH_SCALE) --repeat $(BENCH_REPEAT)
 
 # Out of core: TPC-H SF10 (~4 GB of parquet in .benchdata/) on the streaming engine, peak memory per query.
