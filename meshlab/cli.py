@@ -14,6 +14,7 @@ import polars as pl
 
 from meshlab.catalog.listing import dataset_table
 from meshlab.cli_trust import add_trust_commands
+from meshlab.engine.choice import ENGINES
 from meshlab.errors import MeshError
 
 EXIT_ERROR = 2
@@ -88,10 +89,11 @@ def cmd_query(args) -> int:
         print(mesh.explain(args.sql, params))
         return 0
     with progress("running query"):
-        result = mesh.sql(args.sql, params)
+        result = mesh.sql(args.sql, params, engine=args.engine)
     _write_frame(result.df, args.format, args.output)
     if args.format == "table" and not args.output:
-        print(f"{result.df.height:,} rows in {result.plan_seconds + result.run_seconds:.3f} s", file=sys.stderr)
+        seconds = result.plan_seconds + result.run_seconds
+        print(f"{result.df.height:,} rows in {seconds:.3f} s on the {result.engine} engine", file=sys.stderr)
     return 0
 
 
@@ -144,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--explain", action="store_true", help="print the plan instead of running it")
     query.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind :NAME to VALUE (a string)")
     query.add_argument("--role", help="act in this role (one you hold; default $MESHLAB_ROLE)")
+    query.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="where the query runs (default: $MESHLAB_ENGINE, else mesh.yaml's engine.default, else auto)",
+    )
     query.set_defaults(run=cmd_query)
 
     catalog = sub.add_parser("catalog", help="list or search the mesh's datasets")

@@ -171,8 +171,8 @@ class Mesh:
             Return at most this many rows (pushed down where the plan allows).
         engine
             ``polars``, ``streaming`` (out of core), ``spark`` or ``auto`` (streaming when
-            the estimated input exceeds a share of memory); default: mesh.yaml's
-            ``engine:``, else ``$MESHLAB_ENGINE``, else ``auto``. See docs/engines.md.
+            the estimated input exceeds a share of memory); default: ``$MESHLAB_ENGINE``,
+            else mesh.yaml's ``engine.default``, else ``auto``. See docs/engines.md.
         """
         if lazy and engine is not None and self.engine_settings.requested(engine) == "spark":
             raise EngineError("lazy=True returns a polars LazyFrame: it cannot run on the spark engine")

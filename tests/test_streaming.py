@@ -21,6 +21,7 @@ from conftest import assert_same_rows, duckdb_answer, order_by_positions, read_t
 from IPython.testing import globalipapp
 
 import meshlab
+from meshlab.cli import main as cli_main
 from meshlab.engine.choice import EngineSettings, choose_engine, machine_memory
 from meshlab.engine.estimate import estimate_input_bytes
 from meshlab.errors import DescriptorError, EngineError
@@ -159,6 +160,21 @@ def test_the_magic_takes_an_engine(tmp_path):
     result = shell.run_cell_magic("mesh", "--engine streaming -o totals", "SELECT count(*) AS n FROM shop.events")
 
     assert result.engine == "streaming" and shell.user_ns["totals"]["n"][0] == 200_000
+
+
+def test_the_cli_takes_an_engine(tmp_path, capsys):
+    manifest = str(write_mesh(tmp_path))
+    sql = "SELECT count(*) AS n FROM shop.events"
+
+    assert cli_main(["query", manifest, sql, "--engine", "streaming"]) == 0
+    assert capsys.readouterr().err.rstrip().endswith("on the streaming engine")
+    assert cli_main(["query", manifest, sql, "--engine", "streaming", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": 200_000}]
+    assert cli_main(["query", manifest, sql, "--engine", "polars"]) == 0
+    assert capsys.readouterr().err.rstrip().endswith("on the polars engine")
+    with pytest.raises(SystemExit):  # argparse refuses an unknown engine, naming the known ones
+        cli_main(["query", manifest, sql, "--engine", "duck"])
+    assert "invalid choice: 'duck'" in capsys.readouterr().err
 
 
 # VmHWM: the peak resident memory of this process image (ru_maxrss would carry over the
