@@ -270,3 +270,36 @@ def test_the_sidebar_shows_no_match_and_server_errors(page, lab):
     box.fill("")
     panel.locator(".jp-meshlab-retry").click()
     panel.locator('.jp-meshlab-dataset[data-address="plays.play_events"]').wait_for()
+
+
+def test_the_detail_shows_the_latest_check_run(page, lab):
+    """A dataset's last stored check: flagged in the tree, outcome and each problem in the detail."""
+    from playwright.sync_api import expect
+
+    mesh = meshlab.connect(lab["mesh"])
+    mesh.check(["plays.daily_track_plays", "plays.play_events"])  # the demo's stale chart job fails freshness
+    stale, healthy = mesh.status("plays.daily_track_plays"), mesh.status("plays.play_events")
+    assert stale.status == "failed" and stale.stale and healthy.status == "passed"
+
+    page.evaluate("() => window.jupyterapp.commands.execute('meshlab:open-catalog')")
+    panel = page.locator(".jp-meshlab-panel")
+    box = panel.locator(".jp-meshlab-search-input")
+    box.fill("")
+    box.press_sequentially("tracks", delay=10)  # a new search brings the stored outcomes
+    row = panel.locator('.jp-meshlab-dataset[data-address="plays.daily_track_plays"]')
+    expect(row.locator(".jp-meshlab-check-failed")).to_have_text("checks failed")
+    healthy_row = panel.locator('.jp-meshlab-dataset[data-address="plays.play_events"]')
+    healthy_row.wait_for()
+    assert healthy_row.locator(".jp-meshlab-check").count() == 0  # a pass needs no flag in the tree
+
+    row.click()
+    checks = panel.locator('.jp-meshlab-detail[data-address="plays.daily_track_plays"] .jp-meshlab-checks')
+    expect(checks.locator(".jp-meshlab-check-summary")).to_contain_text(stale.summary())
+    expect(checks).to_contain_text(stale.freshness.message)
+    shown = checks.locator(".jp-meshlab-problem code").all_inner_texts()
+    assert shown == [p.check for p in stale.problems]
+
+    healthy_row.click()
+    checks = panel.locator('.jp-meshlab-detail[data-address="plays.play_events"] .jp-meshlab-checks')
+    expect(checks.locator(".jp-meshlab-check-passed")).to_have_text("checks passed")
+    assert checks.locator(".jp-meshlab-problem").count() == 0

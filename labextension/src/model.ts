@@ -14,6 +14,29 @@ export const SAMPLE_ROWS = 10;
 /** Milliseconds of quiet typing before a search is sent. */
 export const DEBOUNCE_MS = 200;
 
+/** One failed or errored check of a dataset's latest check run. */
+export interface CheckProblem {
+  check: string;
+  status: string;
+  message: string;
+}
+
+/** A dataset's latest stored check run (`meshlab check`, `mesh.check()`); see meshlab.quality.status. */
+export interface LastCheck {
+  /** passed | failed | error */
+  status: string;
+  checked_at: string;
+  as_of: string;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  /** In words: `2 of 31 checks failed`. */
+  summary: string;
+  freshness: { status: string; newest: string | null; age: string | null; max_age: string | null; message: string } | null;
+  problems: CheckProblem[];
+}
+
 export interface DatasetSummary {
   address: string;
   title: string;
@@ -23,6 +46,8 @@ export interface DatasetSummary {
   description: string;
   tags: string[];
   columns: string[];
+  /** Null when the dataset was never checked. */
+  last_check?: LastCheck | null;
 }
 
 export interface ColumnDetail {

@@ -63,9 +63,12 @@ class QueryPlan:
                 table.set("this", exp.to_identifier(self.scan_names[table.name]))
         return tree
 
-    @property
+    @functools.cached_property
     def local_sql(self) -> str:
-        # Every identifier quoted: a dataset or alias named like a keyword (select) stays a name.
+        """What Polars runs (generated once: the tree is not changed after planning).
+
+        Every identifier quoted: a dataset or alias named like a keyword (select) stays a name.
+        """
         return self.local.sql(dialect="postgres", identify=True)
 
     @property

@@ -2,8 +2,8 @@
  * The detail view of the selected dataset: description, owner, SLA, servers,
  * columns and sample rows, with the "Insert %%mesh cell" and "Copy address" actions.
  */
-import { CatalogModel, DatasetDetail, Sample } from '../model';
-import { button, h, statusBadge } from './element';
+import { CatalogModel, DatasetDetail, LastCheck, Sample } from '../model';
+import { button, checkBadge, h, statusBadge } from './element';
 
 export interface DetailActions {
   /** Insert the set-up and `%%mesh` cells into the active notebook. */
@@ -28,6 +28,46 @@ function slaText(item: Record<string, unknown>): string {
   const value = [item.value, item.unit].filter(part => part !== undefined && part !== null).join(' ');
   const element = item.element ? ` (${String(item.element)})` : '';
   return `${String(item.property)}: ${value}${element}`;
+}
+
+/** The latest check run: its outcome, when, freshness, and each failed or errored check. */
+function checksSection(check: LastCheck | null | undefined): HTMLElement {
+  const section = h('section', { className: 'jp-meshlab-checks' }, h('h3', {}, 'Checks'));
+  if (!check) {
+    section.appendChild(
+      h('div', { className: 'jp-meshlab-message' }, 'Never checked: run meshlab check or mesh.check().')
+    );
+    return section;
+  }
+  section.appendChild(
+    h(
+      'div',
+      { className: 'jp-meshlab-check-summary' },
+      checkBadge(check, true),
+      ` ${check.summary}, checked ${check.checked_at.replace('T', ' ').slice(0, 16)} UTC`
+    )
+  );
+  const freshness = check.freshness ? field('freshness', check.freshness.message) : null;
+  if (freshness) {
+    section.appendChild(freshness);
+  }
+  if (check.problems.length) {
+    section.appendChild(
+      h(
+        'ul',
+        { className: 'jp-meshlab-problems' },
+        ...check.problems.map(problem =>
+          h(
+            'li',
+            { className: `jp-meshlab-problem jp-meshlab-problem-${problem.status}` },
+            h('code', {}, problem.check),
+            ` ${problem.message}`
+          )
+        )
+      )
+    );
+  }
+  return section;
 }
 
 function columnsTable(detail: DatasetDetail): HTMLElement {
@@ -121,6 +161,7 @@ function body(model: CatalogModel, detail: DatasetDetail, actions: DetailActions
       field('SLA', detail.sla.map(slaText).join('; ')),
       field('servers', servers.join('; '))
     ),
+    checksSection(detail.last_check),
     h('h3', {}, `Columns (${detail.columns.length})`),
     columnsTable(detail),
     sampleSection(model)

@@ -1,6 +1,8 @@
 /**
  * `h()`: build a DOM element with classes, attributes, listeners and children.
  */
+import { LastCheck } from '../model';
+
 export type Child = Node | string | null | undefined | false;
 
 export interface ElementOptions {
@@ -62,6 +64,25 @@ export function button(
       title,
       attrs: { type: 'button' },
       onClick: () => onClick()
+    },
+    label
+  );
+}
+
+/**
+ * The outcome of a dataset's latest check run, or null when it passed or was never
+ * checked: the tree flags only what needs attention.
+ */
+export function checkBadge(check: LastCheck | null | undefined, always = false): HTMLElement | null {
+  if (!check || (check.status === 'passed' && !always)) {
+    return null;
+  }
+  const label = check.status === 'passed' ? 'checks passed' : check.status === 'failed' ? 'checks failed' : 'check error';
+  return h(
+    'span',
+    {
+      className: `jp-meshlab-badge jp-meshlab-check jp-meshlab-check-${check.status}`,
+      title: `${check.summary} (checked ${check.checked_at})`
     },
     label
   );

@@ -2,7 +2,7 @@
  * The domains → datasets → columns tree of the current search results.
  */
 import { CatalogModel, DatasetSummary } from '../model';
-import { button, h, statusBadge } from './element';
+import { button, checkBadge, h, statusBadge } from './element';
 
 function datasetRow(model: CatalogModel, dataset: DatasetSummary): HTMLElement {
   const open = model.isOpen(dataset.address);
@@ -31,7 +31,8 @@ function datasetRow(model: CatalogModel, dataset: DatasetSummary): HTMLElement {
     caret,
     h('span', { className: 'jp-meshlab-dataset-name' }, name),
     h('span', { className: 'jp-meshlab-dataset-title' }, dataset.title),
-    dataset.status === 'active' ? null : statusBadge(dataset.status)
+    dataset.status === 'active' ? null : statusBadge(dataset.status),
+    checkBadge(dataset.last_check)
   );
   if (!open) {
     return row;
