@@ -295,11 +295,12 @@ def test_the_detail_shows_the_latest_check_run(page, lab):
     row.click()
     checks = panel.locator('.jp-meshlab-detail[data-address="plays.daily_track_plays"] .jp-meshlab-checks')
     expect(checks.locator(".jp-meshlab-check-summary")).to_contain_text(stale.summary())
-    expect(checks).to_contain_text(stale.freshness.message)
+    expect(checks.locator(".jp-meshlab-problems")).to_contain_text(stale.freshness.message)
     shown = checks.locator(".jp-meshlab-problem code").all_inner_texts()
     assert shown == [p.check for p in stale.problems]
 
     healthy_row.click()
     checks = panel.locator('.jp-meshlab-detail[data-address="plays.play_events"] .jp-meshlab-checks')
     expect(checks.locator(".jp-meshlab-check-passed")).to_have_text("checks passed")
+    expect(checks).to_contain_text(healthy.freshness.message)  # a passed freshness check gets its own line
     assert checks.locator(".jp-meshlab-problem").count() == 0

@@ -47,7 +47,8 @@ function checksSection(check: LastCheck | null | undefined): HTMLElement {
       ` ${check.summary}, checked ${check.checked_at.replace('T', ' ').slice(0, 16)} UTC`
     )
   );
-  const freshness = check.freshness ? field('freshness', check.freshness.message) : null;
+  // A failed freshness check is listed with the problems below; a passed one is worth a line.
+  const freshness = check.freshness?.status === 'passed' ? field('freshness', check.freshness.message) : null;
   if (freshness) {
     section.appendChild(freshness);
   }
