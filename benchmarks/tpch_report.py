@@ -48,6 +48,16 @@ class Figures:
         values = [r for q in self.queries if (r := self.ratio(top, bottom, q))]
         return statistics.geometric_mean(values) if values else None
 
+    def execution_ratio(self, top: str, bottom: str) -> float | None:
+        """Geomean of ``top``'s execution alone (its planning left out) over ``bottom``'s time."""
+        runs = self.results.get("execution", {}).get(top)
+        values = [
+            statistics.median(runs[str(q)]) / b
+            for q in self.queries
+            if runs and str(q) in runs and (b := self.median(bottom, q))
+        ]
+        return statistics.geometric_mean(values) if values else None
+
     def planning(self, system: str) -> tuple[float, float, float] | None:
         """(median of per-query medians, worst per-query median, worst single run) in ms."""
         runs = self.results["planning"].get(system)
@@ -74,6 +84,12 @@ def targets_table(f: Figures) -> list[str]:
             )
         else:
             lines.append(f"| {label} ≤ {target:g} (geomean) | {value:.3f} | {_mark(value <= target)} |")
+    execution = f.execution_ratio("meshlab-P", "polars-P")
+    if execution is not None:
+        lines.append(
+            f"| for comparison: meshlab-P's execution alone (planning left out) / polars-P (geomean) | "
+            f"{execution:.3f} | — |"
+        )
     for system in ("meshlab-P", "meshlab-F"):
         plan = f.planning(system)
         if plan:

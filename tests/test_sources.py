@@ -128,6 +128,27 @@ def test_a_partition_published_after_connect_is_seen(tmp_path):
     assert mesh.sql("SELECT count(*) AS n FROM d.events").df["n"][0] == 5
 
 
+def test_a_file_rewritten_or_removed_after_a_query_is_read_again(tmp_path):
+    """Local scans are reused between queries only while every file's size and mtime hold."""
+    _partitioned(tmp_path)
+    write_contract(
+        tmp_path / "e.odcs.yaml",
+        "d",
+        "events",
+        {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
+        [("user_id", "integer"), ("day", "date")],
+    )
+    mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
+    total = "SELECT count(*) AS n, sum(user_id) AS s FROM d.events"
+    assert mesh.sql(total).df.rows() == [(3, 6)]
+    assert mesh.sql(total).df.rows() == [(3, 6)]  # the second query reuses the scan
+
+    pl.DataFrame({"user_id": [10, 20, 30]}).write_parquet(tmp_path / "events" / "day=2026-10-01" / "part-0.parquet")
+    assert mesh.sql(total).df.rows() == [(4, 63)]
+    (tmp_path / "events" / "day=2026-10-02" / "part-0.parquet").unlink()
+    assert mesh.sql(total).df.rows() == [(3, 60)]
+
+
 def test_a_mesh_and_its_data_behind_an_fsspec_url(tmp_path):
     """memory:// is a protocol Polars cannot open itself: files go through fsspec."""
     fs = fsspec.filesystem("memory")

@@ -9,6 +9,8 @@ is given and Polars applies it.
 from __future__ import annotations
 
 import functools
+import glob
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -113,14 +115,51 @@ class FileSource(Source):
 
     @property
     def base_frame(self) -> pl.LazyFrame:
-        """A fresh scan: Polars lists the files when a scan is first resolved, so a
-        cached frame would miss partitions published since."""
+        """The scan of every file of the dataset.
+
+        Polars lists the files and reads their footers when a scan is first resolved,
+        and keeps that in the frame. Local files: the frame is reused while the files'
+        paths, sizes and modification times stay the same (checking costs a directory
+        walk; resolving again cost about 3 ms a query on TPC-H SF1's partitioned
+        lineitem). Elsewhere every query gets a fresh scan, so a partition published
+        since the last query is read.
+        """
         try:
-            return self._frame()
+            signature = self._local_signature()
+            cached = self._reused
+            if signature is not None and cached is not None and cached[0] == signature:
+                return cached[1]
+            frame = self._frame()
+            self._reused = None if signature is None else (signature, frame)
+            return frame
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
+
+    _reused: tuple[tuple, pl.LazyFrame] | None = None
+
+    def _local_signature(self) -> tuple | None:
+        """Path, size and modification time of every local file the dataset's path names
+        (more than Polars reads is fine: it can only make the frame be rebuilt), or None
+        for files that are not local."""
+        if _protocol(self.path) not in ("file", "local"):
+            return None
+        root = self.path.split("://", 1)[-1]
+        if any(c in root for c in GLOB_CHARS):
+            paths = glob.glob(root, recursive=True)
+        elif os.path.isdir(root):
+            paths = [os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names]
+        else:
+            paths = [root]
+        signature = []
+        for path in sorted(paths):
+            try:
+                info = os.stat(path)
+            except OSError:
+                return None  # gone while listing: let the fresh scan report it
+            signature.append((path, info.st_size, info.st_mtime_ns))
+        return tuple(signature)
 
     @functools.cached_property
     def file_schema(self) -> pl.Schema:
