@@ -87,23 +87,24 @@ def test_csv_and_ndjson_follow_the_contract_types(tmp_path):
     ]
 
 
-def _partitioned(root: Path) -> None:
+def _partitioned_mesh(root: Path):
+    """``d.events``: users 1, 2 on 2026-10-01 and 3 on 2026-10-02, one hive folder a day."""
     for day, users in (("2026-10-01", [1, 2]), ("2026-10-02", [3])):
         folder = root / "events" / f"day={day}"
         folder.mkdir(parents=True)
         pl.DataFrame({"user_id": users}).write_parquet(folder / "part-0.parquet")
-
-
-def test_hive_partitions_are_columns_and_prune(tmp_path):
-    _partitioned(tmp_path)
     write_contract(
-        tmp_path / "e.odcs.yaml",
+        root / "e.odcs.yaml",
         "d",
         "events",
         {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
         [("user_id", "integer"), ("day", "date")],
     )
-    mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
+    return meshlab.connect(root / "e.odcs.yaml")
+
+
+def test_hive_partitions_are_columns_and_prune(tmp_path):
+    mesh = _partitioned_mesh(tmp_path)
     frame = mesh.sql("SELECT user_id, day FROM d.events WHERE day = DATE '2026-10-02'").df
     assert frame.rows() == [(3, dt.date(2026, 10, 2))]
     assert "day = CAST('2026-10-02' AS DATE)" in mesh.explain(
@@ -112,15 +113,7 @@ def test_hive_partitions_are_columns_and_prune(tmp_path):
 
 
 def test_a_partition_published_after_connect_is_seen(tmp_path):
-    _partitioned(tmp_path)
-    write_contract(
-        tmp_path / "e.odcs.yaml",
-        "d",
-        "events",
-        {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
-        [("user_id", "integer"), ("day", "date")],
-    )
-    mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
+    mesh = _partitioned_mesh(tmp_path)
     assert mesh.sql("SELECT count(*) AS n FROM d.events").df["n"][0] == 3
     folder = tmp_path / "events" / "day=2026-10-03"
     folder.mkdir()
@@ -130,15 +123,7 @@ def test_a_partition_published_after_connect_is_seen(tmp_path):
 
 def test_a_file_rewritten_or_removed_after_a_query_is_read_again(tmp_path):
     """Local scans are reused between queries only while every file's size and mtime hold."""
-    _partitioned(tmp_path)
-    write_contract(
-        tmp_path / "e.odcs.yaml",
-        "d",
-        "events",
-        {"type": "local", "format": "parquet", "path": "events/**/*.parquet"},
-        [("user_id", "integer"), ("day", "date")],
-    )
-    mesh = meshlab.connect(tmp_path / "e.odcs.yaml")
+    mesh = _partitioned_mesh(tmp_path)
     total = "SELECT count(*) AS n, sum(user_id) AS s FROM d.events"
     assert mesh.sql(total).df.rows() == [(3, 6)]
     assert mesh.sql(total).df.rows() == [(3, 6)]  # the second query reuses the scan
