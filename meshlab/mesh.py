@@ -69,8 +69,8 @@ class Mesh:
         self.access = access
         visible = [d for d in self.full_catalog.datasets if self.access.can_read(d)]
         full = self.full_catalog
-        self.catalog = full if len(visible) == len(full.datasets) else Catalog(
-            full.manifest, visible, full.errors, full.warnings
+        self.catalog = (
+            full if len(visible) == len(full.datasets) else Catalog(full.manifest, visible, full.errors, full.warnings)
         )
 
     @property

@@ -613,6 +613,4 @@ def pytest_terminal_summary(terminalreporter):
     held = [r for r in terminalreporter.stats.get("passed", []) if "attack" in r.keywords]
     broke = [r for r in terminalreporter.stats.get("failed", []) if "attack" in r.keywords]
     if held or broke:
-        terminalreporter.write_line(
-            f"governance: {len(held)} attack cases refused or masked, {len(broke)} got through"
-        )
+        terminalreporter.write_line(f"governance: {len(held)} attack cases refused or masked, {len(broke)} got through")

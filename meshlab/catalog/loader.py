@@ -16,6 +16,9 @@ from meshlab.catalog.contract import Dataset, parse_contract
 from meshlab.catalog.storage import StorageSettings, fsspec_options
 from meshlab.errors import DescriptorError, MeshLoadError
 
+#: no object-store options: local files, or a store configured by its environment
+NO_STORAGE = StorageSettings()
+
 CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
 
 
@@ -28,10 +31,10 @@ class MeshManifest:
     domains: tuple[tuple[str, str], ...]
     settings: dict
     # Object-store options (``storage:``, over those given to connect()); never credentials.
-    storage: StorageSettings = StorageSettings()
+    storage: StorageSettings = NO_STORAGE
 
 
-def _open_text(url: str, storage: StorageSettings = StorageSettings()) -> str:
+def _open_text(url: str, storage: StorageSettings = NO_STORAGE) -> str:
     try:
         with fsspec.open(url, "rt", encoding="utf-8", **fsspec_options(url, storage.options_for(url))) as handle:
             return handle.read()
@@ -73,7 +76,7 @@ def _absolute(path: str) -> str:
     return os.path.abspath(path)
 
 
-def read_manifest(path: str, storage: StorageSettings = StorageSettings()) -> MeshManifest:
+def read_manifest(path: str, storage: StorageSettings = NO_STORAGE) -> MeshManifest:
     """Read ``mesh.yaml`` at ``path`` (a local path or any fsspec URL).
 
     ``storage`` holds the object-store options needed to reach ``path`` itself;
@@ -99,7 +102,7 @@ def read_manifest(path: str, storage: StorageSettings = StorageSettings()) -> Me
     )
 
 
-def find_contracts(folder: str, storage: StorageSettings = StorageSettings()) -> list[str]:
+def find_contracts(folder: str, storage: StorageSettings = NO_STORAGE) -> list[str]:
     """Every ``*.odcs.yaml`` / ``*.odcs.yml`` below ``folder``, sorted."""
     fs, root = fsspec.core.url_to_fs(folder, **fsspec_options(folder, storage.options_for(folder)))
     if not fs.exists(root):
@@ -109,7 +112,7 @@ def find_contracts(folder: str, storage: StorageSettings = StorageSettings()) ->
     return sorted(protocol + p if protocol and "://" not in p else p for p in found)
 
 
-def load_contract_file(path: str, domain: str, storage: StorageSettings = StorageSettings()) -> list[Dataset]:
+def load_contract_file(path: str, domain: str, storage: StorageSettings = NO_STORAGE) -> list[Dataset]:
     """Parse one contract file into its datasets (addresses not yet assigned)."""
     return parse_contract(_parse_yaml(_open_text(path, storage), path), path, domain)
 
@@ -176,7 +179,7 @@ def assign_addresses(datasets: list[Dataset]) -> tuple[list[Dataset], list[Descr
 
 
 def load_single(
-    path: str, storage: StorageSettings = StorageSettings()
+    path: str, storage: StorageSettings = NO_STORAGE
 ) -> tuple[MeshManifest, list[Dataset], list[DescriptorError], list[str]]:
     """A mesh of one: ``path`` is a domain folder or one contract file."""
     path = _absolute(str(path))

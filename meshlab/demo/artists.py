@@ -265,7 +265,9 @@ def _track_owners(sampler: Sampler, artists: int, n: int) -> pl.Series:
 
 def _printed(isrc: pl.Expr, order: pl.Series, n: int) -> pl.Expr:
     """The ISRCs of a few tracks in their printed, hyphenated form (the injected fault)."""
-    printed = pl.concat_str([isrc.str.slice(0, 2), isrc.str.slice(2, 3), isrc.str.slice(5, 2), isrc.str.slice(7)], separator="-")
+    printed = pl.concat_str(
+        [isrc.str.slice(0, 2), isrc.str.slice(2, 3), isrc.str.slice(5, 2), isrc.str.slice(7)], separator="-"
+    )
     return pl.when(pl.lit(order) < max(1, round(_PRINTED_ISRC_SHARE * n))).then(printed).otherwise(isrc)
 
 
