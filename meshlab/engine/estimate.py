@@ -36,7 +36,7 @@ _footers: dict[tuple[str, int], tuple[int, dict[str, int]]] = {}
 #: seconds a file listing is reused for estimates
 LISTING_SECONDS = 10.0
 _listings: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}
-_footer_lock = threading.Lock()
+_cache_lock = threading.Lock()
 
 
 def column_width(column: Column | None) -> int:
@@ -69,12 +69,12 @@ def _listing(source: FileSource) -> dict[str, int]:
     """
     key = (source.path, repr(sorted(source.fsspec_options.items())))
     now = time.monotonic()
-    with _footer_lock:
+    with _cache_lock:
         cached = _listings.get(key)
     if cached is not None and now - cached[0] < LISTING_SECONDS:
         return cached[1]
     files = _list_files(source)
-    with _footer_lock:
+    with _cache_lock:
         _listings[key] = (now, files)
     return files
 
@@ -95,7 +95,7 @@ def _list_files(source: FileSource) -> dict[str, int]:
 def _footer(path: str, size: int, source: FileSource) -> tuple[int, dict[str, int]]:
     """Rows and uncompressed bytes per top-level column of one parquet file (cached)."""
     key = (path, size)
-    with _footer_lock:
+    with _cache_lock:
         cached = _footers.get(key)
     if cached is not None:
         return cached
@@ -109,7 +109,7 @@ def _footer(path: str, size: int, source: FileSource) -> tuple[int, dict[str, in
             name = chunk.path_in_schema.split(".")[0]
             sizes[name] = sizes.get(name, 0) + chunk.total_uncompressed_size
     found = (meta.num_rows, sizes)
-    with _footer_lock:
+    with _cache_lock:
         _footers[key] = found
     return found
 
