@@ -81,10 +81,11 @@ demo: $(DEMO_DIR)/mesh.yaml
 	  JOIN listeners.subscriptions s ON s.user_id = p.user_id AND s.plan = 'premium' \
 	  GROUP BY p.country ORDER BY plays DESC LIMIT 10"
 
-# Set up, write the notebooks' demo mesh and open JupyterLab on notebooks/.
+# Set up, write the notebooks' demo mesh and start JupyterLab on it with the first notebook open
+# (as root too; without a display it prints the URL with its token). LAB_ARGS go to `meshlab lab`.
+LAB_ARGS ?=
 lab: install
-	$(BIN)/python -c "from meshlab.demo import ensure_demo; ensure_demo('demo/notebook-mesh', scale=0.05)"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/meshlab lab --demo --open notebooks/01-discover-and-query.ipynb $(LAB_ARGS)
 
 test: install postgres
 	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg

@@ -127,6 +127,22 @@ def cmd_catalog(args) -> int:
     return 0
 
 
+def cmd_lab(args) -> int:
+    from meshlab.jupyter.lab_launch import lab_launch, run_lab
+
+    browser = False if args.no_browser else None
+    launch = lab_launch(
+        args.mesh,
+        demo=args.demo,
+        open_path=args.open,
+        browser=browser,
+        port=args.port,
+        extra=tuple(a for a in args.jupyter_args if a != "--"),
+    )
+    run_lab(launch)
+    return 0  # not reached: JupyterLab replaces this process
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meshlab", description="Query a data mesh of ODCS data products.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -159,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--format", choices=["table", "json"], default="table")
     catalog.add_argument("--role", help="list what this role may read (default $MESHLAB_ROLE)")
     catalog.set_defaults(run=cmd_catalog)
+    lab = sub.add_parser(
+        "lab",
+        help="start JupyterLab on a mesh (sidebar and kernels); as root and headless too",
+        description="Start JupyterLab with the catalog sidebar and the kernels on one mesh. "
+        "Options after -- go to JupyterLab unchanged.",
+    )
+    lab.add_argument("mesh", nargs="?", help="default: $MESHLAB_MESH, ./mesh.yaml, else demo/notebook-mesh/mesh.yaml")
+    lab.add_argument("--demo", action="store_true", help="write the notebooks' demo mesh when no mesh is found")
+    lab.add_argument("--open", metavar="PATH", help="a notebook or folder to open first (relative to here)")
+    lab.add_argument("--port", type=int, help="the server's port (default: Jupyter's, 8888 or the next free one)")
+    lab.add_argument("--no-browser", action="store_true", help="print the URL only (default where no display exists)")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    lab.set_defaults(run=cmd_lab)
     add_trust_commands(sub)  # check, init, lint, diff
     return parser
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from meshlab.catalog.root_paths import relative_to_root
 from meshlab.lineage import Lineage, column_lineage
 from meshlab.planner.plan import QueryPlan, ScanPlan
 from meshlab.sources import FileSource, ScanStats
@@ -37,14 +38,14 @@ class Fragment:
         return self.datasets[0]
 
 
-def _fragment(scan: ScanPlan, stats: ScanStats) -> Fragment:
+def _fragment(scan: ScanPlan, stats: ScanStats, root: str | None) -> Fragment:
     is_file = isinstance(scan.source, FileSource)
     return Fragment(
         scan_id=scan.scan_id,
         datasets=tuple(ds.address for ds in scan.datasets),
         server=scan.source.server_label,
         kind=scan.source.kind,
-        sent=tuple(stats.sent) or (scan.describe(),),
+        sent=tuple(relative_to_root(text, root) for text in stats.sent or [scan.describe()]),
         pushed=tuple(p for p, _ in scan.pushed),
         kept_local=scan.kept_local,
         limit=scan.spec.limit,
@@ -63,7 +64,13 @@ class ExecutedPlan:
 
     @functools.cached_property
     def fragments(self) -> tuple[Fragment, ...]:
-        return tuple(_fragment(scan, self._stats[scan.scan_id]) for scan in self.query_plan.scans)
+        root = self.query_plan.mesh_root
+        return tuple(_fragment(scan, self._stats[scan.scan_id], root) for scan in self.query_plan.scans)
+
+    @property
+    def mesh_root(self) -> str | None:
+        """The folder the fragments' paths are relative to."""
+        return self.query_plan.mesh_root
 
     @property
     def local_sql(self) -> str:

@@ -224,6 +224,8 @@ export class CatalogModel {
   /** Why there is nothing to browse (no mesh, server error), else null. */
   error: string | null = null;
   query = '';
+  /** The search text whose answer `results` hold (null before the first answer). */
+  shownQuery: string | null = null;
   results: DatasetSummary[] = [];
   total = 0;
   searching = false;
@@ -284,6 +286,7 @@ export class CatalogModel {
       this.results = page.datasets;
       this.total = page.total;
       this.error = null;
+      this.shownQuery = this.query;
     } catch (error) {
       if (ticket !== this._searchTicket) {
         return;
@@ -291,12 +294,33 @@ export class CatalogModel {
       this.results = [];
       this.total = 0;
       this.error = messageOf(error);
+      this.shownQuery = this.query;
     } finally {
       if (ticket === this._searchTicket) {
         this.searching = false;
         this.emit();
       }
     }
+  }
+
+  /**
+   * Where the view stands, for people (a spinner) and for tests that wait on it:
+   * `busy` while a search is pending or under way or the open detail is loading,
+   * `error` when the catalog could not be loaded, else `ready`.
+   */
+  get state(): 'busy' | 'error' | 'ready' {
+    if (this._timer !== null || this.searching || this.loadingDetail || this.loadingSample) {
+      return 'busy';
+    }
+    if (this.error) {
+      return 'error';
+    }
+    return this.status === null ? 'busy' : 'ready';
+  }
+
+  /** Is the mesh loaded and empty (no contract yet)? */
+  get isEmptyMesh(): boolean {
+    return this.status !== null && this.status.datasets === 0 && !this.query.trim();
   }
 
   /** Are there ranked results beyond those loaded? */

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from meshlab.catalog.root_paths import root_label
+
 if TYPE_CHECKING:
     from meshlab.catalog import Dataset
     from meshlab.lineage import Lineage
@@ -246,6 +248,8 @@ def pushdown_html(plan: ExecutedPlan) -> str:
     local = f'<div><b>local</b> · Polars SQL<pre class="meshlab-pre">{html.escape(plan.local_sql)}</pre></div>'
     count = len(plan)
     summary = f"Pushdown report ({count} scan{'' if count == 1 else 's'})"
+    if plan.mesh_root:
+        summary += f" · paths relative to the mesh root {_code(root_label(plan.mesh_root))}"
     return f'<details class="meshlab-pushdown"><summary>{summary}</summary>{scans}{local}</details>'
 
 

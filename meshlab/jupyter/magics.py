@@ -8,14 +8,13 @@ returns what they return; rendering lives on the returned objects.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
-from pathlib import Path
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 import meshlab
+from meshlab.catalog.discovery import default_mesh, where_looked
 from meshlab.errors import MeshError, SqlError
 
 SUBCOMMANDS = ("connect", "catalog", "search", "explain", "check", "role", "debug")
@@ -69,11 +68,13 @@ class MeshMagics(Magics):
 
     # -- helpers -----------------------------------------------------------------
     def current(self) -> meshlab.Mesh:
+        """The connected mesh; before any ``%mesh connect``, the one :func:`default_mesh` finds."""
         if self.mesh is None:
-            default = os.environ.get("MESHLAB_MESH") or ("mesh.yaml" if Path("mesh.yaml").exists() else None)
-            if default is None:
-                raise MeshUsageError("no mesh: run %mesh connect PATH (or set $MESHLAB_MESH)")
-            self.connect(default)
+            found = default_mesh()
+            if found is None:
+                raise MeshUsageError(f"no mesh: run %mesh connect PATH (looked for {where_looked()})")
+            mesh = self._run(lambda: self.connect(found))
+            print(f"connected to {mesh!r} from {found} (%mesh connect PATH for another)")
         return self.mesh
 
     def connect(self, path: str) -> meshlab.Mesh:
@@ -139,7 +140,7 @@ class MeshMagics(Magics):
                 url = rest.removeprefix("--server").strip() or None
                 self.mesh = self._run(lambda: meshlab.connect_server(url))
                 return self.mesh
-            target = rest or os.environ.get("MESHLAB_MESH") or "mesh.yaml"
+            target = rest or default_mesh() or "mesh.yaml"
             mesh = self._run(lambda: self.connect(target))
             return mesh
         if command == "catalog":
@@ -174,7 +175,9 @@ class MeshMagics(Magics):
             self.debug = rest.lower() not in ("off", "false", "0")
             print(f"meshlab debug {'on' if self.debug else 'off'}")
             return None
-        if command in ("", "help"):
+        if command == "":
+            return QuickHelp(self.mesh)
+        if command == "help":
             print(self.mesh.__doc__)
             return None
         # `%mesh SELECT ...` on one line works like a one-line cell.
@@ -224,6 +227,37 @@ class RoleText(str):
                 f"{len(mesh.datasets())} of {len(mesh.full_catalog.datasets)} datasets visible"
             )
         return super().__new__(cls, text)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+class QuickHelp(str):
+    """``%mesh`` alone: the mesh in use (or the one a cell would open) and what to type next."""
+
+    def __new__(cls, mesh: meshlab.Mesh | None):
+        if mesh is not None:
+            count = len(mesh.datasets())
+            state = f"connected to {mesh!r}"
+            follow = (
+                "%mesh search TEXT or %mesh catalog to find a dataset, then a %%mesh cell with SELECT ..."
+                if count
+                else "this mesh has no dataset yet: `meshlab init` drafts a contract from a data file"
+            )
+        else:
+            found = default_mesh()
+            state = (
+                f"not connected; a %%mesh cell will open {found}"
+                if found
+                else f"not connected, and no mesh found ({where_looked()})"
+            )
+            follow = "%mesh connect PATH (a mesh.yaml, a domain folder or one contract)"
+        lines = [
+            f"meshlab: {state}",
+            f"next: {follow}",
+            "commands: %mesh connect | catalog | search | explain | check | role | debug; %mesh help for the details",
+        ]
+        return super().__new__(cls, "\n".join(lines))
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))

@@ -156,6 +156,15 @@ def insert_cell_below(code: str) -> bool:
 
 
 # -- the widget --------------------------------------------------------------------
+EMPTY_MESH_HTML = (
+    "<p><b>This mesh has no dataset yet.</b></p>"
+    "<p>Add an ODCS contract to a domain folder of the mesh (<code>meshlab init DATA --domain D --name N "
+    "--mesh mesh.yaml</code> drafts one from a parquet, CSV, JSON or SQLite file), then run "
+    "<code>%mesh connect</code> again. To try meshlab first: <code>%mesh connect</code> on the demo mesh "
+    "(<code>meshlab lab --demo</code> writes it).</p>"
+)
+
+
 def _domain_html(domain: str, datasets: list[Dataset]) -> str:
     items = "".join(
         f"<li><code>{html.escape(ds.address)}</code> · {html.escape(ds.title)} · {status_badge(ds.status)}</li>"
@@ -203,6 +212,8 @@ class CatalogWidget(widgets.VBox):
         self.sample_button.on_click(self._on_sample)
         self.insert_button.on_click(self._on_insert)
         self._list(self.mesh.datasets())
+        if not self.mesh.datasets():
+            self.detail.value = EMPTY_MESH_HTML
         _front_end()  # made now so that its front end is up by the first click
 
     @property

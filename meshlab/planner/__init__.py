@@ -15,6 +15,7 @@ from typing import Any
 from sqlglot import exp, transforms
 
 from meshlab.catalog import Catalog, Dataset
+from meshlab.catalog.root_paths import mesh_root
 from meshlab.errors import AccessDeniedError, ParameterError, UnknownDatasetError
 from meshlab.governance.access import Access
 from meshlab.planner.fold_dates import fold_dates
@@ -279,4 +280,5 @@ def plan_query(
         notes=tuple(notes),
         masked={ds.address: tuple(access.masks(ds)) for ds in resolved.datasets.values()} if access else {},
         role=access.role_label if access and access.governed else None,
+        mesh_root=mesh_root(catalog.manifest.path),
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from meshlab.catalog.root_paths import relative_to_root, root_label
 from meshlab.planner.plan import QueryPlan
 
 
 def explain_text(plan: QueryPlan) -> str:
-    lines = [f"Query plan: {len(plan.scans)} scan(s), then the local query on Polars", ""]
+    """The plan as text; paths below the mesh's folder relative to it, the folder named once on top."""
+    lines = [f"Query plan: {len(plan.scans)} scan(s), then the local query on Polars"]
+    if plan.mesh_root:
+        lines.append(f"Mesh root: {root_label(plan.mesh_root)} (paths below are relative to it)")
+    lines.append("")
     for scan in plan.scans:
         addresses = ", ".join(ds.address for ds in scan.datasets)
         lines.append(
@@ -25,4 +30,4 @@ def explain_text(plan: QueryPlan) -> str:
         lines.append(f"note: {note}")
     lines.append("Local query (Polars SQL):")
     lines.extend("    " + line for line in plan.local.sql(dialect="postgres", pretty=True).splitlines())
-    return "\n".join(lines)
+    return relative_to_root("\n".join(lines), plan.mesh_root)

@@ -51,6 +51,7 @@ class QueryPlan:
     masked: dict[str, tuple[str, ...]] = field(default_factory=dict)  # address -> columns the role sees masked
     role: str | None = None  # the role the plan was governed for (None: no policy)
     scan_names: dict[str, str] = field(default_factory=dict)  # scan id -> canonical dataset name (__dsN)
+    mesh_root: str | None = None  # the mesh's folder: paths are shown relative to it
 
     @functools.cached_property
     def tree(self) -> exp.Expression:

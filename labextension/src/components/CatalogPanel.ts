@@ -85,6 +85,9 @@ export class CatalogPanel extends Widget {
     this._treeHost.replaceChildren(renderTree(this.model));
     this._detailHost.replaceChildren(renderDetail(this.model, this.actions));
     this.toggleClass('jp-meshlab-mod-detail', this.model.selected !== null);
+    // What the view shows, as attributes: tests wait on these rather than on the clock.
+    this.node.dataset.state = this.model.state;
+    this.node.dataset.shownQuery = this.model.shownQuery ?? '';
   }
 
   private _input: HTMLInputElement;

@@ -45,6 +45,25 @@ function datasetRow(model: CatalogModel, dataset: DatasetSummary): HTMLElement {
   return h('div', {}, row, columns);
 }
 
+/** What to do when the mesh has no dataset yet. */
+function gettingStarted(): HTMLElement {
+  return h(
+    'div',
+    { className: 'jp-meshlab-message jp-meshlab-getting-started' },
+    h('p', {}, h('strong', {}, 'This mesh has no dataset yet.')),
+    h(
+      'p',
+      {},
+      'Add an ODCS contract to a domain folder of the mesh — ',
+      h('code', {}, 'meshlab init DATA --domain D --name N --mesh mesh.yaml'),
+      ' drafts one from a parquet, CSV, JSON or SQLite file — then press ⟳. ',
+      'To try meshlab first, ',
+      h('code', {}, 'meshlab lab --demo'),
+      ' starts JupyterLab on the demo music mesh.'
+    )
+  );
+}
+
 /** The tree, or the reason there is none (an error, no match, still loading). */
 export function renderTree(model: CatalogModel): HTMLElement {
   const tree = h('div', { className: 'jp-meshlab-tree', attrs: { role: 'tree' } });
@@ -57,6 +76,10 @@ export function renderTree(model: CatalogModel): HTMLElement {
         button('Retry', () => void model.refresh(), 'jp-meshlab-retry')
       )
     );
+    return tree;
+  }
+  if (model.isEmptyMesh && !model.searching) {
+    tree.appendChild(gettingStarted());
     return tree;
   }
   if (!model.results.length) {

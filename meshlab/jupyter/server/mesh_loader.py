@@ -3,8 +3,9 @@
 Nothing here knows about HTTP; :mod:`meshlab.jupyter.server.handlers` asks
 :meth:`MeshLoader.current` for the mesh on every request.
 
-Which mesh: the ``--MeshlabApp.mesh`` option, else ``$MESHLAB_MESH``, else
-``mesh.yaml`` in the server's root folder. Reloading compares the modification
+Which mesh: the ``--MeshlabApp.mesh`` option, else what
+:func:`meshlab.catalog.discovery.default_mesh` finds from the server's root folder
+(``$MESHLAB_MESH``, ``mesh.yaml`` there, the notebooks' demo mesh). Reloading compares the modification
 times and sizes of the manifest, every contract file of the local domain folders
 and the policy file; that check runs at most once per ``reload_interval``
 seconds, so a burst of requests (search as you type) stats the files once.
@@ -18,14 +19,12 @@ import threading
 import time
 from collections.abc import Mapping
 
+from meshlab.catalog.discovery import MESH_ENV, ROOT_MANIFEST, default_mesh, where_looked
 from meshlab.catalog.loader import CONTRACT_SUFFIXES
 from meshlab.errors import MeshError, MeshLoadError
 from meshlab.mesh import Mesh, connect
 
 log = logging.getLogger(__name__)
-
-MESH_ENV = "MESHLAB_MESH"
-ROOT_MANIFEST = "mesh.yaml"
 
 
 class NoMeshConfiguredError(MeshError):
@@ -34,8 +33,8 @@ class NoMeshConfiguredError(MeshError):
     def __init__(self, root_dir: str):
         self.root_dir = root_dir
         super().__init__(
-            "no mesh configured: start JupyterLab with --MeshlabApp.mesh=PATH, set $MESHLAB_MESH, "
-            f"or put a {ROOT_MANIFEST} in the server's root folder ({root_dir})"
+            "no mesh configured: start JupyterLab with --MeshlabApp.mesh=PATH or `meshlab lab PATH`; "
+            f"looked for {where_looked(root_dir)}"
         )
 
 
@@ -45,11 +44,10 @@ def configured_mesh_path(option: str, root_dir: str, environ: Mapping[str, str] 
     Relative paths of the option and of ``$MESHLAB_MESH`` are taken from the
     server's working folder, like any command-line path.
     """
-    named = option or environ.get(MESH_ENV, "")
-    if named:
-        return named if "://" in named else os.path.abspath(os.path.expanduser(named))
-    candidate = os.path.join(root_dir, ROOT_MANIFEST)
-    return os.path.abspath(candidate) if os.path.isfile(candidate) else None
+    named = option or default_mesh(root_dir, environ)
+    if named is None or "://" in named:
+        return named
+    return os.path.abspath(os.path.expanduser(named))
 
 
 def _stat(path: str) -> tuple[str, int, int] | None:
@@ -210,4 +208,4 @@ class MeshLoader:
             self._replace(None, None, None, ())
 
 
-__all__ = ["MESH_ENV", "MeshLoadError", "MeshLoader", "NoMeshConfiguredError", "configured_mesh_path"]
+__all__ = ["MESH_ENV", "ROOT_MANIFEST", "MeshLoadError", "MeshLoader", "NoMeshConfiguredError", "configured_mesh_path"]
