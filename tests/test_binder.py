@@ -9,12 +9,16 @@ the notebooks top to bottom with that environment's Jupyter.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from lab_process import start_lab, stop_lab
+
+import meshlab
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,6 +68,21 @@ def test_notebooks_run_in_the_binder_environment(tmp_path):
         env,
     )
     assert sorted(p.name for p in out.glob("*.ipynb")) == [p.name for p in notebooks]
+
+    # repo2docker starts the server through binder/start: the sidebar serves the demo mesh.
+    started = dict(env, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    token = secrets.token_hex(16)
+    command = ["bash", "binder/start", str(venv / "bin" / "jupyter"), "lab", "--no-browser", "--port=0"]
+    command += [f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"]
+    command += ["--allow-root"] if os.geteuid() == 0 else []  # Binder itself runs as a user
+    lab = start_lab(command, repo, started, tmp_path / "binder-lab.log", token=token)
+    try:
+        expected = sorted(d.address for d in meshlab.connect(repo / "demo" / "notebook-mesh" / "mesh.yaml").datasets())
+        code, listed, _ = lab.get("/meshlab/api/datasets")
+        assert code == 200, listed
+        assert sorted(d["address"] for d in listed) == expected
+    finally:
+        stop_lab(lab)
 
 
 def test_binder_python_satisfies_the_package():

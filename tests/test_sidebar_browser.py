@@ -10,37 +10,31 @@ of the README there.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import (
+    cell_sources,
+    lab_page,
+    new_notebook,
+    next_frames,
+    open_catalog,
+    require_browser,
+    run_all_and_wait,
+    search,
+    shown_addresses,
+    wait_panel,
+)
+from lab_process import quiet_lab_settings, start_lab, stop_lab
 
 import meshlab
 from meshlab.demo import ensure_demo
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STARTUP_SECONDS = 60
-STEP_MS = 30_000  # a generous wait for each step: the machine may be busy
 QUERY = "plays per country"
 
 
@@ -59,60 +53,20 @@ def jp_server_cleanup():
     yield
 
 
-def _missing_browser() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Python Playwright is not installed (pip install playwright)"
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser_available():
-    reason = _missing_browser()
-    if reason:
-        if os.environ.get("MESHLAB_REQUIRE_BROWSER"):
-            pytest.fail(reason)  # `make test` installs them: a skip there would hide a broken setup
-        pytest.skip(reason)
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _write_user_settings(folder: Path) -> None:
-    """No news pop-up, no update check: nothing may reach the network or cover the page."""
-    notification = folder / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True, exist_ok=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"jupyter lab did not answer within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, browser_available):
-    """``jupyter lab`` serving a root folder with the demo mesh in ``demo/``; killed afterwards."""
+def lab(tmp_path_factory):
+    """``jupyter lab`` serving a root folder with the demo mesh in ``demo/``; stopped by its PID afterwards."""
+    require_browser()
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     mesh_path = ensure_demo(root / "demo", scale=0.01)
-    settings = base / "user-settings"
-    _write_user_settings(settings)
+    settings = quiet_lab_settings(base / "user-settings")
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -138,40 +92,17 @@ def lab(tmp_path_factory, browser_available):
         f"--MeshlabApp.mesh={mesh_path}",
         "--MeshlabApp.reload_interval=0",
     ]
-    log = base / "jupyter.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    running = start_lab(command, root, env, base / "jupyter.log", token=token)
     try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_serving(f"{url}/api/status?token={token}", process, log)
-        yield {"url": url, "token": token, "root": root, "mesh": mesh_path, "log": log}
+        yield {"url": running.url, "token": running.token, "root": root, "mesh": mesh_path, "log": running.log}
     finally:
-        # The server and its kernels share the session started above.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+        stop_lab(running)
 
 
 @pytest.fixture(scope="module")
 def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 860})
-            page = context.new_page()
-            page.set_default_timeout(STEP_MS)
-            page.goto(f"{lab['url']}/lab?token={lab['token']}")
-            page.wait_for_selector("#jp-main-dock-panel")
-            yield page
-        finally:
-            browser.close()
+    with lab_page(lab["url"], lab["token"]) as page:
+        yield page
 
 
 def _widen_left_panel(page, pixels: int) -> None:
@@ -191,91 +122,79 @@ def _cell_sources(page) -> list[str]:
 
 
 def test_browse_search_inspect_insert_and_run(page, lab):
-    started = time.monotonic()
     mesh = meshlab.connect(lab["mesh"])
 
     # The sidebar: its tab, then the tree of every dataset by domain.
-    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="meshlab-catalog"]').click()
-    panel = page.locator(".jp-meshlab-panel")
-    panel.wait_for(state="visible")
-    page.locator('.jp-meshlab-dataset[data-address="listeners.profiles"]').wait_for()
+    panel = open_catalog(page)
     assert panel.locator(".jp-meshlab-summary").inner_text().startswith(f"music · {len(mesh.datasets())} datasets")
     domains = panel.locator(".jp-meshlab-domain").evaluate_all("nodes => nodes.map(n => n.dataset.domain)")
     assert sorted(domains) == sorted({d.domain for d in mesh.datasets()})
 
     # Search as you type: the tree shows the server's ranking.
-    panel.locator(".jp-meshlab-search-input").press_sequentially(QUERY, delay=20)
+    search(page, QUERY)
     expected = [d.address for d in mesh.search(QUERY)]
-    page.wait_for_function("n => document.querySelectorAll('.jp-meshlab-dataset').length === n", arg=len(expected))
-    shown = panel.locator(".jp-meshlab-dataset").evaluate_all("nodes => nodes.map(n => n.dataset.address)")
+    shown = shown_addresses(page)
     assert shown[0] == expected[0] == "plays.play_events"
     assert sorted(shown) == sorted(expected)
 
     # The detail: description, owner, columns and sample rows.
     panel.locator('.jp-meshlab-dataset[data-address="plays.play_events"]').click()
+    assert wait_panel(page, QUERY) == "ready"
     detail = panel.locator('.jp-meshlab-detail[data-address="plays.play_events"]')
-    detail.locator("h2", has_text="Play events").wait_for()
-    detail.locator(".jp-meshlab-sample-table tbody tr").nth(9).wait_for()
+    assert detail.locator("h2").inner_text() == "Play events"
+    assert detail.locator(".jp-meshlab-sample-table tbody tr").count() == 10
     dataset = mesh.dataset("plays.play_events")
     assert detail.locator(".jp-meshlab-columns-table tbody tr").count() == len(dataset.columns)
     assert f"owner{dataset.owner}" in "".join(detail.locator(".jp-meshlab-fields").inner_text().split())
     assert "latency" in detail.inner_text()
 
     # A new notebook; the sidebar inserts a set-up cell and the %%mesh cell below the active one.
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:create-new', {kernelName: 'python3'})")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.context?.path?.endsWith('.ipynb')")
+    new_notebook(page)
     detail.locator(".jp-meshlab-insert").click()
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets.length === 3")
-    assert _cell_sources(page) == [
+    assert cell_sources(page) == [
         "",
         "%load_ext meshlab\n%mesh connect demo/mesh.yaml",
         "%%mesh\nSELECT * FROM plays.play_events LIMIT 100",
     ]
 
     # Run everything: the %%mesh cell shows its result table.
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_and_wait(page)
     result = page.locator(".jp-NotebookPanel .jp-Cell").nth(2).locator(".jp-OutputArea-output")
-    result.locator("table.meshlab-preview").wait_for(timeout=2 * STEP_MS)
     assert "100 rows × 13 columns" in result.inner_text()
     assert result.locator("table.meshlab-preview tbody tr").count() == 10
 
     _widen_left_panel(page, 170)
-    page.wait_for_timeout(300)  # let the layout settle before the picture
+    next_frames(page)
     picture = Path(os.environ.get("MESHLAB_SIDEBAR_SCREENSHOT") or lab["root"].parent / "sidebar.png")
     page.screenshot(path=str(picture))
     assert picture.stat().st_size > 10_000
-    assert time.monotonic() - started < 60
 
 
 def test_the_sidebar_shows_no_match_and_server_errors(page, lab):
     """No match says so; a mesh that cannot load shows the server's message, and Retry recovers."""
-    from playwright.sync_api import expect
-
     page.evaluate("() => window.jupyterapp.commands.execute('meshlab:open-catalog')")
     panel = page.locator(".jp-meshlab-panel")
-    box = panel.locator(".jp-meshlab-search-input")
-    box.fill("")
-    box.press_sequentially("zebra", delay=10)
-    expect(panel.locator(".jp-meshlab-tree .jp-meshlab-message")).to_have_text("No dataset matches “zebra”.")
+    search(page, "zebra")
+    assert panel.locator(".jp-meshlab-tree .jp-meshlab-message").inner_text() == "No dataset matches “zebra”."
 
     manifest = lab["mesh"]
     hidden = manifest.with_name("mesh.yaml.away")
     manifest.rename(hidden)
     try:
         panel.locator(".jp-meshlab-refresh").click()
-        expect(panel.locator(".jp-meshlab-error")).to_contain_text(f"{manifest}: file not found")
+        assert wait_panel(page) == "error"
+        assert f"{manifest}: file not found" in panel.locator(".jp-meshlab-error").inner_text()
     finally:
         hidden.rename(manifest)
-    box.fill("")
+    panel.locator(".jp-meshlab-search-input").fill("")
     panel.locator(".jp-meshlab-retry").click()
-    panel.locator('.jp-meshlab-dataset[data-address="plays.play_events"]').wait_for()
+    assert wait_panel(page, "") == "ready"
+    assert "plays.play_events" in shown_addresses(page)
 
 
 def test_the_detail_shows_the_latest_check_run(page, lab):
     """A dataset's last stored check: flagged in the tree, outcome and each problem in the detail."""
-    from playwright.sync_api import expect
-
     mesh = meshlab.connect(lab["mesh"])
     mesh.check(["plays.daily_track_plays", "plays.play_events"])  # the demo's stale chart job fails freshness
     stale, healthy = mesh.status("plays.daily_track_plays"), mesh.status("plays.play_events")
@@ -283,24 +202,24 @@ def test_the_detail_shows_the_latest_check_run(page, lab):
 
     page.evaluate("() => window.jupyterapp.commands.execute('meshlab:open-catalog')")
     panel = page.locator(".jp-meshlab-panel")
-    box = panel.locator(".jp-meshlab-search-input")
-    box.fill("")
-    box.press_sequentially("tracks", delay=10)  # a new search brings the stored outcomes
+    search(page, "tracks")  # a new search brings the stored outcomes
     row = panel.locator('.jp-meshlab-dataset[data-address="plays.daily_track_plays"]')
-    expect(row.locator(".jp-meshlab-check-failed")).to_have_text("checks failed")
+    assert row.locator(".jp-meshlab-check-failed").inner_text() == "checks failed"
     healthy_row = panel.locator('.jp-meshlab-dataset[data-address="plays.play_events"]')
-    healthy_row.wait_for()
+    assert healthy_row.count() == 1
     assert healthy_row.locator(".jp-meshlab-check").count() == 0  # a pass needs no flag in the tree
 
     row.click()
+    assert wait_panel(page, "tracks") == "ready"
     checks = panel.locator('.jp-meshlab-detail[data-address="plays.daily_track_plays"] .jp-meshlab-checks')
-    expect(checks.locator(".jp-meshlab-check-summary")).to_contain_text(stale.summary())
-    expect(checks.locator(".jp-meshlab-problems")).to_contain_text(stale.freshness.message)
+    assert stale.summary() in checks.locator(".jp-meshlab-check-summary").inner_text()
+    assert stale.freshness.message in checks.locator(".jp-meshlab-problems").inner_text()
     shown = checks.locator(".jp-meshlab-problem code").all_inner_texts()
     assert shown == [p.check for p in stale.problems]
 
     healthy_row.click()
+    assert wait_panel(page, "tracks") == "ready"
     checks = panel.locator('.jp-meshlab-detail[data-address="plays.play_events"] .jp-meshlab-checks')
-    expect(checks.locator(".jp-meshlab-check-passed")).to_have_text("checks passed")
-    expect(checks).to_contain_text(healthy.freshness.message)  # a passed freshness check gets its own line
+    assert checks.locator(".jp-meshlab-check-passed").inner_text() == "checks passed"
+    assert healthy.freshness.message in checks.inner_text()  # a passed freshness check gets its own line
     assert checks.locator(".jp-meshlab-problem").count() == 0

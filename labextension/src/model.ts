@@ -237,9 +237,12 @@ export class CatalogModel {
   sampleError: string | null = null;
   loadingDetail = false;
   loadingSample = false;
+  loadingStatus = false;
 
   /** Load the mesh's status, then the first page of the current search. */
   async refresh(): Promise<void> {
+    this.loadingStatus = true;
+    this.emit();
     try {
       this.status = await this.api.status();
       this.error = null;
@@ -248,9 +251,11 @@ export class CatalogModel {
       this.error = messageOf(error);
       this.results = [];
       this.total = 0;
+      this.loadingStatus = false;
       this.emit();
       return;
     }
+    this.loadingStatus = false;
     await this.search();
   }
 
@@ -309,7 +314,7 @@ export class CatalogModel {
    * `error` when the catalog could not be loaded, else `ready`.
    */
   get state(): 'busy' | 'error' | 'ready' {
-    if (this._timer !== null || this.searching || this.loadingDetail || this.loadingSample) {
+    if (this._timer !== null || this.searching || this.loadingStatus || this.loadingDetail || this.loadingSample) {
       return 'busy';
     }
     if (this.error) {
