@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import polars as pl
 import pytest
@@ -117,3 +118,47 @@ def test_completion_offers_addresses_and_columns(ip):
 
 def test_completion_stays_out_of_ordinary_cells(ip):
     assert "plays.play_events" not in completions(ip, "x = plays.pl")
+
+
+def test_mesh_alone_says_where_you_are_and_what_to_type_next(ip):
+    text = str(ip.run_line_magic("mesh", ""))
+    assert text.startswith("meshlab: connected to <Mesh 'music'")
+    assert "next: %mesh search TEXT or %mesh catalog" in text
+
+
+def test_a_cell_before_connect_opens_the_demo_mesh_found_above_the_notebook(ip, demo, tmp_path, monkeypatch, capsys):
+    """A notebook in notebooks/ of a checkout finds demo/notebook-mesh/mesh.yaml and says so."""
+    from meshlab.jupyter.magics import MeshMagics
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "notebook-mesh").symlink_to(demo.parent, target_is_directory=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.delenv("MESHLAB_MESH", raising=False)
+    fresh = MeshMagics(ip)
+    assert "a %%mesh cell will open ../demo/notebook-mesh/mesh.yaml" in str(MeshMagics.mesh(fresh, ""))
+    result = MeshMagics.mesh(fresh, "", "SELECT count(*) AS n FROM listeners.profiles")
+    with sqlite3.connect(demo.parent / "data" / "listeners" / "listeners.sqlite") as db:
+        assert result.df["n"][0] == db.execute("SELECT count(*) FROM profiles").fetchone()[0]
+    out = capsys.readouterr().out
+    assert "connected to <Mesh 'music'" in out and "from ../demo/notebook-mesh/mesh.yaml" in out
+
+
+def test_no_mesh_anywhere_is_one_line_naming_where_it_looked(ip, tmp_path, monkeypatch):
+    from meshlab.jupyter.magics import MeshMagics
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MESHLAB_MESH", raising=False)
+    with pytest.raises(UsageError, match=r"no mesh: run %mesh connect PATH \(looked for \$MESHLAB_MESH, mesh.yaml in"):
+        MeshMagics.mesh(MeshMagics(ip), "", "SELECT 1")
+
+
+def test_the_catalog_widget_of_an_empty_mesh_says_how_to_start(tmp_path):
+    import meshlab
+    from meshlab.jupyter.widgets import CatalogWidget
+
+    (tmp_path / "sales").mkdir()  # a domain folder with no contract yet
+    (tmp_path / "mesh.yaml").write_text("name: empty\ndomains:\n  sales: sales\n")
+    widget = CatalogWidget(meshlab.connect(tmp_path / "mesh.yaml"))
+    assert "This mesh has no dataset yet" in widget.detail.value
+    assert "meshlab init DATA --domain D --name N" in widget.detail.value

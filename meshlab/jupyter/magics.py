@@ -15,6 +15,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 import meshlab
 from meshlab.catalog.discovery import default_mesh, where_looked
+from meshlab.catalog.root_paths import root_label
 from meshlab.errors import MeshError, SqlError
 
 SUBCOMMANDS = ("connect", "catalog", "search", "explain", "check", "role", "debug")
@@ -74,7 +75,7 @@ class MeshMagics(Magics):
             if found is None:
                 raise MeshUsageError(f"no mesh: run %mesh connect PATH (looked for {where_looked()})")
             mesh = self._run(lambda: self.connect(found))
-            print(f"connected to {mesh!r} from {found} (%mesh connect PATH for another)")
+            print(f"connected to {mesh!r} from {root_label(found)} (%mesh connect PATH for another)")
         return self.mesh
 
     def connect(self, path: str) -> meshlab.Mesh:
@@ -247,7 +248,7 @@ class QuickHelp(str):
         else:
             found = default_mesh()
             state = (
-                f"not connected; a %%mesh cell will open {found}"
+                f"not connected; a %%mesh cell will open {root_label(found)}"
                 if found
                 else f"not connected, and no mesh found ({where_looked()})"
             )

@@ -298,3 +298,55 @@ describe('cells', () => {
     assert.equal(relativePath('demo/sub', 'demo/mesh.yaml'), '../mesh.yaml');
   });
 });
+
+describe('state', () => {
+  it('is busy from typing until the answer, then ready with the text it answers', async () => {
+    const api = new MemoryApi(CATALOG);
+    const model = new CatalogModel(api, { debounceMs: 20 });
+    assert.equal(model.state, 'busy'); // nothing loaded yet
+    await model.refresh();
+    assert.equal(model.state, 'ready');
+    assert.equal(model.shownQuery, '');
+    api.delays.set('search:play', 30);
+    const typed = model.setQuery('play');
+    assert.equal(model.state, 'busy'); // waiting for the pause in typing
+    assert.equal(model.shownQuery, '');
+    await typed;
+    assert.equal(model.state, 'ready');
+    assert.equal(model.shownQuery, 'play');
+  });
+
+  it('is busy while the status reloads and error when it fails', async () => {
+    const api = new MemoryApi(CATALOG);
+    const model = new CatalogModel(api);
+    await model.refresh();
+    api.failStatus = new ApiError('no mesh configured', 404, 'NoMeshConfiguredError');
+    const states: string[] = [];
+    model.changed.connect(() => states.push(model.state));
+    await model.refresh();
+    assert.equal(states[0], 'busy');
+    assert.equal(model.state, 'error');
+  });
+
+  it('is busy while the selected dataset loads', async () => {
+    const api = new MemoryApi(CATALOG);
+    const model = new CatalogModel(api);
+    await model.refresh();
+    const selecting = model.select('plays.play_events');
+    assert.equal(model.state, 'busy');
+    await selecting;
+    assert.equal(model.state, 'ready');
+  });
+
+  it('knows an empty mesh from a search without a match', async () => {
+    const empty = new MemoryApi([]);
+    empty.status = async () => ({ ...STATUS, datasets: 0 });
+    const model = new CatalogModel(empty);
+    await model.refresh();
+    assert.equal(model.isEmptyMesh, true);
+    const some = new CatalogModel(new MemoryApi(CATALOG));
+    await some.refresh();
+    await some.setQuery('zebra');
+    assert.equal(some.isEmptyMesh, false);
+  });
+});
