@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from meshlab.catalog.loader import CONTRACT_SUFFIXES
 from meshlab.errors import MeshError, MeshLoadError
@@ -106,6 +106,9 @@ class MeshLoader:
         Where ``$MESHLAB_MESH`` is read from.
     logger
         Where loads and load failures are reported (the server's log).
+    open_mesh
+        Loads the mesh at a path (default :func:`meshlab.connect`; the server
+        passes :func:`~meshlab.jupyter.server.server_mesh.open_server_mesh`).
     """
 
     def __init__(
@@ -115,12 +118,14 @@ class MeshLoader:
         reload_interval: float = 1.0,
         environ: Mapping[str, str] = os.environ,
         logger: logging.Logger | None = None,
+        open_mesh: Callable[[str], Mesh] = connect,
     ):
         self.log = logger or log
         self.option = option
         self.root_dir = root_dir
         self.reload_interval = reload_interval
         self._environ = environ
+        self._open_mesh = open_mesh
         self._lock = threading.Lock()
         self._path: str | None = None
         self._mesh: Mesh | None = None
@@ -182,7 +187,7 @@ class MeshLoader:
             return
         started = time.perf_counter()
         try:
-            mesh = connect(path)
+            mesh = self._open_mesh(path)
         except MeshError as exc:
             self._replace(path, None, exc, descriptor_fingerprint(path, None))
             self.log.warning("meshlab: cannot load the mesh at %s: %s", path, exc)
