@@ -62,10 +62,12 @@ class MeshAPIHandler(APIHandler):
         user on every request; it is named after a hash of its token instead.
         """
         provider = self.identity_provider
-        shared_token = type(provider).get_user_token is IdentityProvider.get_user_token
-        if shared_token and self.token_authenticated:
+        kind = type(provider)
+        shared = kind.get_user is IdentityProvider.get_user and kind.get_user_token is IdentityProvider.get_user_token
+        if shared and self.token_authenticated:
             token = provider.get_token(self) or ""
-            return "token-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+            if token and token == provider.token:
+                return "token-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
         return self.current_user.username
 
     def text_argument(self, name: str, default: str = "") -> str:
