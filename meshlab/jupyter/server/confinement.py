@@ -58,12 +58,16 @@ class Confinement:
     """The folders local reads must stay in (each resolved to its real path once)."""
 
     def __init__(self, roots: Iterable[str]):
-        self.roots = tuple(sorted({os.path.realpath(os.path.expanduser(r)) for r in roots if r}))
+        given = [os.path.abspath(os.path.expanduser(r)) for r in roots if r]
+        self.roots = tuple(sorted({os.path.realpath(r) for r in given}))
+        self._named = tuple(sorted(set(given) | set(self.roots)))  # as written: to explain a refusal
+
+    def _inside(self, real: str, roots: tuple[str, ...]) -> bool:
+        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
     def allows(self, path: str) -> bool:
         """Whether the real path of ``path`` lies under one of the roots."""
-        real = os.path.realpath(path)
-        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots)
+        return self._inside(os.path.realpath(path), self.roots)
 
     def check(self, dataset: Dataset) -> None:
         """Raise :class:`ConfinementError` when ``dataset`` would read outside the roots."""
@@ -78,8 +82,10 @@ class Confinement:
         path = location.split("://", 1)[-1]
         if not os.path.isabs(path):
             self._refuse(dataset, "a local path must be absolute once resolved against its contract")
-        if not self.allows(_fixed_prefix(path)):
-            self._refuse(dataset, self._outside())
+        prefix = _fixed_prefix(path)
+        if not self.allows(prefix):
+            linked = self._inside(os.path.normpath(prefix), self._named)
+            self._refuse(dataset, self._outside("through a symbolic link" if linked else ""))
         for found in self._files(path, dataset):
             if not self.allows(found):
                 self._refuse(dataset, self._outside("through a symbolic link"))
