@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +28,8 @@ import psycopg
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from test_server import contract, write_yaml
+
+import meshlab
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -217,8 +224,11 @@ class RawQuery:
 
 
 def slow_sql(marker: int) -> str:
-    """A query of the slow view; ``marker`` is pushed down, so it shows in pg_stat_activity."""
-    return f"SELECT id FROM pg.{SLOW_VIEW} WHERE id = {marker}"
+    """A query of the slow view; ``marker`` is pushed down, so it shows in pg_stat_activity.
+
+    (A filter that keeps the rows: ``id = 0`` would let PostgreSQL skip the sleep.)
+    """
+    return f"SELECT id FROM pg.{SLOW_VIEW} WHERE id <> {marker}"
 
 
 def audit_records(mesh_path: Path) -> list[dict]:
@@ -276,3 +286,178 @@ async def test_allowed_roots_admit_an_operators_folder(jp_fetch):
         assert sample["rows"] == [[1, "outside-secret-7731"]]
     code, body = await fetch(jp_fetch, "meshlab", "api", "datasets", "leak.passwd", "sample")
     assert code == 403 and body["error"] == "ConfinementError"
+
+
+# -- the event loop, starvation and fairness -------------------------------------------
+LOCKER = """
+import sqlite3, sys
+from meshlab.quality.status import SCHEMA
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.executescript(SCHEMA)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()  # holds the lock until the test closes stdin
+"""
+
+
+def store_is_locked(path: str) -> bool:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0) as db:
+            db.execute("SELECT count(*) FROM latest").fetchall()
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc)
+    return False
+
+
+async def raw_queries(jp_serverapp, http_server_port, *pairs: tuple[str, int]) -> list[RawQuery]:
+    port = http_server_port[-1]
+    return [await RawQuery(port, jp_serverapp.base_url, token, slow_sql(marker)).send() for token, marker in pairs]
+
+
+async def test_catalog_and_jupyter_answer_while_the_store_is_locked_and_slow_queries_run(
+    jp_fetch, jp_serverapp, http_server_port, postgres_server, mesh_path
+):
+    status_path = meshlab.connect(mesh_path).status_path
+    os.makedirs(os.path.dirname(status_path), exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, status_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    users = ["tok-ann", "tok-ann", "tok-ben", "tok-ben", "tok-cal", "tok-cal"]
+    pairs = [(token, 10 + n) for n, token in enumerate(users)]
+    queries = []
+    try:
+        assert await asyncio.to_thread(locker.stdout.readline) == "locked\n"
+        assert store_is_locked(status_path)
+        queries = await raw_queries(jp_serverapp, http_server_port, *pairs)
+        await wait_until(lambda: len(slow_backends(postgres_server)) == 2, "both workers running a slow statement")
+        # Jupyter's own route, and every catalog route, answer meanwhile.
+        code, _ = await fetch(jp_fetch, "api", "status", token="tok-dan")
+        assert code == 200
+        code, found = await fetch(jp_fetch, "meshlab", "api", "datasets", params={"q": "plays"}, token="tok-dan")
+        assert code == 200 and found[0]["address"] == "lake.plays" and found[0]["last_check"] is None
+        code, detail = await fetch(jp_fetch, "meshlab", "api", "datasets", "lake.plays", token="tok-ann")
+        assert code == 200 and detail["last_check"] is None
+        code, status = await fetch(jp_fetch, "meshlab", "api", "status", token="tok-ben")
+        assert code == 200 and status["mesh"] == "isolated"
+        # ... while the slow ones still run and the store is still locked.
+        assert not [await q.response() for q in queries if q.answer.done()]
+        assert len(slow_backends(postgres_server)) == 2 and store_is_locked(status_path)
+    finally:
+        for query in queries:
+            query.close()
+        locker.stdin.close()
+        locker.wait()
+
+
+@pytest.mark.parametrize("extra_options", [{"max_queries_per_user": 1, "max_queued_per_user": 2}])
+async def test_users_take_turns_and_one_user_cannot_fill_the_server(
+    jp_fetch, jp_serverapp, http_server_port, postgres_server
+):
+    ann = await raw_queries(jp_serverapp, http_server_port, ("tok-ann", 101), ("tok-ann", 102), ("tok-ann", 103))
+    try:
+        await wait_until(lambda: slow_backends(postgres_server, "<> 101"), "ann's first query running")
+        # ann may run one at a time: the second worker stays free for ben.
+        [ben] = await raw_queries(jp_serverapp, http_server_port, ("tok-ben", 201))
+        await wait_until(lambda: slow_backends(postgres_server, "<> 201"), "ben's query running beside ann's")
+        assert not slow_backends(postgres_server, "<> 102") and not slow_backends(postgres_server, "<> 103")
+        # One running and two waiting is all ann may have.
+        code, body = await fetch(
+            jp_fetch, "meshlab", "api", "query", method="POST", body=json.dumps({"sql": slow_sql(104)})
+        )
+        assert code == 429 and body["error"] == "ServerBusyError"
+        assert body["message"] == (
+            "user 'ann' has 3 queries running or waiting on this server; at most 3 are accepted, "
+            "retry when one finished"
+        )
+        ann[0].close()  # ann gives up on the first: her next one runs
+        await wait_until(lambda: slow_backends(postgres_server, "<> 102"), "ann's second query running")
+        assert slow_backends(postgres_server, "<> 201")
+    finally:
+        for query in [*ann, ben]:
+            query.close()
+
+
+# -- crashes and disconnects --------------------------------------------------------------
+def worker_pid(backend: tuple[int, str, str]) -> int:
+    name = backend[1]
+    assert name.startswith("meshlab-worker-"), name
+    return int(name.removeprefix("meshlab-worker-"))
+
+
+async def test_a_killed_worker_fails_only_its_query(
+    jp_fetch, jp_serverapp, http_server_port, postgres_server, mesh_path
+):
+    [doomed] = await raw_queries(jp_serverapp, http_server_port, ("tok-ann", 301))
+    [backend] = await wait_until(lambda: slow_backends(postgres_server, "<> 301"), "the query running")
+    os.kill(worker_pid(backend), signal.SIGKILL)  # as a segfault in Polars would end it
+    code, body = await doomed.response()
+    assert code == 500 and body["error"] == "QueryLostError"
+    assert body["message"] == "the server's query worker stopped (killed by signal 9) before the query finished"
+    # The server, other users and the same user go on; the statement ended on PostgreSQL too.
+    for token in ("tok-ben", "tok-ann"):
+        code, table = await fetch(
+            jp_fetch, "meshlab", "api", "query", method="POST", body=json.dumps({"sql": "SELECT * FROM lake.plays"}),
+            token=token,
+        )  # fmt: skip
+        assert code == 200 and isinstance(table, bytes) and table
+    code, _ = await fetch(jp_fetch, "api", "status")
+    assert code == 200
+    await wait_until(lambda: not slow_backends(postgres_server, "<> 301"), "the orphaned statement to end")
+    [record] = [r for r in audit_records(mesh_path) if r["statement"] == slow_sql(301)]
+    assert record["user"] == "ann" and record["outcome"] == "crashed"
+    assert record["error"] == body["message"]
+
+
+async def test_a_client_that_goes_away_stops_its_postgres_statement(
+    jp_fetch, jp_serverapp, http_server_port, postgres_server, mesh_path
+):
+    [query] = await raw_queries(jp_serverapp, http_server_port, ("tok-cal", 401))
+    await wait_until(lambda: slow_backends(postgres_server, "<> 401"), "the query running")
+    query.close()
+    await wait_until(lambda: not slow_backends(postgres_server, "<> 401"), "PostgreSQL to stop the statement")
+    records = await wait_until(
+        lambda: [r for r in audit_records(mesh_path) if r["statement"] == slow_sql(401)], "the audit record"
+    )
+    assert [(r["user"], r["outcome"], r["error"]) for r in records] == [("cal", "cancelled", "the client went away")]
+    code, _ = await fetch(jp_fetch, "meshlab", "api", "datasets", "lake.plays", "sample", token="tok-cal")
+    assert code == 200
+
+
+# -- identity and bounded state -----------------------------------------------------------
+@pytest.mark.parametrize("identity_class", [None])
+async def test_a_token_client_without_cookies_keeps_one_identity(jp_fetch, jp_serverapp, http_server_port, mesh_path):
+    """Jupyter's own token scheme: ``meshlab.connect_server`` is one user, not a new one per request."""
+    url = f"http://127.0.0.1:{http_server_port[-1]}{jp_serverapp.base_url.rstrip('/')}"
+    token = jp_serverapp.identity_provider.token
+    before = len(audit_records(mesh_path))
+    outcome = {}
+
+    def client():  # the client blocks; the test's event loop serves
+        try:
+            remote = meshlab.connect_server(url, token=token)
+            remote.timeout = 60
+            outcome["rows"] = [remote.sql("SELECT count(*) AS n FROM lake.plays").df.item() for _ in range(3)]
+            outcome["searches"] = [len(remote.search("plays")) for _ in range(30)]
+        except Exception as error:  # noqa: BLE001 - reported below
+            outcome["crash"] = repr(error)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    while thread.is_alive():
+        await asyncio.sleep(0.05)
+    assert "crash" not in outcome, outcome.get("crash")
+    assert outcome["rows"] == [3, 3, 3]
+    users = {r["user"] for r in audit_records(mesh_path)[before:]}
+    assert len(users) == 1 and next(iter(users)).startswith("token-")
+    mesh = meshlab_app(jp_serverapp).loader.current()
+    assert len(mesh._views) == 1
+
+
+@pytest.mark.parametrize("extra_options", [{"user_views": 8}])
+async def test_per_user_views_are_bounded(jp_fetch, jp_serverapp):
+    for n in range(40):
+        code, found = await fetch(jp_fetch, "meshlab", "api", "datasets", params={"q": "plays"}, token=f"tok-user-{n}")
+        assert code == 200 and found
+    mesh = meshlab_app(jp_serverapp).loader.current()
+    assert len(mesh._views) == 8

@@ -101,6 +101,6 @@ class MeshlabApp(ExtensionApp):
         web_app.add_handlers(".*$", routes)
 
     async def stop_extension(self) -> None:
-        self.workers.close()
+        await self.workers.close()
         self.catalog_pool.shutdown(wait=False, cancel_futures=True)
         self.loader.close()

@@ -114,9 +114,14 @@ class MeshAPIHandler(APIHandler):
         answer = await self.workers.run(job, self.gone)
         if answer.lost is not None:
             sql = request["sql"] if kind == "query" else catalog_api.sample_sql(request["address"], request["limit"])
-            reason = json.loads(answer.body).get("message") if answer.status != 499 else "the client went away"
+            gone = answer.lost == "cancelled"
+            reason = "the client went away" if gone else json.loads(answer.body).get("message")
             seconds = time.perf_counter() - started
-            await self.off_loop(query_api.audit_lost, mesh, sql, request.get("params"), answer.lost, reason, seconds)
+            lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
+            try:
+                await self.off_loop(query_api.audit_lost, *lost)
+            except RuntimeError:  # the server is stopping: its pool is closed
+                query_api.audit_lost(*lost)
         return answer
 
 

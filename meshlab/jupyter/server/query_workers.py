@@ -139,11 +139,12 @@ class WorkerSlot:
         self.process: multiprocessing.Process | None = None
         self.connection = None
         self.killed = False
+        self.stopping = False  # the server is stopping: no restart
         self._lock = threading.Lock()
 
     def start(self) -> None:
         with self._lock:
-            if self.process is not None and self.process.is_alive():
+            if self.stopping or (self.process is not None and self.process.is_alive()):
                 return
             context = multiprocessing.get_context("spawn")
             ours, theirs = context.Pipe()
@@ -186,6 +187,7 @@ class WorkerSlot:
             process.kill()
 
     def close(self) -> None:
+        self.stopping = True
         self.kill()
         if self.process is not None:
             self.process.join(5)
@@ -225,6 +227,7 @@ class QueryWorkers:
         self._waiting: collections.OrderedDict[str, collections.deque[_Waiting]] = collections.OrderedDict()
         self._running: collections.Counter[str] = collections.Counter()
         self._threads = ThreadPoolExecutor(len(self.slots), thread_name_prefix="meshlab-query-wait")
+        self._tasks: set[asyncio.Task] = set()
 
     def warm_up(self) -> None:
         """Start every worker process now (in the background), not on the first query."""
@@ -297,7 +300,9 @@ class QueryWorkers:
                 return
             entry.slot = self._idle.pop()
             self._running[entry.job.user] += 1
-            asyncio.ensure_future(self._execute(entry))
+            task = asyncio.ensure_future(self._execute(entry))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, entry: _Waiting) -> None:
         loop = asyncio.get_running_loop()
@@ -318,7 +323,13 @@ class QueryWorkers:
     def worker_pids(self) -> list[int | None]:
         return [slot.process.pid if slot.process is not None else None for slot in self.slots]
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop every worker; queries still running end as lost."""
+        for slot in self.slots:
+            slot.stopping = True
+            slot.kill()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
         for slot in self.slots:
             slot.close()
         self._threads.shutdown(wait=False, cancel_futures=True)
