@@ -112,7 +112,8 @@ def parse_query_request(body: bytes) -> dict[str, Any]:
     check_text(sql, "'sql'")
     if len(sql) > MAX_SQL_CHARS:
         raise RequestValueError(f"'sql' has {len(sql):,} characters; at most {MAX_SQL_CHARS:,} are accepted")
-    params = request.get("params") or {}
+    params = request.get("params")
+    params = {} if params is None else params
     if not isinstance(params, dict):
         raise RequestValueError("'params' must be an object of name -> value")
     for name, value in params.items():

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
-from meshlab.errors import MeshError
+from meshlab.errors import MeshError, SqlError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ def answer_job(loader, job: Job) -> Answer:
         return Answer(200, query_api.ARROW_STREAM, query_api.run_query(mesh, job.request))
     except MeshError as error:
         return Answer.of_error(error)
+    except RecursionError:
+        return Answer.of_error(SqlError("the statement is nested too deeply to be planned"))
     except Exception as error:  # noqa: BLE001 - a failure nothing names: one line, no traceback
         reason = " ".join(str(error).split())[:300]
         log.exception("meshlab worker: %s failed", job.kind)
