@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
 from test_server import build_mesh
+
+import meshlab
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -28,7 +31,7 @@ def plain_mesh(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def jp_server_config(plain_mesh):
-    options = {"mesh": str(plain_mesh), "reload_interval": 0.0, "query_workers": 1}
+    options = {"mesh": str(plain_mesh), "reload_interval": 0.0, "query_workers": 2}
     return {"ServerApp": {"jpserver_extensions": {"meshlab": True}}, "MeshlabApp": options}
 
 
@@ -274,3 +277,27 @@ async def test_the_server_still_answers_after_the_malformed_requests(jp_fetch):
         await jp_fetch("meshlab", "api", "query", method="POST", body=body, raise_error=False)
     response = await jp_fetch("meshlab", "api", "query", method="POST", body=json.dumps({"sql": "SELECT 41 + 1 AS x"}))
     assert response.code == 200 and response.headers["Content-Type"] == "application/vnd.apache.arrow.stream"
+
+
+async def test_twenty_clients_run_twenty_five_queries_each_without_error(jp_fetch, jp_serverapp, http_server_port):
+    """``meshlab.connect_server`` from 20 threads at once: every query answered, none refused."""
+    url = f"http://127.0.0.1:{http_server_port[-1]}{jp_serverapp.base_url.rstrip('/')}"
+    token = jp_serverapp.identity_provider.token
+    results: list = []
+
+    def client(n: int) -> None:
+        remote = meshlab.connect_server(url, token=token)
+        remote.timeout = HANG_BOUND
+        for i in range(25):
+            try:
+                frame = remote.sql("SELECT count(*) + :i AS n FROM plays.play_events", params={"i": i}).df
+                results.append(frame.item() == 4 + i)
+            except Exception as error:  # noqa: BLE001 - counted below
+                results.append(repr(error))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        await asyncio.sleep(0.05)
+    assert len(results) == 500 and [r for r in results if r is not True] == []
