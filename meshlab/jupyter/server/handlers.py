@@ -27,6 +27,7 @@ from tornado.ioloop import IOLoop
 from meshlab.errors import MeshError
 from meshlab.jupyter.server import catalog_api, query_api
 from meshlab.jupyter.server.mesh_loader import MeshLoader
+from meshlab.jupyter.server.postgres_cancel import cancel_worker_statements
 from meshlab.jupyter.server.query_workers import Answer, Job, QueryWorkers
 from meshlab.jupyter.server.statuses import ERROR_STATUS, status_of
 from meshlab.mesh import Mesh
@@ -120,6 +121,8 @@ class MeshAPIHandler(APIHandler):
             lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
             try:
                 await self.off_loop(query_api.audit_lost, *lost)
+                if answer.worker is not None:
+                    await self.off_loop(cancel_worker_statements, mesh, answer.worker)
             except RuntimeError:  # the server is stopping: its pool is closed
                 query_api.audit_lost(*lost)
         return answer

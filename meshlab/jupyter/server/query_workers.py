@@ -70,6 +70,7 @@ class Answer:
     content_type: str
     body: bytes
     lost: str | None = None  # "crashed" or "cancelled" when the worker died
+    worker: int | None = None  # then: the process id of the worker that died
 
     @classmethod
     def of_error(cls, error: MeshError) -> Answer:
@@ -81,7 +82,10 @@ class Answer:
 
 # -- the worker process ------------------------------------------------------------------
 def _connection_settings(config: WorkerConfig) -> None:
-    os.environ.setdefault("PGAPPNAME", f"meshlab-worker-{os.getpid()}")
+    from meshlab.jupyter.server.postgres_cancel import application_name
+
+    # The server finds this worker's PostgreSQL backends by this name (postgres_cancel).
+    os.environ["PGAPPNAME"] = application_name(os.getpid())
     if config.postgres_check_ms > 0:
         check = f"-c client_connection_check_interval={config.postgres_check_ms}"
         os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} {check}".strip()
@@ -173,13 +177,12 @@ class WorkerSlot:
         code = process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         log.warning("meshlab: query worker %d stopped (%s) during a %s; restarting it", self.number, how, job.kind)
-        connection.close()
-        self.start()
+        connection.close()  # the pool starts a new worker once this answer is on its way
         from meshlab.jupyter.server.statuses import QueryLostError
 
         lost = QueryLostError(f"the server's query worker stopped ({how}) before the {job.kind} finished")
         answer = Answer.of_error(lost)
-        return Answer(answer.status, answer.content_type, answer.body, lost=outcome)
+        return Answer(answer.status, answer.content_type, answer.body, lost=outcome, worker=process.pid)
 
     def kill(self) -> None:
         """Stop the worker now (its query's client went away)."""
@@ -308,19 +311,24 @@ class QueryWorkers:
 
     async def _execute(self, entry: _Waiting) -> None:
         loop = asyncio.get_running_loop()
+        slot = entry.slot
         try:
-            answer = await loop.run_in_executor(self._threads, entry.slot.call, entry.job)
+            answer = await loop.run_in_executor(self._threads, slot.call, entry.job)
         except Exception as error:  # noqa: BLE001 - the pool must survive anything
             answer = Answer.of_error(MeshError(f"the server could not run the {entry.job.kind}: {error}"))
-        finally:
-            entry.finished = True  # from here on the slot may run another user's query
-            self._running[entry.job.user] -= 1
-            if self._running[entry.job.user] <= 0:
-                del self._running[entry.job.user]
-            self._idle.append(entry.slot)
-            self._dispatch()
+        entry.finished = True  # from here on the slot may run another user's query
+        self._running[entry.job.user] -= 1
+        if self._running[entry.job.user] <= 0:
+            del self._running[entry.job.user]
+        self._dispatch()  # the user's next query may go to another free worker
         if not entry.future.done():
             entry.future.set_result(answer)
+        try:
+            if answer.lost is not None:  # a new worker for the slot, after the answer left
+                await loop.run_in_executor(self._threads, slot.start)
+        finally:
+            self._idle.append(slot)
+            self._dispatch()
 
     def worker_pids(self) -> list[int | None]:
         return [slot.process.pid if slot.process is not None else None for slot in self.slots]
