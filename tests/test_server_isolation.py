@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -467,3 +468,37 @@ async def test_per_user_views_are_bounded(jp_fetch, jp_serverapp):
         assert code == 200 and found
     mesh = meshlab_app(jp_serverapp).loader.current()
     assert len(mesh._views) == 8
+
+
+def test_a_reload_in_progress_does_not_hold_other_requests(mesh_path):
+    """While one request reloads the mesh (slow: a big mesh, a slow domain), others get the loaded one."""
+    from meshlab.jupyter.server.mesh_loader import MeshLoader
+    from meshlab.jupyter.server.server_mesh import open_server_mesh
+
+    loads, release = [], threading.Event()
+
+    def opener(path):
+        if loads:  # every reload after the first waits for the test
+            release.wait(STATE_BOUND)
+        loads.append(path)
+        return open_server_mesh(path)
+
+    loader = MeshLoader(str(mesh_path), str(mesh_path.parent), reload_interval=0.0, environ={}, open_mesh=opener)
+    first = loader.current()
+    contract_file = mesh_path.parent / "domains" / "lake" / "plays.odcs.yaml"
+    original = contract_file.read_text()
+    contract_file.write_text(original.replace("All plays.", "All plays, edited."))
+    try:
+        reloading = threading.Thread(target=loader.current)
+        reloading.start()
+        while not loader._lock.locked():
+            time.sleep(0.01)  # until the reload holds the lock
+        assert loader.current() is first  # answered from the loaded mesh, not after the reload
+        assert reloading.is_alive()
+        release.set()
+        reloading.join(STATE_BOUND)
+        assert loader.current() is not first and loads == [str(mesh_path)] * 2
+    finally:
+        release.set()
+        contract_file.write_text(original)
+        loader.close()

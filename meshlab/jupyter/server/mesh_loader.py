@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MESH_ENV = "MESHLAB_MESH"
 ROOT_MANIFEST = "mesh.yaml"
+LOCK_SECONDS = 0.05  # a request waits this long for a reload in progress, then takes the loaded mesh
 
 
 class NoMeshConfiguredError(MeshError):
@@ -149,8 +150,16 @@ class MeshLoader:
         MeshLoadError, DescriptorError
             When the manifest itself cannot be read (broken contracts do not
             raise: they are in ``Mesh.errors``).
+
+        While another request reloads the mesh, the mesh as last loaded is
+        returned after :data:`LOCK_SECONDS` instead of waiting for the reload.
         """
-        with self._lock:
+        if not self._lock.acquire(timeout=LOCK_SECONDS):
+            loaded = self._mesh
+            if loaded is not None:
+                return loaded
+            self._lock.acquire()  # nothing loaded yet: wait for the first load
+        try:
             now = time.monotonic()
             if now - self._checked >= self.reload_interval:
                 self._checked = now
@@ -158,6 +167,8 @@ class MeshLoader:
             if self._mesh is None:
                 raise self._error or NoMeshConfiguredError(self.root_dir)
             return self._mesh
+        finally:
+            self._lock.release()
 
     def warm_up(self) -> threading.Thread:
         """Load the mesh and build its search index in a background thread.
