@@ -7,7 +7,9 @@ without cookies (what ``meshlab.connect_server`` is):
 1. runs ``--searches`` catalog searches and ``--queries`` queries, and reports the
    server's resident memory before and after and how many distinct users the audit
    log recorded for the queries;
-2. holds an exclusive lock on the mesh's status store (``.meshlab/status.sqlite``, as
+2. runs ``--clients`` concurrent clients of ``--per-client`` queries each and reports
+   errors and latency percentiles;
+3. holds an exclusive lock on the mesh's status store (``.meshlab/status.sqlite``, as
    ``meshlab check`` does while storing a run) and times Jupyter's own ``/api/status``,
    a catalog search and a dataset detail.
 
@@ -115,11 +117,33 @@ def request(url: str, token: str, body: dict | None = None, timeout: float = 120
     return code, time.perf_counter() - started
 
 
+def concurrent_queries(url: str, token: str, clients: int, each: int) -> tuple[list[float], list[int]]:
+    latencies: list[float] = []
+    codes: list[int] = []
+
+    def client(n: int) -> None:
+        for i in range(each):
+            code, seconds = request(
+                url, token, {"sql": f"SELECT count(*) + {n * each + i} AS n FROM plays.play_events"}
+            )
+            codes.append(code)
+            latencies.append(seconds)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(latencies), codes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--code", required=True, help="the meshlab checkout to run the server from")
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--per-client", type=int, default=25)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="meshlab-hardening-"))
     mesh = build_mesh(base / "mesh")
@@ -157,6 +181,13 @@ def main() -> None:
         )
         print(f"worker processes: {len(children(server.pid))}, {workers:.0f} MiB together")
         print(f"distinct users in the audit log for {len(records)} queries: {users}")
+        latencies, codes = concurrent_queries(f"{url}/meshlab/api/query", token, args.clients, args.per_client)
+        errors = sum(code != 200 for code in codes)
+        p50, p99 = (latencies[int(q * (len(latencies) - 1))] for q in (0.5, 0.99))
+        print(
+            f"{args.clients} clients x {args.per_client} queries: {errors} errors, "
+            f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+        )
         store = mesh.parent / ".meshlab" / "status.sqlite"
         store.parent.mkdir(exist_ok=True)
         lock = sqlite3.connect(store, isolation_level=None)
