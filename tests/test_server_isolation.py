@@ -502,3 +502,24 @@ def test_a_reload_in_progress_does_not_hold_other_requests(mesh_path):
         release.set()
         contract_file.write_text(original)
         loader.close()
+
+
+@pytest.mark.parametrize("extra_options", [{"query_time_limit": 3}])
+async def test_a_query_over_the_time_limit_is_stopped(
+    jp_fetch, jp_serverapp, http_server_port, postgres_server, mesh_path
+):
+    before = len(audit_records(mesh_path))
+    [query] = await raw_queries(jp_serverapp, http_server_port, ("tok-dan", 501))
+    try:
+        code, body = await query.response()
+    finally:
+        query.close()
+    assert code == 504 and body["error"] == "QueryTimeLimitError"
+    assert body["message"] == (
+        "the query ran longer than the server's limit of 3 s (MeshlabApp.query_time_limit) and was stopped"
+    )
+    await wait_until(lambda: not slow_backends(postgres_server, "<> 501"), "PostgreSQL to stop the statement")
+    [record] = [r for r in audit_records(mesh_path)[before:] if r["statement"] == slow_sql(501)]
+    assert (record["user"], record["outcome"], record["error"]) == ("dan", "timeout", body["message"])
+    code, _ = await fetch(jp_fetch, "meshlab", "api", "datasets", "lake.plays", "sample", token="tok-dan")
+    assert code == 200

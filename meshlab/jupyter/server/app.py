@@ -68,6 +68,13 @@ class MeshlabApp(ExtensionApp):
         "statement whose worker was stopped ends on the server too (PostgreSQL 14+; 0: not set).",
     )
 
+    query_time_limit = Float(
+        900.0,
+        config=True,
+        help="Seconds a server-mode query or sample may run before its worker process is stopped "
+        "(504; its PostgreSQL statements are cancelled). 0: no limit.",
+    )
+
     def initialize_settings(self) -> None:
         opener = partial(
             open_server_mesh,
@@ -84,6 +91,7 @@ class MeshlabApp(ExtensionApp):
             allowed_roots=tuple(self.allowed_roots),
             reload_interval=self.reload_interval,
             postgres_check_ms=int(self.postgres_disconnect_check * 1000),
+            time_limit=self.query_time_limit,
         )
         self.workers = QueryWorkers(
             config, self.query_workers, self.max_queries_per_user, self.max_queued_per_user, self.max_queued_queries

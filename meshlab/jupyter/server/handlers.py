@@ -117,6 +117,7 @@ class MeshAPIHandler(APIHandler):
             sql = request["sql"] if kind == "query" else catalog_api.sample_sql(request["address"], request["limit"])
             gone = answer.lost == "cancelled"
             reason = "the client went away" if gone else json.loads(answer.body).get("message")
+            # the query is audited as crashed, cancelled or timeout
             seconds = time.perf_counter() - started
             lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
             try:

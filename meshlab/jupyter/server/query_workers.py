@@ -48,6 +48,7 @@ class WorkerConfig:
     allowed_roots: tuple[str, ...] = ()
     reload_interval: float = 1.0
     postgres_check_ms: int = 1000
+    time_limit: float = 0.0  # seconds a query or sample may run before its worker is stopped (0: none)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Answer:
     status: int
     content_type: str
     body: bytes
-    lost: str | None = None  # "crashed" or "cancelled" when the worker died
+    lost: str | None = None  # "crashed", "cancelled" or "timeout" when the worker died
     worker: int | None = None  # then: the process id of the worker that died
 
     @classmethod
@@ -162,26 +163,38 @@ class WorkerSlot:
             self.process, self.connection, self.killed = process, ours, False
 
     def call(self, job: Job) -> Answer:
-        """Send ``job`` and wait for its answer or for the worker's death (in a pool thread)."""
+        """Send ``job`` and wait for its answer, the worker's death or the time limit (in a pool thread)."""
         self.start()
         process, connection = self.process, self.connection
+        limit = self.config.time_limit or None
         try:
             connection.send(job)
-            ready = multiprocessing.connection.wait([connection, process.sentinel])
+            ready = multiprocessing.connection.wait([connection, process.sentinel], timeout=limit)
             if connection in ready:
                 return connection.recv()
+            if not ready:  # the time limit: the worker is stopped, like one whose client left
+                self.kill()
+                return self._lost(job, process, "timeout")
         except (EOFError, OSError):
             pass
+        return self._lost(job, process, "cancelled" if self.killed else "crashed")
+
+    def _lost(self, job: Job, process, outcome: str) -> Answer:
+        from meshlab.jupyter.server.statuses import QueryLostError, QueryTimeLimitError
+
         process.join(5)
-        outcome = "cancelled" if self.killed else "crashed"
+        self.connection.close()  # the pool starts a new worker once this answer is on its way
         code = process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        log.warning("meshlab: query worker %d stopped (%s) during a %s; restarting it", self.number, how, job.kind)
-        connection.close()  # the pool starts a new worker once this answer is on its way
-        from meshlab.jupyter.server.statuses import QueryLostError
-
-        lost = QueryLostError(f"the server's query worker stopped ({how}) before the {job.kind} finished")
-        answer = Answer.of_error(lost)
+        log.warning("meshlab: query worker %d stopped (%s, %s) during a %s", self.number, outcome, how, job.kind)
+        if outcome == "timeout":
+            error = QueryTimeLimitError(
+                f"the {job.kind} ran longer than the server's limit of {self.config.time_limit:g} s "
+                "(MeshlabApp.query_time_limit) and was stopped"
+            )
+        else:
+            error = QueryLostError(f"the server's query worker stopped ({how}) before the {job.kind} finished")
+        answer = Answer.of_error(error)
         return Answer(answer.status, answer.content_type, answer.body, lost=outcome, worker=process.pid)
 
     def kill(self) -> None:

@@ -30,6 +30,10 @@ class QueryLostError(MeshError):
     """The worker process running a query stopped before answering (a crash, or killed)."""
 
 
+class QueryTimeLimitError(QueryLostError):
+    """A query ran longer than ``MeshlabApp.query_time_limit``; its worker was stopped."""
+
+
 # The first matching class wins.
 ERROR_STATUS: tuple[tuple[type[MeshError], int], ...] = (
     (RequestTooLargeError, 413),
@@ -44,6 +48,7 @@ ERROR_STATUS: tuple[tuple[type[MeshError], int], ...] = (
     (DescriptorError, 503),  # the manifest itself is broken
     (SqlError, 400),
     (SourceError, 502),
+    (QueryTimeLimitError, 504),
     (QueryLostError, 500),
     (MeshError, 500),
 )
