@@ -523,3 +523,31 @@ async def test_a_query_over_the_time_limit_is_stopped(
     assert (record["user"], record["outcome"], record["error"]) == ("dan", "timeout", body["message"])
     code, _ = await fetch(jp_fetch, "meshlab", "api", "datasets", "lake.plays", "sample", token="tok-dan")
     assert code == 200
+
+
+@pytest.mark.parametrize("extra_options", [{"max_queries_per_user": 1, "max_queued_per_user": 0}])
+async def test_connect_server_backs_off_while_the_server_is_busy(
+    jp_fetch, jp_serverapp, http_server_port, postgres_server
+):
+    [running] = await raw_queries(jp_serverapp, http_server_port, ("tok-ann", 601))
+    outcome = {}
+
+    def client():
+        try:
+            url = f"http://127.0.0.1:{http_server_port[-1]}{jp_serverapp.base_url.rstrip('/')}"
+            meshlab.connect_server(url, token="tok-ann").sql("SELECT count(*) AS n FROM lake.plays")
+        except meshlab.MeshError as error:
+            outcome["error"] = (error.status, error.kind, str(error))
+
+    try:
+        await wait_until(lambda: slow_backends(postgres_server, "<> 601"), "ann's slow query running")
+        thread = threading.Thread(target=client)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.05)
+    finally:
+        running.close()
+    status, kind, message = outcome["error"]
+    assert (status, kind) == (429, "ServerBusyError")
+    assert message.startswith("user 'ann' has 1 query running or waiting on this server; at most 1 are accepted")
+    assert message.endswith("(tried 3 times)")

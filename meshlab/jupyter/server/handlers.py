@@ -29,10 +29,11 @@ from meshlab.jupyter.server import catalog_api, query_api
 from meshlab.jupyter.server.mesh_loader import MeshLoader
 from meshlab.jupyter.server.postgres_cancel import cancel_worker_statements
 from meshlab.jupyter.server.query_workers import Answer, Job, QueryWorkers
-from meshlab.jupyter.server.statuses import ERROR_STATUS, status_of
+from meshlab.jupyter.server.statuses import ERROR_STATUS, ServerBusyError, status_of
 from meshlab.mesh import Mesh
 
 NAMESPACE = "meshlab"
+RETRY_AFTER_SECONDS = 1
 
 __all__ = ["ERROR_STATUS", "NAMESPACE", "route_table"]
 
@@ -99,6 +100,8 @@ class MeshAPIHandler(APIHandler):
         if status >= 500 and status != 503:
             self.log.warning("meshlab: %s", error)
         self.set_status(status)
+        if isinstance(error, ServerBusyError):
+            self.set_header("Retry-After", str(RETRY_AFTER_SECONDS))  # busy is transient: clients retry
         self.reply(catalog_api.error_body(error))
 
     def send(self, answer: Answer) -> None:

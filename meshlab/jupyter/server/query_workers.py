@@ -267,7 +267,8 @@ class QueryWorkers:
         mine = self._running[job.user] + self.waiting(job.user)
         if mine >= self.per_user + self.queued_per_user:
             raise ServerBusyError(
-                f"user '{job.user}' has {mine} queries running or waiting on this server; "
+                f"user '{job.user}' has {mine} {'query' if mine == 1 else 'queries'} running or waiting "
+                "on this server; "
                 f"at most {self.per_user + self.queued_per_user} are accepted, retry when one finished",
                 429,
             )
