@@ -117,19 +117,21 @@ class MeshAPIHandler(APIHandler):
         started = time.perf_counter()
         answer = await self.workers.run(job, self.gone)
         if answer.lost is not None:
-            sql = request["sql"] if kind == "query" else catalog_api.sample_sql(request["address"], request["limit"])
-            gone = answer.lost == "cancelled"
-            reason = "the client went away" if gone else json.loads(answer.body).get("message")
-            # the query is audited as crashed, cancelled or timeout
-            seconds = time.perf_counter() - started
-            lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
-            try:
-                await self.off_loop(query_api.audit_lost, *lost)
-                if answer.worker is not None:
-                    await self.off_loop(cancel_worker_statements, mesh, answer.worker)
-            except RuntimeError:  # the server is stopping: its pool is closed
-                query_api.audit_lost(*lost)
+            await self.after_lost(mesh, kind, request, answer, time.perf_counter() - started)
         return answer
+
+    async def after_lost(self, mesh: Mesh, kind: str, request: dict, answer: Answer, seconds: float) -> None:
+        """Audit a query whose worker died (``crashed``, ``cancelled``, ``timeout``); cancel its statements."""
+        sql = request["sql"] if kind == "query" else catalog_api.sample_sql(request["address"], request["limit"])
+        gone = answer.lost == "cancelled"
+        reason = "the client went away" if gone else json.loads(answer.body).get("message")
+        lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
+        try:
+            await self.off_loop(query_api.audit_lost, *lost)
+            if answer.worker is not None:
+                await self.off_loop(cancel_worker_statements, mesh, answer.worker)
+        except RuntimeError:  # the server is stopping: its pool is closed
+            query_api.audit_lost(*lost)
 
 
 class DatasetsHandler(MeshAPIHandler):

@@ -34,6 +34,12 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from meshlab.errors import MeshError, SqlError
+from meshlab.jupyter.server import catalog_api, query_api
+from meshlab.jupyter.server.catalog_api import error_body
+from meshlab.jupyter.server.mesh_loader import MeshLoader
+from meshlab.jupyter.server.postgres_cancel import application_name
+from meshlab.jupyter.server.server_mesh import open_server_mesh
+from meshlab.jupyter.server.statuses import QueryLostError, QueryTimeLimitError, ServerBusyError, status_of
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +81,11 @@ class Answer:
 
     @classmethod
     def of_error(cls, error: MeshError) -> Answer:
-        from meshlab.jupyter.server.catalog_api import error_body
-        from meshlab.jupyter.server.statuses import status_of
-
         return cls(status_of(error), JSON, json.dumps(error_body(error)).encode())
 
 
 # -- the worker process ------------------------------------------------------------------
 def _connection_settings(config: WorkerConfig) -> None:
-    from meshlab.jupyter.server.postgres_cancel import application_name
-
     # The server finds this worker's PostgreSQL backends by this name (postgres_cancel).
     os.environ["PGAPPNAME"] = application_name(os.getpid())
     if config.postgres_check_ms > 0:
@@ -94,8 +95,6 @@ def _connection_settings(config: WorkerConfig) -> None:
 
 def answer_job(loader, job: Job) -> Answer:
     """Run ``job`` on the mesh of ``loader`` (in the worker process)."""
-    from meshlab.jupyter.server import catalog_api, query_api
-
     try:
         mesh = loader.current()
         mesh = mesh.for_user(job.user, job.role if mesh.policy is not None else None)
@@ -115,9 +114,6 @@ def answer_job(loader, job: Job) -> Answer:
 
 def serve(connection, config: WorkerConfig) -> None:
     """The worker process: answer jobs from ``connection`` until the server closes it."""
-    from meshlab.jupyter.server.mesh_loader import MeshLoader
-    from meshlab.jupyter.server.server_mesh import open_server_mesh
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the server's
     _connection_settings(config)
     opener = partial(open_server_mesh, allowed_roots=config.allowed_roots)
@@ -180,8 +176,6 @@ class WorkerSlot:
         return self._lost(job, process, "cancelled" if self.killed else "crashed")
 
     def _lost(self, job: Job, process, outcome: str) -> Answer:
-        from meshlab.jupyter.server.statuses import QueryLostError, QueryTimeLimitError
-
         process.join(5)
         self.connection.close()  # the pool starts a new worker once this answer is on its way
         code = process.exitcode
@@ -262,8 +256,6 @@ class QueryWorkers:
 
     async def run(self, job: Job, gone: asyncio.Event | None = None) -> Answer:
         """Run ``job`` when its turn comes; stop it if ``gone`` is set (the client left)."""
-        from meshlab.jupyter.server.statuses import ServerBusyError
-
         mine = self._running[job.user] + self.waiting(job.user)
         if mine >= self.per_user + self.queued_per_user:
             raise ServerBusyError(
