@@ -386,15 +386,19 @@ def worker_pid(backend: tuple[int, str, str]) -> int:
     return int(name.removeprefix("meshlab-worker-"))
 
 
+@pytest.mark.parametrize("how", [signal.SIGSEGV, signal.SIGKILL], ids=["segfault", "killed"])
 async def test_a_killed_worker_fails_only_its_query(
-    jp_fetch, jp_serverapp, http_server_port, postgres_server, mesh_path
+    jp_fetch, jp_serverapp, http_server_port, postgres_server, mesh_path, how
 ):
-    [doomed] = await raw_queries(jp_serverapp, http_server_port, ("tok-ann", 301))
-    [backend] = await wait_until(lambda: slow_backends(postgres_server, "<> 301"), "the query running")
-    os.kill(worker_pid(backend), signal.SIGKILL)  # as a segfault in Polars would end it
+    marker = 300 + int(how)
+    [doomed] = await raw_queries(jp_serverapp, http_server_port, ("tok-ann", marker))
+    [backend] = await wait_until(lambda: slow_backends(postgres_server, f"<> {marker}"), "the query running")
+    os.kill(worker_pid(backend), how)  # as a crash inside Polars would end it
     code, body = await doomed.response()
     assert code == 500 and body["error"] == "QueryLostError"
-    assert body["message"] == "the server's query worker stopped (killed by signal 9) before the query finished"
+    assert body["message"] == (
+        f"the server's query worker stopped (killed by signal {int(how)}) before the query finished"
+    )
     # The server, other users and the same user go on; the statement ended on PostgreSQL too.
     for token in ("tok-ben", "tok-ann"):
         code, table = await fetch(
@@ -404,8 +408,8 @@ async def test_a_killed_worker_fails_only_its_query(
         assert code == 200 and isinstance(table, bytes) and table
     code, _ = await fetch(jp_fetch, "api", "status")
     assert code == 200
-    await wait_until(lambda: not slow_backends(postgres_server, "<> 301"), "the orphaned statement to end")
-    [record] = [r for r in audit_records(mesh_path) if r["statement"] == slow_sql(301)]
+    await wait_until(lambda: not slow_backends(postgres_server, f"<> {marker}"), "the orphaned statement to end")
+    [record] = [r for r in audit_records(mesh_path) if r["statement"] == slow_sql(marker)]
     assert record["user"] == "ann" and record["outcome"] == "crashed"
     assert record["error"] == body["message"]
 
