@@ -42,6 +42,8 @@ import yaml
 
 from meshlab.quality.status import SCHEMA
 
+DATASET = "plays.play_events"  # in both meshes
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -84,6 +86,18 @@ def build_mesh(root: Path) -> Path:
     return root / "mesh.yaml"
 
 
+def build_demo(root: Path) -> Path:
+    """The demo's governed mesh (``*`` users are analysts), with an audit log."""
+    from meshlab.demo import write_demo
+
+    write_demo(root, scale=0.002)
+    manifest = root / "mesh-governed.yaml"
+    settings = yaml.safe_load(manifest.read_text())
+    settings["audit"] = {"log": "audit/queries.jsonl"}
+    manifest.write_text(yaml.safe_dump(settings))
+    return manifest
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -123,9 +137,7 @@ def concurrent_queries(url: str, token: str, clients: int, each: int) -> tuple[l
 
     def client(n: int) -> None:
         for i in range(each):
-            code, seconds = request(
-                url, token, {"sql": f"SELECT count(*) + {n * each + i} AS n FROM plays.play_events"}
-            )
+            code, seconds = request(url, token, {"sql": f"SELECT count(*) + {n * each + i} AS n FROM {DATASET}"})
             codes.append(code)
             latencies.append(seconds)
 
@@ -140,13 +152,14 @@ def concurrent_queries(url: str, token: str, clients: int, each: int) -> tuple[l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--code", required=True, help="the meshlab checkout to run the server from")
+    parser.add_argument("--demo", action="store_true", help="serve the demo's governed mesh instead of a tiny one")
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--per-client", type=int, default=25)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="meshlab-hardening-"))
-    mesh = build_mesh(base / "mesh")
+    mesh = build_demo(base / "demo") if args.demo else build_mesh(base / "mesh")
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "PYTHONPATH": args.code, "JUPYTER_CONFIG_DIR": str(base / "config")}
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
@@ -164,13 +177,13 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
-        request(f"{url}/meshlab/api/query", token, {"sql": "SELECT 1 AS x FROM plays.play_events LIMIT 1"})
+        request(f"{url}/meshlab/api/query", token, {"sql": f"SELECT 1 AS x FROM {DATASET} LIMIT 1"})
         time.sleep(2)
         before = rss_mib(server.pid)
         for n in range(args.searches):
             request(f"{url}/meshlab/api/datasets?" + urllib.parse.urlencode({"q": f"plays {n}"}), token)
         for _ in range(args.queries):
-            request(f"{url}/meshlab/api/query", token, {"sql": "SELECT count(*) AS n FROM plays.play_events"})
+            request(f"{url}/meshlab/api/query", token, {"sql": f"SELECT count(*) AS n FROM {DATASET}"})
         after = rss_mib(server.pid)
         workers = sum(rss_mib(pid) for pid in children(server.pid))
         records = [json.loads(line) for line in (mesh.parent / "audit/queries.jsonl").read_text().splitlines()]
