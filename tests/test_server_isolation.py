@@ -555,3 +555,28 @@ async def test_connect_server_backs_off_while_the_server_is_busy(
     assert (status, kind) == (429, "ServerBusyError")
     assert message.startswith("user 'ann' has 1 query running or waiting on this server; at most 1 are accepted")
     assert message.endswith("(tried 3 times)")
+
+
+def test_views_are_dropped_when_old_or_least_recently_used():
+    from meshlab.jupyter.server.server_mesh import ViewCache
+
+    views = ViewCache(maxsize=2, ttl=600)
+    views["ann"], views["ben"] = 1, 2
+    assert views.get("ann") == 1  # ann is now the most recent
+    views["cal"] = 3
+    assert (views.get("ann"), views.get("ben"), views.get("cal")) == (1, None, 3)
+    fleeting = ViewCache(maxsize=8, ttl=0.01)
+    fleeting["ann"] = 1
+    time.sleep(0.05)
+    assert fleeting.get("ann") is None and len(fleeting) == 0
+
+
+def test_a_root_is_a_folder_not_a_prefix(tmp_path):
+    from meshlab.jupyter.server.confinement import Confinement
+
+    (tmp_path / "mesh").mkdir()
+    (tmp_path / "meshes").mkdir()
+    confined = Confinement([str(tmp_path / "mesh")])
+    assert confined.allows(str(tmp_path / "mesh" / "a.parquet"))
+    assert not confined.allows(str(tmp_path / "meshes" / "a.parquet"))
+    assert not confined.allows(str(tmp_path / "mesh" / ".." / "meshes" / "a.parquet"))
