@@ -580,3 +580,20 @@ def test_a_root_is_a_folder_not_a_prefix(tmp_path):
     assert confined.allows(str(tmp_path / "mesh" / "a.parquet"))
     assert not confined.allows(str(tmp_path / "meshes" / "a.parquet"))
     assert not confined.allows(str(tmp_path / "mesh" / ".." / "meshes" / "a.parquet"))
+
+
+class NoAuthentication(IdentityProvider):
+    """Jupyter's own identity provider with authentication turned off (no token, no password)."""
+
+    @property
+    def auth_enabled(self):
+        return False
+
+
+@pytest.mark.parametrize("identity_class", [f"{__name__}.NoAuthentication"])
+async def test_a_server_without_authentication_has_one_user(jp_fetch, mesh_path):
+    before = len(audit_records(mesh_path))
+    for _ in range(3):
+        response = await jp_fetch("meshlab", "api", "datasets", "lake.plays", "sample", headers={"Authorization": ""})
+        assert response.code == 200
+    assert {r["user"] for r in audit_records(mesh_path)[before:]} == {"anonymous"}

@@ -70,6 +70,8 @@ class MeshAPIHandler(APIHandler):
             token = provider.get_token(self) or ""
             if token and token == provider.token:
                 return "token-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+        if shared and not provider.auth_enabled:
+            return "anonymous"  # no authentication at all: every request would be a new random user
         return self.current_user.username
 
     def text_argument(self, name: str, default: str = "") -> str:
