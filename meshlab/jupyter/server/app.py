@@ -19,7 +19,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int, List, Unicode
 
 from meshlab.jupyter.server.handlers import route_table
-from meshlab.jupyter.server.mesh_loader import MeshLoader
+from meshlab.jupyter.server.mesh_loader import MeshLoader, configured_mesh_path
 from meshlab.jupyter.server.query_workers import QueryWorkers, WorkerConfig
 from meshlab.jupyter.server.server_mesh import open_server_mesh
 
@@ -92,6 +92,7 @@ class MeshlabApp(ExtensionApp):
             reload_interval=self.reload_interval,
             postgres_check_ms=int(self.postgres_disconnect_check * 1000),
             time_limit=self.query_time_limit,
+            preload=configured_mesh_path(self.mesh, self.serverapp.root_dir),
         )
         self.workers = QueryWorkers(
             config, self.query_workers, self.max_queries_per_user, self.max_queued_per_user, self.max_queued_queries

@@ -55,6 +55,7 @@ class WorkerConfig:
     reload_interval: float = 1.0
     postgres_check_ms: int = 1000
     time_limit: float = 0.0  # seconds a query or sample may run before its worker is stopped (0: none)
+    preload: str | None = None  # the mesh a new worker loads before its first job
 
 
 @dataclass(frozen=True)
@@ -118,18 +119,24 @@ def serve(connection, config: WorkerConfig) -> None:
     _connection_settings(config)
     opener = partial(open_server_mesh, allowed_roots=config.allowed_roots)
     loaders: dict[str, MeshLoader] = {}
+
+    def loader_for(path: str) -> MeshLoader:
+        if path not in loaders:  # the server's mesh moved (a new $MESHLAB_MESH, a mesh.yaml appeared)
+            loaders.clear()
+            loaders[path] = MeshLoader(path, config.root_dir, config.reload_interval, environ={}, open_mesh=opener)
+        return loaders[path]
+
+    if config.preload:  # load the mesh now, not on this worker's first query
+        try:
+            loader_for(config.preload).current()
+        except MeshError:
+            pass  # the first query reports it
     while True:
         try:
             job = connection.recv()
         except (EOFError, OSError):
             return
-        loader = loaders.get(job.mesh_path)
-        if loader is None:  # the server's mesh moved (a new $MESHLAB_MESH, a mesh.yaml appeared)
-            loaders.clear()
-            loader = loaders[job.mesh_path] = MeshLoader(
-                job.mesh_path, config.root_dir, config.reload_interval, environ={}, open_mesh=opener
-            )
-        connection.send(answer_job(loader, job))
+        connection.send(answer_job(loader_for(job.mesh_path), job))
 
 
 # -- the server side ---------------------------------------------------------------------
