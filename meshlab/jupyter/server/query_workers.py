@@ -5,17 +5,20 @@ nothing of the server's threads or sockets is inherited). Each loads the mesh
 itself, confined like the server's own, and runs one query or sample at a time.
 A worker that dies is replaced; the request it ran gets a
 :class:`~meshlab.jupyter.server.statuses.QueryLostError`, and the server writes
-the audit record the worker could not (outcome ``crashed``, or ``cancelled``
-when the server killed it because the client went away).
+the audit record the worker could not: outcome ``crashed``, ``cancelled`` (the
+server killed it because the client went away) or ``timeout`` (it ran past
+``time_limit``).
 
 Scheduling is fair between users: each user has at most ``per_user`` queries
 running; the next free worker goes to the waiting user with the fewest running,
 in turn. A user with ``per_user + queued_per_user`` queries already in gets a
 429; a server with ``queued`` queries waiting gets a 503.
 
-PostgreSQL: a worker's connections carry ``client_connection_check_interval``
-(through ``PGOPTIONS``), so a backend whose worker was killed mid-statement
-notices the lost client and stops within about a second (PostgreSQL 14+).
+PostgreSQL: a worker's connections are named ``meshlab-worker-<pid>``, so the
+server can cancel what a dead worker left running
+(:mod:`~meshlab.jupyter.server.postgres_cancel`), and carry
+``client_connection_check_interval`` (through ``PGOPTIONS``), so such a backend
+also notices the lost client by itself (PostgreSQL 14+).
 """
 
 from __future__ import annotations
