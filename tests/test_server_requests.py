@@ -301,3 +301,13 @@ async def test_twenty_clients_run_twenty_five_queries_each_without_error(jp_fetc
     while any(thread.is_alive() for thread in threads):
         await asyncio.sleep(0.05)
     assert len(results) == 500 and [r for r in results if r is not True] == []
+
+
+def test_every_server_option_is_documented():
+    """Each ``MeshlabApp`` option is in the Server mode section of docs/reliability.md."""
+    from meshlab.jupyter.server.app import MeshlabApp
+
+    docs = (Path(__file__).parent.parent / "docs" / "reliability.md").read_text()
+    options = [name for name, trait in MeshlabApp.class_traits(config=True).items() if trait.this_class is MeshlabApp]
+    assert "allowed_roots" in options
+    assert [name for name in options if f"`MeshlabApp.{name}`" not in docs] == []
