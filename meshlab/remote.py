@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +28,8 @@ from meshlab.planner.parse import parse_statement, placeholders
 
 URL_ENV = "MESHLAB_SERVER_URL"
 TOKEN_ENVS = ("MESHLAB_SERVER_TOKEN", "JUPYTERHUB_API_TOKEN", "JUPYTER_TOKEN")
+BUSY_ATTEMPTS = 3  # a busy server (429/503 with Retry-After) is asked this many times
+MAX_RETRY_WAIT = 5.0
 
 
 class RemoteError(MeshError):
@@ -108,13 +111,21 @@ class RemoteMesh:
             headers["X-Meshlab-Role"] = self.role
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(url, data=data, headers=headers, method="GET" if body is None else "POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                return answer.read(), answer.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as exc:
-            raise _error(exc, url) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise RemoteError(0, f"cannot reach the Jupyter server: {exc}", url) from None
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                    return answer.read(), answer.headers.get("Content-Type", "")
+            except urllib.error.HTTPError as exc:
+                wait = _retry_after(exc)
+                if wait is None or attempt == BUSY_ATTEMPTS:
+                    error = _error(exc, url)
+                    if wait is not None:
+                        error.args = (f"{error} (tried {attempt} times)",)
+                    raise error from None
+                time.sleep(wait * attempt)  # the server is busy: back off, then ask again
+            except (urllib.error.URLError, OSError) as exc:
+                raise RemoteError(0, f"cannot reach the Jupyter server: {exc}", url) from None
+        raise AssertionError("unreachable")
 
     def sql(
         self, sql: str, params: Mapping[str, Any] | None = None, lazy: bool = False, limit: int | None = None
@@ -149,6 +160,16 @@ class RemoteMesh:
 
     def __repr__(self) -> str:
         return f"<RemoteMesh {self.url} role {self.role or '(default)'}>"
+
+
+def _retry_after(exc: urllib.error.HTTPError) -> float | None:
+    """Seconds to wait before asking again, when the server said it is busy (429/503 with Retry-After)."""
+    if exc.code not in (429, 503):
+        return None
+    try:
+        return min(max(float(exc.headers.get("Retry-After", "")), 0.0), MAX_RETRY_WAIT)
+    except ValueError:
+        return None
 
 
 def _error(exc: urllib.error.HTTPError, url: str) -> RemoteError:

@@ -176,8 +176,9 @@ def _outcome(results: list[CheckResult]) -> str:
 class StatusStore:
     """Read and write check results in the SQLite file at ``path``."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, timeout: float = 10.0):
         self.path = path
+        self.timeout = timeout  # seconds to wait for a writer's lock
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False):
@@ -186,7 +187,7 @@ class StatusStore:
         elif not os.path.isfile(self.path):
             raise FileNotFoundError(self.path)
         uri = f"file:{self.path}" + ("" if write else "?mode=ro")
-        connection = sqlite3.connect(uri, uri=True, timeout=10)
+        connection = sqlite3.connect(uri, uri=True, timeout=self.timeout)
         try:
             if write:
                 connection.executescript(SCHEMA)

@@ -28,10 +28,12 @@ from meshlab.catalog import Dataset
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, MeshError, UnknownDatasetError
 from meshlab.mesh import Mesh
 from meshlab.planner.parse import READ_DIALECT
+from meshlab.quality.status import StatusStore
 
 SAMPLE_ROWS = 10
 MAX_SAMPLE_ROWS = 1000
 CELL_ROWS = 100
+STATUS_LOCK_SECONDS = 0.25
 
 # Server fields shown in a dataset's detail. Anything else (host, port,
 # customProperties with the names of credential variables, ...) stays on the server.
@@ -117,10 +119,16 @@ def without_credentials(location: str) -> str:
 
 # -- the routes' answers --------------------------------------------------------------
 def last_check(mesh: Mesh, address: str | None = None):
-    """The latest stored check of ``address`` (or of every dataset: a dict), from the status store."""
-    if not hasattr(mesh, "status"):
-        return {} if address is None else None
-    return mesh.status(address)
+    """The latest stored check of ``address`` (or of every dataset: a dict), from the status store.
+
+    A store locked by a writer (``meshlab check`` storing a run) answers "unknown"
+    after :data:`STATUS_LOCK_SECONDS` instead of holding the request.
+    """
+    store = StatusStore(mesh.status_path, timeout=STATUS_LOCK_SECONDS)
+    if address is None:
+        visible = {d.address for d in mesh.datasets()}
+        return {a: s for a, s in store.latest().items() if a in visible}
+    return store.latest([address]).get(address)
 
 
 def dataset_summary(ds: Dataset, checked=None) -> dict:

@@ -1,84 +1,139 @@
-"""HTTP routes of the catalog sidebar, under ``<base_url>/meshlab/api/``.
+"""HTTP routes of the catalog sidebar and of server mode, under ``<base_url>/meshlab/api/``.
 
 Thin: each verb parses its parameters, gets the mesh from :meth:`MeshAPIHandler.mesh`
-(the one place that decides which mesh, user and role a request sees),
-calls one function of :mod:`meshlab.jupyter.server.catalog_api` and writes JSON.
+(the one place that decides which mesh, user and role a request sees), calls one
+function of :mod:`~meshlab.jupyter.server.catalog_api` in the catalog thread pool
+(or hands a query or sample to the worker processes of
+:mod:`~meshlab.jupyter.server.query_workers`) and writes JSON. Nothing blocking
+runs on the server's event loop, so the rest of Jupyter never waits on meshlab.
 Every verb requires the server's authentication.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import time
+from concurrent.futures import Executor
 from typing import Any
 
 import tornado.web
+from jupyter_server.auth.identity import IdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
-from meshlab.errors import (
-    AmbiguousDatasetError,
-    DescriptorError,
-    GovernanceError,
-    MeshError,
-    MeshLoadError,
-    SourceError,
-    SqlError,
-    UnknownDatasetError,
-)
+from meshlab.errors import MeshError
 from meshlab.jupyter.server import catalog_api, query_api
-from meshlab.jupyter.server.mesh_loader import MeshLoader, NoMeshConfiguredError
+from meshlab.jupyter.server.mesh_loader import MeshLoader
+from meshlab.jupyter.server.postgres_cancel import cancel_worker_statements
+from meshlab.jupyter.server.query_workers import Answer, Job, QueryWorkers
+from meshlab.jupyter.server.statuses import ERROR_STATUS, ServerBusyError, status_of
 from meshlab.mesh import Mesh
 
 NAMESPACE = "meshlab"
+RETRY_AFTER_SECONDS = 1
 
-# The HTTP status of each kind of failure; the first matching class wins.
-ERROR_STATUS: tuple[tuple[type[MeshError], int], ...] = (
-    (catalog_api.AddressSyntaxError, 400),
-    (catalog_api.RequestValueError, 400),
-    (GovernanceError, 403),
-    (AmbiguousDatasetError, 400),
-    (UnknownDatasetError, 404),
-    (NoMeshConfiguredError, 503),
-    (MeshLoadError, 503),
-    (DescriptorError, 503),  # the manifest itself is broken
-    (SqlError, 400),
-    (SourceError, 502),
-    (MeshError, 500),
-)
+__all__ = ["ERROR_STATUS", "NAMESPACE", "route_table"]
 
 
 class MeshAPIHandler(APIHandler):
-    """Base of every meshlab route: finds the mesh, turns MeshErrors into JSON answers."""
+    """Base of every meshlab route: finds the mesh and user, turns MeshErrors into JSON answers."""
 
-    def initialize(self, loader: MeshLoader) -> None:
+    def initialize(self, loader: MeshLoader, catalog_pool: Executor, workers: QueryWorkers) -> None:
         self.loader = loader
+        self.catalog_pool = catalog_pool
+        self.workers = workers
+        self.gone = asyncio.Event()
+
+    def on_connection_close(self) -> None:
+        # The client went away: a query it was waiting for is stopped (see QueryWorkers.run).
+        self.gone.set()
+        super().on_connection_close()
+
+    async def off_loop(self, function, *args) -> Any:
+        """``function(*args)`` in the catalog thread pool, never on the event loop."""
+        return await IOLoop.current().run_in_executor(self.catalog_pool, function, *args)
+
+    def user_name(self) -> str:
+        """The authenticated user, stable across requests.
+
+        With Jupyter's own token scheme (one shared token, no user names), a client
+        without cookies (``meshlab.connect_server``) would be a new random anonymous
+        user on every request; it is named after a hash of its token instead.
+        """
+        provider = self.identity_provider
+        kind = type(provider)
+        shared = kind.get_user is IdentityProvider.get_user and kind.get_user_token is IdentityProvider.get_user_token
+        if shared and self.token_authenticated:
+            token = provider.get_token(self) or ""
+            if token and token == provider.token:
+                return "token-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+        if shared and not provider.auth_enabled:
+            return "anonymous"  # no authentication at all: every request would be a new random user
+        return self.current_user.username
+
+    def text_argument(self, name: str, default: str = "") -> str:
+        return query_api.check_text(self.get_query_argument(name, default), f"parameter {name}")
+
+    def requested_role(self, role: str | None = None) -> str | None:
+        role = role or self.text_argument("role", "") or self.request.headers.get("X-Meshlab-Role") or None
+        return None if role is None else query_api.check_text(role, "the role")
 
     async def mesh(self, role: str | None = None) -> Mesh:
         """The mesh this request works on, as the authenticated user sees it.
 
-        With a policy file, the user is the server's authenticated user (as
-        JupyterHub names them) and the role is the ``role`` argument or the
-        ``X-Meshlab-Role`` header, else the user's first role: the catalog,
-        samples and queries then show only what that role may see.
+        The user is :meth:`user_name`; with a policy file the role is the ``role``
+        argument or the ``X-Meshlab-Role`` header, else the user's first role:
+        the catalog, samples and queries then show only what that role may see.
         Loading or reloading may read many files, so it runs off the event loop.
         """
-        mesh = await IOLoop.current().run_in_executor(None, self.loader.current)
-        if mesh.policy is None:
-            return mesh
-        role = role or self.get_query_argument("role", None) or self.request.headers.get("X-Meshlab-Role") or None
-        return mesh.for_user(self.current_user.username, role)
+        mesh = await self.off_loop(self.loader.current)
+        role = self.requested_role(role) if mesh.policy is not None else None
+        return await self.off_loop(mesh.for_user, self.user_name(), role)
 
     def reply(self, body: Any) -> None:
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
     def fail(self, error: MeshError) -> None:
-        status = next(code for kind, code in ERROR_STATUS if isinstance(error, kind))
+        status = status_of(error)
         if status >= 500 and status != 503:
             self.log.warning("meshlab: %s", error)
         self.set_status(status)
+        if isinstance(error, ServerBusyError):
+            self.set_header("Retry-After", str(RETRY_AFTER_SECONDS))  # busy is transient: clients retry
         self.reply(catalog_api.error_body(error))
+
+    def send(self, answer: Answer) -> None:
+        if self.gone.is_set():
+            return  # nobody to answer
+        self.set_status(answer.status)
+        self.finish(answer.body, set_content_type=answer.content_type)
+
+    async def run_job(self, kind: str, request: dict, role: str | None) -> Answer:
+        """Run a query or sample in a worker process; audit it here if the worker died."""
+        mesh = await self.mesh(role)  # the role is checked now: a refusal never waits in line
+        job = Job(kind, self.loader.path or "", self.user_name(), mesh.role, request)
+        started = time.perf_counter()
+        answer = await self.workers.run(job, self.gone)
+        if answer.lost is not None:
+            await self.after_lost(mesh, kind, request, answer, time.perf_counter() - started)
+        return answer
+
+    async def after_lost(self, mesh: Mesh, kind: str, request: dict, answer: Answer, seconds: float) -> None:
+        """Audit a query whose worker died (``crashed``, ``cancelled``, ``timeout``); cancel its statements."""
+        sql = request["sql"] if kind == "query" else catalog_api.sample_sql(request["address"], request["limit"])
+        gone = answer.lost == "cancelled"
+        reason = "the client went away" if gone else json.loads(answer.body).get("message")
+        lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
+        try:
+            await self.off_loop(query_api.audit_lost, *lost)
+            if answer.worker is not None:
+                await self.off_loop(cancel_worker_statements, mesh, answer.worker)
+        except RuntimeError:  # the server is stopping: its pool is closed
+            query_api.audit_lost(*lost)
 
 
 class DatasetsHandler(MeshAPIHandler):
@@ -92,12 +147,18 @@ class DatasetsHandler(MeshAPIHandler):
         try:
             limit = catalog_api.parse_count(self.get_query_argument("limit", None), "limit", None, 0)
             offset = catalog_api.parse_count(self.get_query_argument("offset", None), "offset", 0, 0)
+            text = self.text_argument("q", "")
             mesh = await self.mesh()
-            page, total = catalog_api.search_datasets(mesh, self.get_query_argument("q", ""), limit, offset)
+            page, total = await self.off_loop(catalog_api.search_datasets, mesh, text, limit, offset)
         except MeshError as error:
             return self.fail(error)
         self.set_header("X-Total-Count", str(total))
         self.reply(page)
+
+
+def _detail(mesh: Mesh, address: str) -> dict:
+    found = mesh.dataset(address)
+    return catalog_api.dataset_detail(found, catalog_api.last_check(mesh, found.address))
 
 
 class DatasetHandler(MeshAPIHandler):
@@ -108,15 +169,14 @@ class DatasetHandler(MeshAPIHandler):
         try:
             wanted = catalog_api.parse_address(address)
             mesh = await self.mesh()
-            found = mesh.dataset(wanted)
-            body = catalog_api.dataset_detail(found, catalog_api.last_check(mesh, found.address))
+            body = await self.off_loop(_detail, mesh, wanted)
         except MeshError as error:
             return self.fail(error)
         self.reply(body)
 
 
 class SampleHandler(MeshAPIHandler):
-    """``GET datasets/<address>/sample?limit=N``: the first rows, read through ``Mesh.sql``."""
+    """``GET datasets/<address>/sample?limit=N``: the first rows, read through ``Mesh.sql`` by a worker."""
 
     @tornado.web.authenticated
     async def get(self, address: str) -> None:
@@ -129,11 +189,10 @@ class SampleHandler(MeshAPIHandler):
                 1,
                 catalog_api.MAX_SAMPLE_ROWS,
             )
-            mesh = await self.mesh()
-            body = await IOLoop.current().run_in_executor(None, catalog_api.dataset_sample, mesh, wanted, limit)
+            answer = await self.run_job("sample", {"address": wanted, "limit": limit}, None)
         except MeshError as error:
             return self.fail(error)
-        self.reply(body)
+        self.send(answer)
 
 
 class StatusHandler(MeshAPIHandler):
@@ -143,10 +202,13 @@ class StatusHandler(MeshAPIHandler):
     async def get(self) -> None:
         try:
             mesh = await self.mesh()
+            path = self.loader.path or ""
+            body = await self.off_loop(
+                catalog_api.mesh_status, mesh, path, self.loader.root_dir, self.loader.load_seconds
+            )
         except MeshError as error:
             return self.fail(error)
-        path = self.loader.path or ""
-        self.reply(catalog_api.mesh_status(mesh, path, self.loader.root_dir, self.loader.load_seconds))
+        self.reply(body)
 
 
 class QueryHandler(MeshAPIHandler):
@@ -156,14 +218,16 @@ class QueryHandler(MeshAPIHandler):
     async def post(self) -> None:
         try:
             request = query_api.parse_query_request(self.request.body)
-            mesh = await self.mesh(request["role"])
-            body = await IOLoop.current().run_in_executor(None, query_api.run_query, mesh, request)
+            query_api.check_params(request["params"])
+            answer = await self.run_job("query", request, request["role"])
         except MeshError as error:
             return self.fail(error)
-        self.finish(body, set_content_type=query_api.ARROW_STREAM)
+        self.send(answer)
 
 
-def route_table(base_url: str, loader: MeshLoader) -> list[tuple[str, type[MeshAPIHandler], dict]]:
+def route_table(
+    base_url: str, loader: MeshLoader, catalog_pool: Executor, workers: QueryWorkers
+) -> list[tuple[str, type[MeshAPIHandler], dict]]:
     """The routes of the API, for ``web_app.add_handlers``."""
     api = url_path_join(base_url, NAMESPACE, "api")
     address = r"(?P<address>[^/]+)"
@@ -174,4 +238,5 @@ def route_table(base_url: str, loader: MeshLoader) -> list[tuple[str, type[MeshA
         (url_path_join(api, "status"), StatusHandler),
         (url_path_join(api, "query"), QueryHandler),
     )
-    return [(pattern, handler, {"loader": loader}) for pattern, handler in routes]
+    context = {"loader": loader, "catalog_pool": catalog_pool, "workers": workers}
+    return [(pattern, handler, context) for pattern, handler in routes]

@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from meshlab.catalog.discovery import MESH_ENV, ROOT_MANIFEST, default_mesh, where_looked
 from meshlab.catalog.loader import CONTRACT_SUFFIXES
@@ -25,6 +25,8 @@ from meshlab.errors import MeshError, MeshLoadError
 from meshlab.mesh import Mesh, connect
 
 log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 0.05  # a request waits this long for a reload in progress, then takes the loaded mesh
 
 
 class NoMeshConfiguredError(MeshError):
@@ -104,6 +106,9 @@ class MeshLoader:
         Where ``$MESHLAB_MESH`` is read from.
     logger
         Where loads and load failures are reported (the server's log).
+    open_mesh
+        Loads the mesh at a path (default :func:`meshlab.connect`; the server
+        passes :func:`~meshlab.jupyter.server.server_mesh.open_server_mesh`).
     """
 
     def __init__(
@@ -113,12 +118,14 @@ class MeshLoader:
         reload_interval: float = 1.0,
         environ: Mapping[str, str] = os.environ,
         logger: logging.Logger | None = None,
+        open_mesh: Callable[[str], Mesh] = connect,
     ):
         self.log = logger or log
         self.option = option
         self.root_dir = root_dir
         self.reload_interval = reload_interval
         self._environ = environ
+        self._open_mesh = open_mesh
         self._lock = threading.Lock()
         self._path: str | None = None
         self._mesh: Mesh | None = None
@@ -142,8 +149,16 @@ class MeshLoader:
         MeshLoadError, DescriptorError
             When the manifest itself cannot be read (broken contracts do not
             raise: they are in ``Mesh.errors``).
+
+        While another request reloads the mesh, the mesh as last loaded is
+        returned after :data:`LOCK_SECONDS` instead of waiting for the reload.
         """
-        with self._lock:
+        if not self._lock.acquire(timeout=LOCK_SECONDS):
+            loaded = self._mesh
+            if loaded is not None:
+                return loaded
+            self._lock.acquire()  # nothing loaded yet: wait for the first load
+        try:
             now = time.monotonic()
             if now - self._checked >= self.reload_interval:
                 self._checked = now
@@ -151,6 +166,8 @@ class MeshLoader:
             if self._mesh is None:
                 raise self._error or NoMeshConfiguredError(self.root_dir)
             return self._mesh
+        finally:
+            self._lock.release()
 
     def warm_up(self) -> threading.Thread:
         """Load the mesh and build its search index in a background thread.
@@ -180,7 +197,7 @@ class MeshLoader:
             return
         started = time.perf_counter()
         try:
-            mesh = connect(path)
+            mesh = self._open_mesh(path)
         except MeshError as exc:
             self._replace(path, None, exc, descriptor_fingerprint(path, None))
             self.log.warning("meshlab: cannot load the mesh at %s: %s", path, exc)
