@@ -51,12 +51,10 @@ def cmd_lint(args) -> int:
     problems = lint_mesh(args.mesh)
     for problem in problems:
         print(problem)
-    errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
-    print(
-        f"{errors} error{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'}", file=sys.stderr
-    )
-    return EXIT_FAILED if errors else 0
+    counts = {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "notice")}
+    print(", ".join(f"{n} {s}{'' if n == 1 else 's'}" for s, n in counts.items()), file=sys.stderr)
+    failing = counts["error"] + (counts["warning"] + counts["notice"] if args.strict else 0)
+    return EXIT_FAILED if failing else 0
 
 
 def cmd_diff(args) -> int:
@@ -100,8 +98,13 @@ def add_trust_commands(sub) -> None:
     init.add_argument("--force", action="store_true", help="replace an existing contract")
     init.set_defaults(run=cmd_init)
 
-    lint = sub.add_parser("lint", help="validate every contract against ODCS v3 (exit 1 on errors)")
+    lint = sub.add_parser(
+        "lint", help="validate every contract against the official ODCS schema of its apiVersion (exit 1 on errors)"
+    )
     lint.add_argument("mesh", help="mesh.yaml, a domain folder or one contract")
+    lint.add_argument(
+        "--strict", action="store_true", help="fail on warnings and notices too (e.g. a dataset not queryable here)"
+    )
     lint.set_defaults(run=cmd_lint)
 
     diff = sub.add_parser("diff", help="breaking changes between two versions of a contract (exit 1 when breaking)")

@@ -95,6 +95,15 @@ class SourceError(MeshError):
         super().__init__(f"dataset '{dataset}' on server '{server}': {message}")
 
 
+class NotQueryableError(MeshError):
+    """A catalogued dataset meshlab cannot read here (no server, or none it has a reader for)."""
+
+    def __init__(self, address: str, reason: str):
+        self.address = address
+        self.reason = reason
+        super().__init__(f"dataset '{address}' is not queryable here: {reason}")
+
+
 class ExecutionError(MeshError):
     """The local engine failed to run the query."""
 

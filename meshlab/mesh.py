@@ -101,6 +101,11 @@ class Mesh:
     def warnings(self) -> list[str]:
         return list(self.catalog.warnings)
 
+    @property
+    def notices(self) -> list[str]:
+        """Datasets of valid contracts that cannot be queried here, with why (not errors)."""
+        return list(self.catalog.notices)
+
     def datasets(self) -> list[Dataset]:
         """Every dataset, sorted by address."""
         return list(self.catalog.datasets)

@@ -1,10 +1,13 @@
-"""``meshlab lint``: every contract of a mesh checked against the ODCS v3 structure.
+"""``meshlab lint``: every contract of a mesh against the official ODCS schema, then meshlab's checks.
 
-Messages read ``file:line: severity: field: message``. Besides the structure
-(:mod:`meshlab.authoring.odcs_structure`), lint checks what needs the whole
-mesh: domain folders that exist, contract ids used once, the ``domain`` of a
+Messages read ``file:line: severity: field: message``. Errors are exactly the
+official schema's violations (one per violation, so the count matches any
+validator of the same schema) and what keeps a file from being read at all
+(not YAML, over a limit). Warnings and notices come from
+:mod:`meshlab.authoring.odcs_structure` and from what needs the whole mesh:
+domain folders that exist, contract ids used once, the ``domain`` of a
 contract matching its folder's key, and relationship targets that resolve to
-a column of the mesh.
+a column of the mesh. ``--strict`` fails on warnings and notices too.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from meshlab.authoring.odcs_structure import check_document
 from meshlab.authoring.positions import LocatedDocument, field_path, read_located
 from meshlab.catalog import load_catalog
-from meshlab.catalog.loader import CONTRACT_SUFFIXES, find_contracts
+from meshlab.catalog.loader import CONTRACT_SUFFIXES, find_contracts, is_contract_file
 from meshlab.errors import DescriptorError, MeshError
 
 
@@ -25,7 +28,7 @@ class LintProblem:
 
     path: str
     line: int | None
-    severity: str  # error | warning
+    severity: str  # error | warning | notice
     field: str
     message: str
 
@@ -33,6 +36,10 @@ class LintProblem:
         where = f"{self.path}:{self.line}" if self.line else self.path
         field = f"{self.field}: " if self.field else ""
         return f"{where}: {self.severity}: {field}{self.message}"
+
+
+def is_odcs_named(path: str) -> bool:
+    return path.lower().endswith(CONTRACT_SUFFIXES)
 
 
 def _shown(path: str, root: str) -> str:
@@ -50,7 +57,7 @@ def lint_document(document: LocatedDocument) -> list[LintProblem]:
 def _contract_files(path: str) -> tuple[str, list[tuple[str | None, str]], list[LintProblem]]:
     """(root folder, [(domain or None, contract path)], manifest problems) for a mesh, folder or file."""
     path = os.path.abspath(path) if "://" not in path else path
-    if path.endswith(CONTRACT_SUFFIXES):
+    if is_contract_file(path):
         return os.path.dirname(path), [(None, path)], []
     if os.path.isdir(path):
         return path, [(None, p) for p in find_contracts(path)], []
@@ -78,7 +85,7 @@ def _mesh_problems(documents: list[tuple[str | None, LocatedDocument]]) -> list[
         if raw.get("id") is not None:
             if raw["id"] in ids:
                 message = f"id '{raw['id']}' is also the id of {ids[raw['id']]}"
-                problems.append(LintProblem(doc.path, doc.line(("id",)), "error", "id", message))
+                problems.append(LintProblem(doc.path, doc.line(("id",)), "warning", "id", message))
             ids.setdefault(raw["id"], doc.path)
         if domain and raw.get("domain") and raw["domain"] != domain:
             message = f"domain '{raw['domain']}' differs from the mesh's key '{domain}' for this folder"
@@ -104,7 +111,7 @@ def _relationship_problems(
             place, _, field = planned.rule.partition(" ")
             line = place.rsplit(":", 1)[1] if ":" in place else ""
             message = planned.outcome.message.removeprefix(planned.rule + ": ")
-            problems.append(LintProblem(doc.path, int(line) if line.isdigit() else None, "error", field, message))
+            problems.append(LintProblem(doc.path, int(line) if line.isdigit() else None, "warning", field, message))
     return problems
 
 
@@ -122,8 +129,10 @@ def lint_mesh(path: str) -> list[LintProblem]:
         try:
             document = read_located(file)
         except DescriptorError as exc:
-            problems.append(LintProblem(_shown(file, root), None, "error", exc.field or "", exc.reason))
+            problems.append(_unreadable(_shown(file, root), exc))
             continue
+        if not is_odcs_named(file) and not (isinstance(document.data, dict) and document.data.get("kind") == "DataContract"):
+            continue  # a datacontract.yaml in another format: not ours to lint (the loader skips it too)
         shown = LocatedDocument(document.data, _shown(file, root), document.lines)
         documents.append((domain, shown))
         problems += lint_document(shown)
@@ -133,12 +142,21 @@ def lint_mesh(path: str) -> list[LintProblem]:
         catalog = load_catalog(str(path))
     except MeshError as exc:
         return sorted(problems, key=_order) + [LintProblem(_shown(str(path), root), None, "error", "", str(exc))]
-    for error in catalog.errors:  # what meshlab itself refuses, should the structure have missed it
+    for error in catalog.errors:  # what meshlab itself refuses in a valid contract (a limit, an address clash)
         shown = _shown(error.path, root)
         if shown not in broken:
-            problems.append(LintProblem(shown, None, "error", error.field or "", error.reason))
+            problems.append(_unreadable(shown, error, "warning"))
     problems += _relationship_problems(catalog, documents, root)
     return sorted(problems, key=_order)
+
+
+def _unreadable(shown: str, exc: DescriptorError, severity: str = "error") -> LintProblem:
+    """A file meshlab cannot read at all: the error's ``line N`` becomes the problem's line."""
+    field = exc.field or ""
+    if field.startswith("line "):
+        number = field.split()[1].rstrip(",")
+        return LintProblem(shown, int(number) if number.isdigit() else None, severity, "", exc.reason)
+    return LintProblem(shown, None, severity, field, exc.reason)
 
 
 def _order(problem: LintProblem) -> tuple:

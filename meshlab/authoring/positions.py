@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from meshlab.catalog.yaml_reading import MAX_DESCRIPTOR_BYTES, compose, decode
 from meshlab.errors import DescriptorError
 
 Path = tuple[str | int, ...]
@@ -60,23 +61,30 @@ def field_path(where: Path) -> str:
     return text
 
 
-def _walk(node: yaml.Node, where: Path, loader: yaml.SafeLoader, lines: dict[Path, int]) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            child = (*where, key if isinstance(key, (str, int)) else str(key))
-            lines[child] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, child, loader, lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            child = (*where, index)
-            lines[child] = item.start_mark.line + 1
-            items.append(_walk(item, child, loader, lines))
-        return items
-    return loader.construct_object(node, deep=True)
+def _walk(root: yaml.Node, loader, lines: dict[Path, int]) -> Any:
+    """Plain data of ``root``, recording the line of every key and item (iterative: no depth limit)."""
+    out: dict = {}
+    stack: list[tuple[yaml.Node, Path, Any, Any]] = [(root, (), out, "root")]
+    while stack:
+        node, where, parent, slot = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            value: Any = {}
+            for key_node, value_node in node.value:
+                key = loader.construct_object(key_node, deep=True)
+                child = (*where, key if isinstance(key, (str, int)) else str(key))
+                lines[child] = key_node.start_mark.line + 1
+                value[key] = None
+                stack.append((value_node, child, value, key))
+        elif isinstance(node, yaml.SequenceNode):
+            value = [None] * len(node.value)
+            for index, item in enumerate(node.value):
+                child = (*where, index)
+                lines[child] = item.start_mark.line + 1
+                stack.append((item, child, value, index))
+        else:
+            value = loader.construct_object(node, deep=True)
+        parent[slot] = value
+    return out["root"]
 
 
 def load_located(text: str, path: str = "<text>") -> LocatedDocument:
@@ -85,29 +93,30 @@ def load_located(text: str, path: str = "<text>") -> LocatedDocument:
     Raises
     ------
     DescriptorError
-        When the text is not valid YAML; the message names the line and column.
+        When the text is not valid YAML (the message names the line and
+        column) or its aliases expand beyond meshlab's limit.
     """
-    loader = yaml.SafeLoader(text)
+    loader, root = compose(text, path)
     try:
-        root = loader.get_single_node()
         lines: dict[Path, int] = {}
-        data = None if root is None else _walk(root, (), loader, lines)
+        data = None if root is None else _walk(root, loader, lines)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise DescriptorError(path, f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where) from exc
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise DescriptorError(path, f"invalid YAML: {problem}", where) from exc
     finally:
         loader.dispose()
     return LocatedDocument(data, path, lines)
 
 
 def read_located(path: str) -> LocatedDocument:
-    """:func:`load_located` on the file at ``path`` (a local path or fsspec URL)."""
+    """:func:`load_located` on the file at ``path`` (a local path or fsspec URL), within meshlab's limits."""
     import fsspec
 
     try:
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            text = handle.read()
+        with fsspec.open(path, "rb") as handle:
+            data = handle.read(MAX_DESCRIPTOR_BYTES + 1)
     except OSError as exc:
         raise DescriptorError(path, f"cannot be read ({exc})") from exc
-    return load_located(text, path)
+    return load_located(decode(data, path), path)

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from meshlab.catalog.contract import Column, Dataset, Server
-from meshlab.catalog.loader import MeshManifest, load_datasets, load_single, read_manifest
+from meshlab.catalog.loader import MeshManifest, is_contract_file, load_datasets, load_single, read_manifest
 from meshlab.catalog.search import SearchIndex
 from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
@@ -35,6 +35,12 @@ class Catalog:
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    @property
+    def notices(self) -> list[str]:
+        """Valid datasets meshlab cannot query here, each with why (never errors)."""
+        return [f"{d.contract_path}: {d.address}: not queryable here: {d.unavailable}" for d in self.datasets
+                if d.unavailable]  # fmt: skip
 
     def resolve(self, address: str) -> Dataset:
         """The dataset at ``address`` (case-insensitive), or a helpful error."""
@@ -74,7 +80,7 @@ def load_catalog(path: str, storage: StorageSettings | None = None) -> Catalog:
     """
     text = str(path)
     storage = storage or StorageSettings()
-    if text.endswith((".odcs.yaml", ".odcs.yml")) or not text.endswith((".yaml", ".yml")):
+    if is_contract_file(text) or not text.endswith((".yaml", ".yml")):
         manifest, datasets, errors, warnings = load_single(text, storage)
     else:
         manifest = read_manifest(text, storage)

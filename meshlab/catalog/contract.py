@@ -2,23 +2,43 @@
 
 A contract file may describe several datasets (one per ``schema`` entry). Every
 field meshlab does not interpret is kept in ``Dataset.descriptor`` so that users
-still see it.
+still see it. Reading is lenient: whether a contract is valid ODCS is the
+official schema's verdict (:mod:`meshlab.catalog.odcs_schema`, ``meshlab lint``);
+the reader takes what it can use from any shape and never raises anything but a
+:class:`DescriptorError`. A dataset meshlab cannot query (no server, a server
+type without a reader, no properties) is still catalogued, with
+``Dataset.unavailable`` saying why.
 """
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshlab.catalog.odcs_schema import API_VERSIONS as SUPPORTED_API_VERSIONS
+from meshlab.catalog.servers import (
+    DATABASE_SERVER_TYPES,
+    FILE_FORMATS,
+    FILE_SERVER_TYPES,
+    Server,
+    parse_server,
+)
 from meshlab.errors import DescriptorError
 
-SUPPORTED_API_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
+__all__ = [
+    "DATABASE_SERVER_TYPES", "FILE_FORMATS", "FILE_SERVER_TYPES", "LOGICAL_TYPES", "STATUSES",
+    "SUPPORTED_API_VERSIONS", "Column", "Dataset", "Server", "parse_contract", "parse_server",
+]  # fmt: skip
+
+#: statuses that get a badge; any other text is shown as written
 STATUSES = ("proposed", "draft", "active", "deprecated", "retired")
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
-FILE_SERVER_TYPES = ("local", "s3", "gcs", "azure", "https", "http", "file", "memory")
-DATABASE_SERVER_TYPES = ("sqlite", "postgres", "postgresql")
-FILE_FORMATS = ("parquet", "csv", "json")
+#: more properties than this in one schema object is refused (bounded time and memory)
+MAX_PROPERTIES = 250_000
+#: nested properties deeper than this are refused
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -33,38 +53,13 @@ class Column:
     required: bool = False
     primary_key: bool = False
     unique: bool = False
+    # Nested properties of an object (or of an array's items), in contract order.
+    fields: tuple[Column, ...] = ()
 
     @property
     def type(self) -> str:
         """The logical type (the name users see)."""
         return self.logical_type
-
-
-@dataclass(frozen=True)
-class Server:
-    """Where a dataset lives: a file location or a database.
-
-    ``path`` of a file server is resolved against the contract's folder; for a
-    SQLite server it is the database file.
-    """
-
-    name: str
-    type: str
-    format: str | None = None
-    path: str | None = None
-    delimiter: str = ","
-    host: str | None = None
-    port: int | None = None
-    database: str | None = None
-    schema: str | None = None
-    properties: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def is_database(self) -> bool:
-        return self.type in DATABASE_SERVER_TYPES
-
-    def property(self, key: str) -> str | None:
-        return dict(self.properties).get(key)
 
 
 @dataclass(frozen=True)
@@ -88,188 +83,239 @@ class Dataset:
     sla: tuple[tuple[str, Any], ...] = ()
     descriptor: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     address: str = ""
+    # Every server of the contract (``server`` is the one meshlab reads).
+    servers: tuple[Server, ...] = ()
+    # Why meshlab cannot query this dataset here; None when it can.
+    unavailable: str | None = None
+
+    @property
+    def queryable(self) -> bool:
+        return self.unavailable is None
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Column]:
+        found: dict[str, Column] = {}
+        for c in self.columns:
+            found.setdefault(c.name.lower(), c)
+        return found
 
     def column(self, name: str) -> Column | None:
-        lowered = name.lower()
-        return next((c for c in self.columns if c.name.lower() == lowered), None)
+        return self._by_name.get(name.lower())
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
 
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict):
-        return " ".join(str(v) for v in value.values() if v)
+        return " ".join(str(value[k]) for k in ("purpose", "usage", "limitations") if value.get(k))
+    if isinstance(value, list):
+        return ""
     return str(value)
 
 
-def _require(mapping: dict, key: str, path: str, where: str) -> Any:
-    if key not in mapping or mapping[key] in (None, ""):
-        raise DescriptorError(path, "required field is missing", f"{where}{key}")
-    return mapping[key]
+def _optional(value: Any) -> str | None:
+    return None if value is None or isinstance(value, dict | list) else str(value)
 
 
-def _custom_properties(raw: Any) -> tuple[tuple[str, str], ...]:
-    if isinstance(raw, dict):
-        return tuple((str(k), str(v)) for k, v in raw.items())
-    pairs = []
-    for item in raw or ():
-        if isinstance(item, dict) and "property" in item:
-            pairs.append((str(item["property"]), str(item.get("value", ""))))
-    return tuple(pairs)
+def property_rows(props: Any, where: tuple) -> list[tuple[tuple, dict]]:
+    """Every property mapping under ``props`` with its path, nested ones included (depth first).
+
+    Nested properties are an object's ``properties`` and an array's ``items``
+    (itself a property, with ``properties`` when its items are objects).
+    """
+    rows: list[tuple[tuple, dict]] = []
+    stack = [(where, props)]
+    while stack:
+        at, value = stack.pop()
+        items = value if isinstance(value, list) else ()
+        for j in range(len(items) - 1, -1, -1):
+            prop = items[j]
+            if not isinstance(prop, dict):
+                continue
+            rows.append(((*at, j), prop))
+            stack.extend(_children((*at, j), prop))
+    rows.reverse()
+    return rows
 
 
-def parse_server(raw: dict, path: str, index: int) -> Server:
-    """Read one ``servers[index]`` entry of the contract at ``path``."""
-    where = f"servers[{index}]."
-    if not isinstance(raw, dict):
-        raise DescriptorError(path, "a server must be a mapping", f"servers[{index}]")
-    kind = str(_require(raw, "type", path, where)).lower()
-    if kind not in FILE_SERVER_TYPES + DATABASE_SERVER_TYPES:
-        known = ", ".join(FILE_SERVER_TYPES + DATABASE_SERVER_TYPES)
-        raise DescriptorError(path, f"unknown server type '{kind}' (known: {known})", where + "type")
-    base = posixpath.dirname(path)
-    location = raw.get("path") or raw.get("location")
-    if kind in FILE_SERVER_TYPES:
-        fmt = str(_require(raw, "format", path, where)).lower()
-        if fmt not in FILE_FORMATS:
-            raise DescriptorError(path, f"unknown format '{fmt}' (known: {', '.join(FILE_FORMATS)})", where + "format")
-        location = _resolve(base, str(_require(raw, "path" if "path" in raw else "location", path, where)))
-    elif kind == "sqlite":
-        fmt = None
-        location = _resolve(base, str(_require(raw, "path" if "path" in raw else "location", path, where)))
-    else:
-        fmt = None
-        kind = "postgres"
-        _require(raw, "host", path, where)
-        _require(raw, "database", path, where)
-    port = raw.get("port")
-    return Server(
-        name=str(raw.get("server") or f"server{index}"),
-        type=kind,
-        format=fmt,
-        path=location,
-        delimiter=str(raw.get("delimiter", ",")),
-        host=raw.get("host"),
-        port=int(port) if port is not None else None,
-        database=raw.get("database"),
-        schema=raw.get("schema"),
-        properties=_custom_properties(raw.get("customProperties")),
+def _children(at: tuple, prop: dict) -> list:
+    found = []
+    if isinstance(prop.get("items"), dict):
+        item = prop["items"]
+        if isinstance(item.get("properties"), list):
+            found.append(((*at, "items", "properties"), item["properties"]))
+    if isinstance(prop.get("properties"), list):
+        found.append(((*at, "properties"), prop["properties"]))
+    return found
+
+
+def parse_column(raw: dict, path: str, where: str, depth: int = 0) -> Column:
+    """One property mapping -> :class:`Column` (nested properties as ``fields``)."""
+    if depth > MAX_DEPTH:
+        raise DescriptorError(path, f"properties nested deeper than {MAX_DEPTH} levels", where.rstrip("."))
+    nested = raw.get("properties")
+    items = raw.get("items")
+    if not isinstance(nested, list) and isinstance(items, dict):
+        nested = items.get("properties")
+    fields = tuple(
+        parse_column(p, path, f"{where}properties[{j}].", depth + 1)
+        for j, p in enumerate(nested if isinstance(nested, list) else ())
+        if isinstance(p, dict) and p.get("name") is not None
     )
-
-
-def _resolve(base: str, location: str) -> str:
-    if "://" in location or location.startswith("/"):
-        return location
-    if "://" in base:
-        protocol, rest = base.split("://", 1)
-        return f"{protocol}://{posixpath.normpath(posixpath.join(rest, location))}"
-    return posixpath.normpath(posixpath.join(base, location))
-
-
-def parse_column(raw: dict, path: str, where: str) -> Column:
-    if not isinstance(raw, dict):
-        raise DescriptorError(path, "a property must be a mapping", where.rstrip("."))
-    name = str(_require(raw, "name", path, where))
-    logical = str(raw.get("logicalType") or "string").lower()
-    if logical not in LOGICAL_TYPES:
-        raise DescriptorError(
-            path, f"unknown logicalType '{logical}' (known: {', '.join(LOGICAL_TYPES)})", where + "logicalType"
-        )
+    logical = _optional(raw.get("logicalType"))
     return Column(
-        name=name,
-        logical_type=logical,
-        physical_type=raw.get("physicalType"),
+        name=str(raw["name"]),
+        logical_type=logical.lower() if logical else ("object" if fields else "string"),
+        physical_type=_optional(raw.get("physicalType")),
         description=_text(raw.get("description")),
-        classification=raw.get("classification"),
-        required=bool(raw.get("required", False)),
-        primary_key=bool(raw.get("primaryKey", False)),
-        unique=bool(raw.get("unique", False)),
+        classification=_optional(raw.get("classification")),
+        required=raw.get("required") is True,
+        primary_key=raw.get("primaryKey") is True,
+        unique=raw.get("unique") is True,
+        fields=fields,
     )
+
+
+def _members(team: Any) -> list:
+    """Team members in ODCS v3.0 (a list) or v3.1 (``{name, members}``) shape."""
+    members = team.get("members") if isinstance(team, dict) else team
+    return [m for m in members if isinstance(m, dict)] if isinstance(members, list) else []
 
 
 def _owner(raw: dict) -> str | None:
-    team = raw.get("team")
-    members = team.get("members", []) if isinstance(team, dict) else team or []
+    members = _members(raw.get("team"))
     for member in members:
-        if isinstance(member, dict) and str(member.get("role", "")).lower() == "owner":
-            return member.get("username") or member.get("name")
-    first = next((m for m in members if isinstance(m, dict)), None)
-    return (first.get("username") or first.get("name")) if first else None
+        if str(member.get("role", "")).lower() == "owner":
+            return _optional(member.get("username") or member.get("name"))
+    return _optional(members[0].get("username") or members[0].get("name")) if members else None
+
+
+def _status(raw: dict) -> str:
+    text = _optional(raw.get("status"))
+    if text is None:
+        return "active"
+    text = text.strip()
+    return text.lower() if text.lower() in STATUSES else text
+
+
+def _check_header(raw: Any, path: str) -> None:
+    if not isinstance(raw, dict):
+        raise DescriptorError(path, "a contract must be a YAML mapping")
+    version = raw.get("apiVersion")
+    if version not in SUPPORTED_API_VERSIONS:
+        known = ", ".join(SUPPORTED_API_VERSIONS)
+        what = f"unsupported apiVersion '{version}'" if version is not None else "required field 'apiVersion' is missing"
+        raise DescriptorError(path, f"{what} (supported: {known})", "apiVersion")
+    if raw.get("kind") != "DataContract":
+        raise DescriptorError(path, f"unknown kind '{raw.get('kind')}' (expected DataContract)", "kind")
 
 
 def parse_contract(raw: Any, path: str, domain: str) -> list[Dataset]:
     """Turn one parsed contract document into its datasets.
 
-    Raises :class:`DescriptorError` naming ``path`` and the field at fault.
+    Raises :class:`DescriptorError` naming ``path`` and the field at fault
+    only when the document is not an ODCS v3 contract at all (not a mapping,
+    unknown ``apiVersion`` or ``kind``) or exceeds meshlab's limits.
     ``address`` is left empty: the catalog assigns it once it knows every
     dataset of the domain.
     """
-    if not isinstance(raw, dict):
-        raise DescriptorError(path, "a contract must be a YAML mapping")
-    version = str(_require(raw, "apiVersion", path, ""))
-    if version not in SUPPORTED_API_VERSIONS:
-        raise DescriptorError(
-            path, f"unsupported apiVersion '{version}' (supported: {', '.join(SUPPORTED_API_VERSIONS)})", "apiVersion"
-        )
-    kind = str(_require(raw, "kind", path, ""))
-    if kind != "DataContract":
-        raise DescriptorError(path, f"unknown kind '{kind}' (expected DataContract)", "kind")
-    status = str(raw.get("status") or "active").lower()
-    if status not in STATUSES:
-        raise DescriptorError(path, f"unknown status '{status}' (known: {', '.join(STATUSES)})", "status")
-    servers_raw = _require(raw, "servers", path, "")
-    if not isinstance(servers_raw, list) or not servers_raw:
-        raise DescriptorError(path, "servers must be a non-empty list", "servers")
-    servers = [parse_server(s, path, i) for i, s in enumerate(servers_raw)]
-    schema = _require(raw, "schema", path, "")
-    if not isinstance(schema, list) or not schema:
-        raise DescriptorError(path, "schema must be a non-empty list of objects", "schema")
+    _check_header(raw, path)
+    servers = [parse_server(s, path, i) for i, s in enumerate(_list(raw.get("servers")))]
+    schema = raw.get("schema")
+    if schema is not None and not isinstance(schema, list):
+        raise DescriptorError(path, "schema must be a list of objects", "schema")
     stem = posixpath.basename(path).split(".")[0]
-    product = str(raw.get("dataProduct") or stem)
-    description = raw.get("description")
-    sla = tuple((str(item.get("property")), item) for item in raw.get("slaProperties") or () if isinstance(item, dict))
+    common = {
+        "domain": domain,
+        "product": str(_optional(raw.get("dataProduct")) or stem),
+        "owner": _owner(raw),
+        "status": _status(raw),
+        "contract_path": path,
+        "contract_id": _optional(raw.get("id")),
+        "version": _optional(raw.get("version")),
+        "sla": tuple((str(i.get("property")), i) for i in _list(raw.get("slaProperties")) if isinstance(i, dict)),
+        "descriptor": raw,
+        "servers": tuple(servers),
+    }
     datasets = []
-    for i, obj in enumerate(schema):
-        where = f"schema[{i}]."
-        if not isinstance(obj, dict):
-            raise DescriptorError(path, "a schema object must be a mapping", f"schema[{i}]")
-        name = str(_require(obj, "name", path, where))
-        props = obj.get("properties") or []
-        if not isinstance(props, list):
-            raise DescriptorError(path, "properties must be a list", where + "properties")
-        columns = tuple(parse_column(p, path, f"{where}properties[{j}].") for j, p in enumerate(props))
-        server = _pick_server(servers, obj)
-        datasets.append(
-            Dataset(
-                domain=domain,
-                name=name,
-                product=product,
-                title=str(obj.get("businessName") or raw.get("name") or name),
-                description=_text(obj.get("description")) or _text(description),
-                owner=_owner(raw),
-                status=status,
-                tags=tuple(str(t) for t in (obj.get("tags") or raw.get("tags") or ())),
-                columns=columns,
-                server=server,
-                physical_name=str(obj.get("physicalName") or name),
-                contract_path=path,
-                contract_id=raw.get("id"),
-                version=raw.get("version"),
-                sla=sla,
-                descriptor=raw,
-            )
-        )
+    for i, obj in enumerate(schema or ()):
+        if isinstance(obj, dict) and obj.get("name") is not None:
+            datasets.append(_dataset(raw, obj, f"schema[{i}].", common))
     return datasets
 
 
-def _pick_server(servers: list[Server], obj: dict) -> Server:
-    """The first server is the default; a schema object may name another."""
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _dataset(raw: dict, obj: dict, where: str, common: dict) -> Dataset:
+    path = common["contract_path"]
+    name = str(obj["name"])
+    props = _list(obj.get("properties"))
+    if len(props) > MAX_PROPERTIES:
+        raise DescriptorError(path, f"{len(props)} properties: more than meshlab's limit of {MAX_PROPERTIES}",
+                              where + "properties")  # fmt: skip
+    columns = tuple(
+        parse_column(p, path, f"{where}properties[{j}].")
+        for j, p in enumerate(props)
+        if isinstance(p, dict) and p.get("name") is not None
+    )
+    server, unavailable = _pick_server(list(common["servers"]), obj, name)
+    if unavailable is None and not columns:
+        unavailable = f"schema object '{name}' lists no properties"
+    tags = obj.get("tags") if isinstance(obj.get("tags"), list) else raw.get("tags")
+    return Dataset(
+        name=name,
+        title=str(_optional(obj.get("businessName")) or _optional(raw.get("name")) or name),
+        description=_text(obj.get("description")) or _text(raw.get("description")),
+        tags=tuple(str(t) for t in _list(tags)),
+        columns=columns,
+        server=server,
+        physical_name=str(_optional(obj.get("physicalName")) or name),
+        unavailable=unavailable,
+        **common,
+    )
+
+
+NO_SERVER = Server(name="", type="none", problem="the contract lists no servers")
+
+
+def _pick_server(servers: list[Server], obj: dict, name: str) -> tuple[Server, str | None]:
+    """The server meshlab reads the object from, and why it cannot when it cannot.
+
+    A schema object may name its server (meshlab's house form); otherwise the
+    first server meshlab can read is used.
+    """
     wanted = obj.get("server")
-    for server in servers:
-        if wanted and server.name == wanted:
-            return server
-    return servers[0]
+    named = [s for s in servers if wanted and s.name == wanted]
+    candidates = named or servers
+    readable = [s for s in candidates if s.readable]
+    if readable:
+        return readable[0].for_object(name), None
+    if not candidates:
+        return NO_SERVER, "no servers: the contract says where the data is nowhere meshlab reads"
+    reasons = "; ".join(f"server '{s.name}': {s.problem}" for s in candidates)
+    return candidates[0].for_object(name), reasons
+
+
+def not_queryable_reasons(raw: dict) -> list[tuple[tuple, str]]:
+    """(where, why) for each part of a valid contract meshlab cannot query here."""
+    found: list[tuple[tuple, str]] = []
+    if not _list(raw.get("servers")):
+        found.append((("servers",) if "servers" in raw else (), "not queryable here: the contract lists no servers"))
+    for i, server in enumerate(_list(raw.get("servers"))):
+        parsed = parse_server(server, "", i)
+        if parsed.problem:
+            found.append((("servers", i, "type"), f"server '{parsed.name}' not queryable here: {parsed.problem}"))
+    if not _list(raw.get("schema")):
+        found.append((("schema",) if "schema" in raw else (), "no schema objects: nothing to catalogue or query"))
+    for i, obj in enumerate(_list(raw.get("schema"))):
+        if isinstance(obj, dict) and not _list(obj.get("properties")):
+            found.append((("schema", i), f"schema object '{obj.get('name')}' not queryable here: it lists no properties"))
+    return found

@@ -10,16 +10,29 @@ import posixpath
 from dataclasses import dataclass, replace
 
 import fsspec
-import yaml
 
 from meshlab.catalog.contract import Dataset, parse_contract
 from meshlab.catalog.storage import StorageSettings, fsspec_options
+from meshlab.catalog.yaml_reading import MAX_DESCRIPTOR_BYTES, decode, parse_yaml
 from meshlab.errors import DescriptorError, MeshLoadError
 
 #: no object-store options: local files, or a store configured by its environment
 NO_STORAGE = StorageSettings()
 
 CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
+# The names datacontract-cli gives contracts: taken as ODCS when they say ``kind: DataContract``.
+CONTRACT_NAMES = ("datacontract.yaml", "datacontract.yml", "odcs.yaml", "odcs.yml")
+
+
+def is_contract_file(path: str) -> bool:
+    """Whether ``path`` is named as a data contract (``*.odcs.yaml``, ``datacontract.yaml``, ...)."""
+    name = posixpath.basename(path.replace("\\", "/")).lower()
+    return name.endswith(CONTRACT_SUFFIXES) or name in CONTRACT_NAMES or name.endswith(("-odcs.yaml", ".datacontract.yaml"))
+
+
+def _named_only(path: str) -> bool:
+    """A file named as datacontract-cli names contracts, not with the ``.odcs.yaml`` suffix."""
+    return not path.lower().endswith(CONTRACT_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -35,28 +48,19 @@ class MeshManifest:
 
 
 def _open_text(url: str, storage: StorageSettings = NO_STORAGE) -> str:
+    """The text of the descriptor at ``url``, within meshlab's limits (see :mod:`.yaml_reading`)."""
     try:
-        with fsspec.open(url, "rt", encoding="utf-8", **fsspec_options(url, storage.options_for(url))) as handle:
-            return handle.read()
+        with fsspec.open(url, "rb", **fsspec_options(url, storage.options_for(url))) as handle:
+            data = handle.read(MAX_DESCRIPTOR_BYTES + 1)
     except FileNotFoundError as exc:
         raise MeshLoadError(f"{url}: file not found") from exc
     except OSError as exc:
         raise MeshLoadError(f"{url}: cannot be read ({exc})") from exc
-
-
-# libyaml's loader, when PyYAML was built with it, reads contracts about 10x faster
-# (a mesh of 10,000 contracts: ~2 s instead of ~20 s); it builds the same objects.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return decode(data, url)
 
 
 def _parse_yaml(text: str, path: str):
-    try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DescriptorError(path, f"invalid YAML: {problem}", where) from exc
+    return parse_yaml(text, path)
 
 
 def _join(base: str, location: str) -> str:
@@ -103,18 +107,35 @@ def read_manifest(path: str, storage: StorageSettings = NO_STORAGE) -> MeshManif
 
 
 def find_contracts(folder: str, storage: StorageSettings = NO_STORAGE) -> list[str]:
-    """Every ``*.odcs.yaml`` / ``*.odcs.yml`` below ``folder``, sorted."""
+    """Every file below ``folder`` named as a contract (:func:`is_contract_file`), sorted."""
     fs, root = fsspec.core.url_to_fs(folder, **fsspec_options(folder, storage.options_for(folder)))
     if not fs.exists(root):
         raise MeshLoadError(f"domain folder {folder} does not exist")
-    found = [p for p in fs.find(root) if p.endswith(CONTRACT_SUFFIXES)]
+    found = [p for p in fs.find(root) if is_contract_file(p)]
     protocol = folder.split("://", 1)[0] + "://" if "://" in folder else ""
     return sorted(protocol + p if protocol and "://" not in p else p for p in found)
 
 
+class NotAContract(Exception):
+    """A file named like datacontract-cli's contracts that is not ODCS (e.g. a DCS document)."""
+
+
 def load_contract_file(path: str, domain: str, storage: StorageSettings = NO_STORAGE) -> list[Dataset]:
-    """Parse one contract file into its datasets (addresses not yet assigned)."""
-    return parse_contract(_parse_yaml(_open_text(path, storage), path), path, domain)
+    """Parse one contract file into its datasets (addresses not yet assigned).
+
+    Raises :class:`DescriptorError` (or :class:`NotAContract`); any other
+    failure of the reader is turned into a DescriptorError naming the file,
+    so one contract never takes the mesh down.
+    """
+    raw = _parse_yaml(_open_text(path, storage), path)
+    if _named_only(path) and not (isinstance(raw, dict) and raw.get("kind") == "DataContract"):
+        raise NotAContract(path)
+    try:
+        return parse_contract(raw, path, domain)
+    except DescriptorError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a reader bug must not take the mesh down
+        raise DescriptorError(path, f"cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
 def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[DescriptorError], list[str]]:
@@ -124,7 +145,7 @@ def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[Descripto
     warnings: list[str] = []
     for domain, folder in manifest.domains:
         try:
-            files = [folder] if folder.endswith(CONTRACT_SUFFIXES) else find_contracts(folder, manifest.storage)
+            files = [folder] if is_contract_file(folder) else find_contracts(folder, manifest.storage)
         except MeshLoadError as exc:
             errors.append(DescriptorError(manifest.path, str(exc), f"domains.{domain}"))
             continue
@@ -136,6 +157,12 @@ def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[Descripto
                 continue
             except MeshLoadError as exc:
                 errors.append(DescriptorError(path, str(exc)))
+                continue
+            except NotAContract:
+                warnings.append(f"{path}: not an ODCS contract (no 'kind: DataContract'): skipped")
+                continue
+            if not found:
+                warnings.append(f"{path}: lists no schema objects: nothing to catalogue")
                 continue
             declared = found[0].descriptor.get("domain")
             if declared and str(declared) != domain:
@@ -184,10 +211,10 @@ def load_single(
     """A mesh of one: ``path`` is a domain folder or one contract file."""
     path = _absolute(str(path))
     name = posixpath.basename(path.rstrip("/")).split(".")[0]
-    if path.endswith(CONTRACT_SUFFIXES):
+    if is_contract_file(path):
         raw_domain = None
         try:
-            raw_domain = yaml.safe_load(_open_text(path, storage)).get("domain")
+            raw_domain = _parse_yaml(_open_text(path, storage), path).get("domain")
         except Exception:  # noqa: BLE001 - the real error is reported by the loader below
             pass
         name = str(raw_domain or name)

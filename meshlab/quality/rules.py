@@ -16,6 +16,16 @@ from typing import Any
 from meshlab.authoring.positions import LocatedDocument, field_path
 
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
+# ODCS v3.0 library rule names (``rule: nullCheck``), read as the v3.1 metric.
+METRIC_ALIASES = {
+    "nullCheck": "nullValues",
+    "notNull": "nullValues",
+    "duplicateCount": "duplicateValues",
+    "uniqueCheck": "duplicateValues",
+    "countCheck": "rowCount",
+    "validValues": "invalidValues",
+    "missingCheck": "missingValues",
+}
 RULE_TYPES = ("library", "sql", "text", "custom")
 UNITS = ("rows", "percent")
 SYMBOLS = {
@@ -234,6 +244,7 @@ def parse_rule(
         return QualityRule(dataset, "library", column, None, (), (), "rows", None, f"rule[{index}]", place,
                            problem="a quality rule must be a mapping")  # fmt: skip
     kind = _kind(raw)
+    raw = _v31_form(raw)
     metric = raw.get("metric", raw.get("rule"))
     unit = str(raw.get("unit") or "rows").lower()
     name = _name(raw, kind, metric, column, index)
@@ -264,6 +275,24 @@ def parse_rule(
         engine=str(raw["engine"]) if raw.get("engine") else None,
         problem=problem,
     )
+
+
+def _v31_form(raw: dict) -> dict:
+    """A v3.0 library rule (``rule: nullCheck``, ``validValues: [...]``) in its v3.1 form."""
+    metric = raw.get("metric", raw.get("rule"))
+    if not isinstance(metric, str) or metric not in METRIC_ALIASES:
+        return raw
+    out = {k: v for k, v in raw.items() if k != "rule"}
+    out["metric"] = METRIC_ALIASES[metric]
+    arguments = dict(raw["arguments"]) if isinstance(raw.get("arguments"), dict) else {}
+    if metric == "validValues" and "validValues" in raw and "validValues" not in arguments:
+        arguments["validValues"] = raw["validValues"]
+    if arguments:
+        out["arguments"] = arguments
+    if metric in ("nullCheck", "notNull", "duplicateCount", "uniqueCheck", "validValues", "missingCheck"):
+        if not any(isinstance(k, str) and k.startswith("must") for k in raw):
+            out["mustBe"] = 0  # v3.0: the check itself is the expectation
+    return out
 
 
 def schema_index(document: LocatedDocument, name: str) -> int | None:

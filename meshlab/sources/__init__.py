@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meshlab.catalog.contract import Dataset
 from meshlab.catalog.storage import StorageSettings
+from meshlab.errors import NotQueryableError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source
 from meshlab.sources.files import FileSource
 from meshlab.sources.postgres import PostgresSource
@@ -19,6 +20,8 @@ def source_for(dataset: Dataset, storage: StorageSettings | None = None) -> Sour
 
     ``storage``: the mesh's object-store options; file sources take theirs from it.
     """
+    if dataset.unavailable:
+        raise NotQueryableError(dataset.address, dataset.unavailable)
     kind = SOURCE_TYPES.get(dataset.server.type)
     if kind is not None:
         return kind(dataset)
