@@ -112,16 +112,19 @@ def _describe(error, version: str) -> Violation:
     if kind in ("additionalProperties", "unevaluatedProperties"):
         extra = re.findall(r"'([^']*)'", error.message.split("(", 1)[-1]) or ["?"]
         known = list(error.schema.get("properties", {})) or _field_names(version)
-        names = ", ".join(f"'{e}'" for e in extra)
-        word = "field" if len(extra) == 1 else "fields"
-        hint = _did_you_mean(extra[0], known) if len(extra) == 1 else ""
-        return Violation((*where, extra[0]), f"unknown {word} {names}{hint}")
+        if len(extra) > 1:
+            names = ", ".join(f"'{e}'" for e in extra)
+            return Violation(where, f"fields {names} are not allowed here (no form of this object has them all)")
+        return Violation((*where, extra[0]), f"unknown field '{extra[0]}'{_did_you_mean(extra[0], known)}")
     if kind == "required":
         missing = re.findall(r"'([^']*)'", error.message)
         return Violation(where, f"required field '{missing[0] if missing else error.message}' is missing")
+    if kind == "not" and isinstance(error.validator_value, dict) and "required" in error.validator_value:
+        names = ", ".join(f"'{n}'" for n in error.validator_value["required"])
+        return Violation(where, f"field {names} is not allowed here")
     if kind == "enum":
         known = error.validator_value
-        shown = ", ".join(str(k) for k in known)
+        shown = ", ".join(str(k) for k in known[:12]) + (", …" if len(known) > 12 else "")
         return Violation(where, f"'{error.instance}' is not one of {shown}{_did_you_mean(error.instance, known)}")
     if kind == "type":
         wanted = error.validator_value

@@ -36,7 +36,7 @@ CONTRACTS: tuple[Contract, ...] = (
 )
 DOMAINS = ("plays", "listeners", "artists", "podcasts")
 # Bumped when the generator's output changes, so ensure_demo rewrites older demos.
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 
 
 def _generation(scale: float, seed: int) -> str:

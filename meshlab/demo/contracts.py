@@ -177,7 +177,7 @@ class Contract:
         return str(uuid.uuid5(_ID_NAMESPACE, f"{self.domain}/{self.file_stem}"))
 
 
-def _property(f: Field, kind: str) -> dict:
+def _property(f: Field, kind: str, domain: str) -> dict:
     out = {
         "name": f.name,
         "logicalType": f.logical,
@@ -194,29 +194,53 @@ def _property(f: Field, kind: str) -> dict:
         out["partitionKeyPosition"] = 1
     out["quality"] = list(f.quality)
     if f.references:
-        out["relationships"] = [{"type": "foreignKey", "to": target} for target in f.references]
+        out["relationships"] = [{"type": "foreignKey", "to": reference_form(target, domain)} for target in f.references]
     return out
+
+
+def reference_form(target: str, domain: str) -> str:
+    """ODCS's form of a reference written ``domain.table.column`` (or ``table.column``).
+
+    A table of the same contract is ODCS shorthand (``table.column``); a table
+    of another contract is the fully qualified form with the other file's
+    path: ``../artists/tracks.odcs.yaml#/schema/tracks/properties/track_id``.
+    """
+    from meshlab.demo.build import CONTRACTS
+
+    parts = target.split(".")
+    table, column = parts[-2], parts[-1]
+    owner_domain = parts[0] if len(parts) == 3 else domain
+    for contract in CONTRACTS:
+        if contract.domain == owner_domain and any(t.name == table for t in contract.tables):
+            if contract.domain == domain and len(parts) == 2:
+                return f"{table}.{column}"
+            folder = "" if contract.domain == domain else f"../{contract.domain}/"
+            return f"{folder}{contract.file_stem}.odcs.yaml#/schema/{table}/properties/{column}"
+    raise ValueError(f"demo reference {target!r} names no table of the demo")
 
 
 def _server(server: Server) -> dict:
-    out = {"server": server.name, "type": server.type}
+    # SQLite is not an ODCS server type: a custom server says which engine reads its path.
+    out = {"server": server.name, "type": "custom" if server.type == "sqlite" else server.type}
     if server.format:
         out["format"] = server.format
     out["path"] = server.path
-    if server.format == "csv":
-        out["delimiter"] = ","
     if server.description:
         out["description"] = server.description
+    if server.type == "sqlite":
+        out["customProperties"] = [{"property": "engine", "value": "sqlite"}]
+    elif server.format == "csv":  # ODCS has no delimiter field on a local server
+        out["customProperties"] = [{"property": "delimiter", "value": ","}]
     return out
 
 
-def _schema_object(table: Table, kind: str) -> dict:
+def _schema_object(table: Table, kind: str, domain: str) -> dict:
     return {
         "name": table.name,
         "physicalName": table.name,
         "physicalType": "table" if kind == "sqlite" else "file",
         "description": table.description,
-        "properties": [_property(f, kind) for f in table.fields],
+        "properties": [_property(f, kind, domain) for f in table.fields],
         "quality": [not_empty(), *table.quality],
     }
 
@@ -252,7 +276,7 @@ def render(contract: Contract) -> dict:
         "tags": list(contract.tags),
         "team": [{"username": u, "name": n, "role": r} for u, n, r in contract.team],
         "servers": [_server(contract.server)],
-        "schema": [_schema_object(t, contract.server.kind) for t in contract.tables],
+        "schema": [_schema_object(t, contract.server.kind, contract.domain) for t in contract.tables],
         "slaProperties": [
             {"property": "latency", "value": value, "unit": unit, "element": element},
             *contract.extra_sla,

@@ -23,7 +23,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
-from meshlab.errors import MeshError, SqlError, UnknownColumnError, UnknownDatasetError, UnsupportedQueryError
+from meshlab.errors import MeshError, NotQueryableError, SqlError, UnknownColumnError, UnknownDatasetError, UnsupportedQueryError
 from meshlab.planner.parse import READ_DIALECT, _position
 
 CANONICAL_PREFIX = "__ds"
@@ -172,6 +172,9 @@ def _source_of(scope, alias: str):
 def resolve(statement: exp.Expression, catalog: Catalog, sql: str) -> Resolved:
     """Canonicalize dataset references and qualify every column."""
     datasets = canonicalize_tables(statement, catalog, sql)
+    for dataset in datasets.values():  # catalogued, but nowhere meshlab can read (no server, no properties, ...)
+        if dataset.unavailable:
+            raise NotQueryableError(dataset.address, dataset.unavailable)
     _drop_column_prefixes(statement)
     try:
         tree = qualify(

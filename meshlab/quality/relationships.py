@@ -5,6 +5,8 @@ A relationship sits on a property (``to`` only: the property is the implicit
 lists for composite keys). ``to`` is read as:
 
 * ``schema/<object>/properties/<property>``: the fully qualified form (ids or names), same contract;
+* ``other.odcs.yaml#/schema/<object>/properties/<property>``: the same in another contract file
+  (relative to this one), the form ODCS gives references across contracts and domains;
 * ``object.property``: ODCS shorthand, a schema object of the same contract;
 * ``domain.dataset.column`` (or ``domain.product.dataset.column``): a mesh
   address, which may be in another domain — meshlab's reading of a shorthand
@@ -81,7 +83,8 @@ def resolve_reference(ref: str, document: LocatedDocument, dataset: Dataset, cat
     """``(target dataset, column)`` that ``ref`` names; :class:`ReferenceProblem` when none."""
     ref = ref.strip()
     if "#" in ref:
-        raise ReferenceProblem(f"'{ref}' points into another contract file: name the column by its mesh address")
+        return _in_other_file(ref, dataset, catalog)
+    ref = ref.removeprefix("/")
     if ref.startswith("schema/"):
         parts = ref.split("/")
         if len(parts) != 4 or parts[2] != "properties":
@@ -105,6 +108,30 @@ def resolve_reference(ref: str, document: LocatedDocument, dataset: Dataset, cat
             raise ReferenceProblem(f"{target.address} has no column '{column}'")
         return target, target.column(column).name
     raise ReferenceProblem(f"'{ref}' names no dataset of the mesh or of {dataset.contract_path}")
+
+
+def _in_other_file(ref: str, dataset: Dataset, catalog: Catalog) -> tuple[Dataset, str]:
+    """``file.yaml#/schema/<object>/properties/<property>``, the file relative to ``dataset``'s contract."""
+    import posixpath
+
+    location, _, pointer = ref.partition("#")
+    parts = pointer.strip("/").split("/")
+    if len(parts) != 4 or parts[0] != "schema" or parts[2] != "properties":
+        raise ReferenceProblem(f"'{ref}' is not file.yaml#/schema/<object>/properties/<property>")
+    path = location if "://" in location else posixpath.normpath(posixpath.join(posixpath.dirname(dataset.contract_path), location))
+    in_file = [d for d in catalog.datasets if posixpath.normpath(d.contract_path) == path]
+    if not in_file:
+        raise ReferenceProblem(f"'{ref}': {location} is no contract of the mesh")
+    for target in in_file:
+        i = schema_index(LocatedDocument(target.descriptor, target.contract_path), target.name)
+        obj = target.descriptor["schema"][i] if i is not None else {}
+        if parts[1] not in (target.name, str(obj.get("id"))):
+            continue
+        for prop in obj.get("properties") or ():
+            if isinstance(prop, dict) and parts[3] in (str(prop.get("name")), str(prop.get("id"))):
+                return target, str(prop.get("name"))
+        raise ReferenceProblem(f"{target.address} has no column '{parts[3]}'")
+    raise ReferenceProblem(f"'{ref}': no schema object '{parts[1]}' in {location}")
 
 
 def _as_list(value: Any) -> list[str]:
