@@ -81,7 +81,7 @@ def db(datasets) -> duckdb.DuckDBPyConnection:
         if server["type"] != "local":
             continue
         location = (path.parent / server["path"]).as_posix()
-        delimiter = server.get("delimiter", ",")
+        delimiter = custom(server).get("delimiter", ",")
         reader = {
             "parquet": f"read_parquet('{location}', hive_partitioning = true)",
             "csv": f"read_csv('{location}', header = true, delim = '{delimiter}')",
@@ -91,10 +91,20 @@ def db(datasets) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def custom(server: dict) -> dict:
+    """A server's ``customProperties`` as a mapping (where ODCS puts meshlab's extensions)."""
+    return {p["property"]: p["value"] for p in server.get("customProperties", ())}
+
+
+def is_sqlite(server: dict) -> bool:
+    """SQLite is no ODCS server type: the demo writes a custom server with ``engine: sqlite``."""
+    return server["type"] == "custom" and custom(server).get("engine") == "sqlite"
+
+
 def sqlite_path(datasets, address: str) -> Path:
     path, contract, _ = datasets[address]
     server = contract["servers"][0]
-    assert server["type"] == "sqlite"
+    assert is_sqlite(server)
     return (path.parent / server["path"]).resolve()
 
 
@@ -134,8 +144,8 @@ def test_contracts_are_fully_filled_in(contracts):
         assert set(c["description"]) == {"purpose", "usage", "limitations"}
         assert any(member["role"] == "owner" for member in c["team"]), path
         server = c["servers"][0]
-        assert server["type"] in {"local", "sqlite"} and server["path"]
-        assert server["type"] == "sqlite" or server["format"] in {"parquet", "csv", "json"}
+        assert server["type"] == "local" or is_sqlite(server) and server["path"]
+        assert is_sqlite(server) or server["format"] in {"parquet", "csv", "json"}
         latency = [sla for sla in c["slaProperties"] if sla["property"] == "latency"]
         assert latency and latency[0]["unit"] in {"d", "h"}, path
         table, col = latency[0]["element"].split(".")
@@ -374,7 +384,7 @@ def measure(con, table: str, rule: dict, column: str | None) -> float:
 def test_contract_quality_rules_hold(db, datasets):
     broken = []
     for address, (_, contract, obj) in datasets.items():
-        if contract["servers"][0]["type"] == "sqlite":
+        if is_sqlite(contract["servers"][0]):
             con, table = sqlite3.connect(sqlite_path(datasets, address)), obj["physicalName"]
         else:
             con, table = db, address.replace(".", "_")
@@ -408,3 +418,17 @@ def test_meshlab_check_finds_exactly_the_two_incidents(mesh):
     assert ("listeners.subscriptions", "foreignKey:user_id->listeners.profiles.user_id") in keys  # same contract
     assert len(keys) == 8
     assert all(r.status == "passed" for r in report if r.kind == "relationship")
+
+
+def test_demo_contracts_are_valid_odcs_by_the_official_schema(contracts):
+    import json
+
+    import jsonschema
+
+    import meshlab
+
+    schemas = Path(meshlab.__file__).parent / "catalog" / "odcs_schemas"
+    official = json.loads((schemas / "odcs-json-schema-v3.1.0.json").read_text())
+    for path, c in contracts.items():
+        errors = [e.message for e in jsonschema.Draft201909Validator(official).iter_errors(c)]
+        assert errors == [], path

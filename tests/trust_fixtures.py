@@ -129,7 +129,9 @@ def orders_contract() -> dict:
             "name": "customer_id",
             "logicalType": "integer",
             "required": True,
-            "relationships": [{"type": "foreignKey", "to": "crm.customers.customer_id"}],
+            "relationships": [
+                {"type": "foreignKey", "to": "../crm/customers.odcs.yaml#/schema/customers/properties/customer_id"}
+            ],
             "quality": [_rule("nullValues", mustBeLessThan=1, unit="percent")],
         },
         {
@@ -201,7 +203,13 @@ def customers_contract() -> dict:
         },
         {"name": "signup_date", "logicalType": "date", "physicalType": "TEXT", "required": True},
     ]
-    server = {"server": "crm-db", "type": "sqlite", "path": "../../data/crm.sqlite"}
+    # SQLite is not an ODCS server type: a custom server names the engine.
+    server = {
+        "server": "crm-db",
+        "type": "custom",
+        "path": "../../data/crm.sqlite",
+        "customProperties": [{"property": "engine", "value": "sqlite"}],
+    }
     sla = [{"property": "latency", "value": 30, "unit": "d", "element": "customers.signup_date"}]
     return _contract("crm", "customers", server, props, [_rule("rowCount", mustBeGreaterThan=0)], sla)
 
@@ -213,7 +221,7 @@ def payments_contract(host: str, port: int) -> dict:
             "name": "order_id",
             "logicalType": "integer",
             "required": True,
-            "relationships": [{"to": "shop.orders.order_id"}],
+            "relationships": [{"to": "../shop/orders.odcs.yaml#/schema/orders/properties/order_id"}],
         },
         {
             "name": "method",
