@@ -82,7 +82,7 @@ def _mesh_problems(documents: list[tuple[str | None, LocatedDocument]]) -> list[
     problems, ids = [], {}
     for domain, doc in documents:
         raw = doc.data if isinstance(doc.data, dict) else {}
-        if raw.get("id") is not None:
+        if isinstance(raw.get("id"), str | int | float):
             if raw["id"] in ids:
                 message = f"id '{raw['id']}' is also the id of {ids[raw['id']]}"
                 problems.append(LintProblem(doc.path, doc.line(("id",)), "warning", "id", message))

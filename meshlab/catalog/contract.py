@@ -250,8 +250,12 @@ def parse_contract(raw: Any, path: str, domain: str) -> list[Dataset]:
     return datasets
 
 
-def _list(value: Any) -> list:
+def listed(value: Any) -> list:
+    """``value`` if it is a list, else an empty one: what to iterate over a field of unknown shape."""
     return value if isinstance(value, list) else []
+
+
+_list = listed
 
 
 def _dataset(raw: dict, obj: dict, where: str, common: dict) -> Dataset:

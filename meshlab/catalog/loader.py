@@ -14,7 +14,7 @@ import fsspec
 from meshlab.catalog.contract import Dataset, parse_contract
 from meshlab.catalog.storage import StorageSettings, fsspec_options
 from meshlab.catalog.yaml_reading import MAX_DESCRIPTOR_BYTES, decode, parse_yaml
-from meshlab.errors import DescriptorError, MeshLoadError
+from meshlab.errors import DescriptorError, MeshError, MeshLoadError
 
 #: no object-store options: local files, or a store configured by its environment
 NO_STORAGE = StorageSettings()
@@ -120,14 +120,16 @@ class NotAContract(Exception):
     """A file named like datacontract-cli's contracts that is not ODCS (e.g. a DCS document)."""
 
 
-def load_contract_file(path: str, domain: str, storage: StorageSettings = NO_STORAGE) -> list[Dataset]:
+def load_contract_file(
+    path: str, domain: str, storage: StorageSettings = NO_STORAGE, parsed: dict | None = None
+) -> list[Dataset]:
     """Parse one contract file into its datasets (addresses not yet assigned).
 
     Raises :class:`DescriptorError` (or :class:`NotAContract`); any other
     failure of the reader is turned into a DescriptorError naming the file,
     so one contract never takes the mesh down.
     """
-    raw = _parse_yaml(_open_text(path, storage), path)
+    raw = parsed[path] if parsed and path in parsed else _parse_yaml(_open_text(path, storage), path)
     if _named_only(path) and not (isinstance(raw, dict) and raw.get("kind") == "DataContract"):
         raise NotAContract(path)
     try:
@@ -138,8 +140,13 @@ def load_contract_file(path: str, domain: str, storage: StorageSettings = NO_STO
         raise DescriptorError(path, f"cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
-def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[DescriptorError], list[str]]:
-    """Load every domain of ``manifest``; collect errors and warnings instead of failing."""
+def load_datasets(
+    manifest: MeshManifest, parsed: dict | None = None
+) -> tuple[list[Dataset], list[DescriptorError], list[str]]:
+    """Load every domain of ``manifest``; collect errors and warnings instead of failing.
+
+    ``parsed``: contract path -> its document, for files already read.
+    """
     datasets: list[Dataset] = []
     errors: list[DescriptorError] = []
     warnings: list[str] = []
@@ -151,7 +158,7 @@ def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[Descripto
             continue
         for path in files:
             try:
-                found = load_contract_file(path, domain, manifest.storage)
+                found = load_contract_file(path, domain, manifest.storage, parsed)
             except DescriptorError as exc:
                 errors.append(exc)
                 continue
@@ -211,13 +218,13 @@ def load_single(
     """A mesh of one: ``path`` is a domain folder or one contract file."""
     path = _absolute(str(path))
     name = posixpath.basename(path.rstrip("/")).split(".")[0]
+    parsed = {}
     if is_contract_file(path):
-        raw_domain = None
-        try:
-            raw_domain = _parse_yaml(_open_text(path, storage), path).get("domain")
-        except Exception:  # noqa: BLE001 - the real error is reported by the loader below
-            pass
-        name = str(raw_domain or name)
+        try:  # read once: the domain is the contract's own
+            parsed[path] = _parse_yaml(_open_text(path, storage), path)
+            name = str((parsed[path].get("domain") if isinstance(parsed[path], dict) else None) or name)
+        except MeshError:
+            pass  # reported by load_datasets below, which reads the file again
     manifest = MeshManifest(name=name, path=path, domains=((name, path),), settings={}, storage=storage)
-    datasets, errors, warnings = load_datasets(manifest)
+    datasets, errors, warnings = load_datasets(manifest, parsed)
     return manifest, datasets, errors, warnings

@@ -151,7 +151,7 @@ def violations(document: Any, version: str | None = None) -> list[Violation]:
     """
     if version is None:
         declared = document.get("apiVersion") if isinstance(document, dict) else None
-        if declared not in SCHEMA_FILES:
+        if not isinstance(declared, str) or declared not in SCHEMA_FILES:
             shown = ", ".join(API_VERSIONS)
             return [Violation(("apiVersion",), f"unknown apiVersion '{declared}' (known: {shown})")]
         version = declared

@@ -87,7 +87,7 @@ def compose(text: str, path: str, loader_class=FAST_LOADER):
     loader = loader_class(text)
     try:
         root = loader.get_single_node()
-        if root is not None:
+        if root is not None and "&" in text:  # aliases need anchors: without one there is nothing to expand
             _expanded_size(root, path)
     except yaml.YAMLError as exc:
         loader.dispose()

@@ -18,6 +18,7 @@ from meshlab.authoring.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
 from meshlab.quality.metrics import NewestValue
 from meshlab.quality.planned import Planned, Verdict, known
+from meshlab.catalog.contract import listed
 
 LATENCY_NAMES = ("latency", "ly", "freshness")
 UNITS = {
@@ -107,9 +108,9 @@ def _limit(item: dict) -> tuple[dt.timedelta | None, str, str | None]:
 def latencies(document: LocatedDocument, dataset: Dataset) -> list[Latency]:
     """The latency promises of ``document`` that concern ``dataset``."""
     raw = document.data if isinstance(document.data, dict) else {}
-    objects = [str(o.get("name")) for o in raw.get("schema") or () if isinstance(o, dict)]
+    objects = [str(o.get("name")) for o in listed(raw.get("schema")) if isinstance(o, dict)]
     found = []
-    for i, item in enumerate(raw.get("slaProperties") or ()):
+    for i, item in enumerate(listed(raw.get("slaProperties"))):
         if not isinstance(item, dict) or str(item.get("property", "")).lower() not in LATENCY_NAMES:
             continue
         where = ("slaProperties", i)

@@ -31,6 +31,7 @@ from meshlab.planner.parse import READ_DIALECT
 from meshlab.quality.failing_rows import fetch_rows, qualified, table_ref
 from meshlab.quality.planned import Planned, known, plural
 from meshlab.quality.rules import schema_index
+from meshlab.catalog.contract import listed
 
 if TYPE_CHECKING:
     from meshlab.catalog import Catalog
@@ -71,7 +72,7 @@ def _same_contract(document: LocatedDocument, dataset: Dataset, catalog: Catalog
 
 def _property_name(document: LocatedDocument, target: Dataset, key: str) -> str:
     i = schema_index(document, target.name)
-    for prop in (document.data["schema"][i].get("properties") or ()) if i is not None else ():
+    for prop in listed(document.data["schema"][i].get("properties")) if i is not None else ():
         if isinstance(prop, dict) and key in (str(prop.get("name")), str(prop.get("id"))):
             return str(prop.get("name"))
     if target.column(key) is not None:
@@ -94,7 +95,7 @@ def resolve_reference(ref: str, document: LocatedDocument, dataset: Dataset, cat
     parts = ref.split(".")
     if len(parts) < 2:
         raise ReferenceProblem(f"'{ref}' names no column: write object.column or domain.dataset.column")
-    objects = {str(o.get("name")) for o in document.data.get("schema") or () if isinstance(o, dict)}
+    objects = {str(o.get("name")) for o in listed(document.data.get("schema")) if isinstance(o, dict)}
     if len(parts) == 2 and parts[0] in objects:
         target = _same_contract(document, dataset, catalog, parts[0])
         return target, _property_name(document, target, parts[1])
@@ -127,7 +128,7 @@ def _in_other_file(ref: str, dataset: Dataset, catalog: Catalog) -> tuple[Datase
         obj = target.descriptor["schema"][i] if i is not None else {}
         if parts[1] not in (target.name, str(obj.get("id"))):
             continue
-        for prop in obj.get("properties") or ():
+        for prop in listed(obj.get("properties")):
             if isinstance(prop, dict) and parts[3] in (str(prop.get("name")), str(prop.get("id"))):
                 return target, str(prop.get("name"))
         raise ReferenceProblem(f"{target.address} has no column '{parts[3]}'")
@@ -147,6 +148,10 @@ def _from_column(ref: str, dataset: Dataset) -> str | None:
     return column if obj in ("", dataset.name) else None
 
 
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _entries(document: LocatedDocument, dataset: Dataset) -> list[tuple[tuple, dict, list[str] | None]]:
     """(where, raw relationship, source columns or None for property level) of ``dataset``'s object."""
     i = schema_index(document, dataset.name)
@@ -154,11 +159,11 @@ def _entries(document: LocatedDocument, dataset: Dataset) -> list[tuple[tuple, d
         return []
     obj = document.data["schema"][i]
     found = []
-    for j, prop in enumerate(obj.get("properties") or ()):
+    for j, prop in enumerate(_listed(obj.get("properties"))):
         if isinstance(prop, dict):
-            for k, raw in enumerate(prop.get("relationships") or ()):
+            for k, raw in enumerate(_listed(prop.get("relationships"))):
                 found.append((("schema", i, "properties", j, "relationships", k), raw, [str(prop.get("name"))]))
-    for k, raw in enumerate(obj.get("relationships") or ()):
+    for k, raw in enumerate(_listed(obj.get("relationships"))):
         found.append((("schema", i, "relationships", k), raw, None))
     return found
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshlab.authoring.positions import LocatedDocument, field_path
+from meshlab.catalog.contract import listed
 
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 # ODCS v3.0 library rule names (``rule: nullCheck``), read as the v3.1 metric.
@@ -298,7 +299,7 @@ def _v31_form(raw: dict) -> dict:
 def schema_index(document: LocatedDocument, name: str) -> int | None:
     """Position of the schema object called ``name`` in the contract."""
     schema = document.data.get("schema") if isinstance(document.data, dict) else None
-    for i, obj in enumerate(schema or ()):
+    for i, obj in enumerate(listed(schema)):
         if isinstance(obj, dict) and str(obj.get("name")) == name:
             return i
     return None
@@ -313,12 +314,12 @@ def quality_rules(document: LocatedDocument, dataset: str, name: str) -> list[Qu
     if i is None:
         return []
     obj = document.data["schema"][i]
-    props = [p for p in obj.get("properties") or () if isinstance(p, dict)]
+    props = [p for p in listed(obj.get("properties")) if isinstance(p, dict)]
     columns = {str(p.get("name")) for p in props}
     found = []
     for k, raw in enumerate(_as_list(obj.get("quality"))):
         found.append(parse_rule(raw, dataset, None, ("schema", i, "quality", k), k, columns, document))
-    for j, prop in enumerate(obj.get("properties") or ()):
+    for j, prop in enumerate(listed(obj.get("properties"))):
         if not isinstance(prop, dict):
             continue
         for k, raw in enumerate(_as_list(prop.get("quality"))):

@@ -18,6 +18,7 @@ from meshlab.errors import SourceError
 from meshlab.quality.metrics import DuplicateCount, NullCount
 from meshlab.quality.planned import Planned, known, none_allowed
 from meshlab.sources import Source
+from meshlab.catalog.contract import listed
 
 _TEXT = (pl.String, pl.Categorical, pl.Enum)
 
@@ -170,7 +171,7 @@ def primary_key(dataset: Dataset) -> tuple[str, ...]:
     schema = dataset.descriptor.get("schema") or []
     for obj in schema:
         if isinstance(obj, dict) and str(obj.get("name")) == dataset.name:
-            for i, prop in enumerate(obj.get("properties") or ()):
+            for i, prop in enumerate(listed(obj.get("properties"))):
                 if isinstance(prop, dict):
                     positions[str(prop.get("name"))] = (prop.get("primaryKeyPosition") or 0, i)
     keys = [c.name for c in dataset.columns if c.primary_key]
