@@ -116,7 +116,12 @@ def test_init_from_sqlite_into_the_mesh_domain_folder(tmp_path):
     path = tmp_path / "domains" / "crm" / "accounts.odcs.yaml"
     assert out.stdout.strip() == str(path)
     contract = load(path)
-    assert contract["servers"][0] == {"server": "database", "type": "sqlite", "path": "../../data/crm.sqlite"}
+    assert contract["servers"][0] == {  # SQLite is not an ODCS server type: a custom server names it
+        "server": "database",
+        "type": "custom",
+        "path": "../../data/crm.sqlite",
+        "customProperties": [{"property": "engine", "value": "sqlite"}],
+    }
     assert contract["schema"][0]["physicalName"] == "customers"
     assert props(contract)["signup_date"]["physicalType"] == "TEXT"
     mesh = meshlab.connect(str(mesh_path))

@@ -141,11 +141,31 @@ def _profile_files(data: str) -> DataProfile:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is the data's
         raise InitError(f"cannot read {data} as {fmt}: {str(exc).splitlines()[0]}") from exc
-    server = {"server": "files", "type": "local" if "://" not in path else path.split("://")[0], "format": fmt}
-    server["path"] = path
+    return DataProfile(rows, columns, file_server(path, fmt))
+
+
+def file_server(path: str, fmt: str) -> dict:
+    """The ODCS server entry of files at ``path``, in the fields the official schema gives each type.
+
+    Local files: ``local`` (path, format); S3 and Azure: their own types
+    (location, format); any other fsspec URL: a ``custom`` server (location,
+    format). A CSV delimiter, which ODCS has no field for on these types, is a
+    custom property.
+    """
+    protocol = path.split("://", 1)[0].lower() if "://" in path else "file"
+    if protocol == "file":
+        server = {"server": "files", "type": "local", "format": fmt, "path": path}
+    else:
+        kind = {"s3": "s3", "s3a": "s3", "az": "azure", "abfs": "azure", "abfss": "azure"}.get(protocol, "custom")
+        server = {"server": "files", "type": kind, "format": fmt, "location": path}
     if fmt == "csv":
-        server["delimiter"] = ","
-    return DataProfile(rows, columns, server)
+        server["customProperties"] = [{"property": "delimiter", "value": ","}]
+    return server
+
+
+def sqlite_server(path: str) -> dict:
+    """SQLite is not an ODCS server type: a ``custom`` server whose ``engine`` custom property says sqlite."""
+    return {"server": "database", "type": "custom", "path": path, "customProperties": [{"property": "engine", "value": "sqlite"}]}
 
 
 def _database_profile(fetch, table_sql: str, declared: dict[str, str], server: dict, table: str) -> DataProfile:
@@ -184,7 +204,7 @@ def _sqlite(url: urllib.parse.SplitResult, table: str) -> DataProfile:
     if info.num_rows == 0:
         raise InitError(f"SQLite {path} has no table '{table}'")
     declared = dict(zip(info.column("name").to_pylist(), info.column("type").to_pylist()))
-    return _database_profile(fetch, quoted, declared, {"server": "database", "type": "sqlite", "path": path}, table)
+    return _database_profile(fetch, quoted, declared, sqlite_server(path), table)
 
 
 def _postgres(url: urllib.parse.SplitResult, table: str) -> DataProfile:
