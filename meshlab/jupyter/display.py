@@ -35,6 +35,10 @@ TIME_PATTERN = r"\d+\.\d{3} s\b"
 """Every timing in the HTML and text reprs matches this (an nbval sanitizer regex)."""
 
 FLAGGED_STATUSES = ("proposed", "draft", "deprecated", "retired")
+KNOWN_STATUSES = ("active", *FLAGGED_STATUSES)
+# Contract fields the card shows itself; every other one is listed under "more of the contract".
+SHOWN_FIELDS = ("apiVersion", "kind", "id", "name", "version", "status", "domain", "dataProduct", "description",
+                "tags", "schema", "slaProperties")  # fmt: skip
 """Contract statuses a reader should notice before trusting the numbers."""
 
 STATUS_NOTES = {
@@ -89,7 +93,9 @@ def status_badge(status: str) -> str:
     """An HTML badge naming a contract status; flagged statuses stand out."""
     mark = "⚠ " if status in FLAGGED_STATUSES else ""
     note = html.escape(STATUS_NOTES.get(status, status))
-    return f'<span class="meshlab-badge meshlab-status-{html.escape(status)}" title="{note}">{mark}{html.escape(status)}</span>'
+    # ODCS status is free text: known values get their badge colour, others are shown as written.
+    kind = status if status in KNOWN_STATUSES else "other"
+    return f'<span class="meshlab-badge meshlab-status-{kind}" title="{note}">{mark}{html.escape(status)}</span>'
 
 
 def kind_badge(kind: str) -> str:
@@ -329,6 +335,17 @@ def _sla_item(prop: str, raw: object) -> str:
     return html.escape(f"{prop}: {raw.get('value', '')}{unit}{element}")
 
 
+def _more_of_the_contract(dataset: Dataset) -> str:
+    """Every contract field the card does not show (servers, team, support, customProperties, ...), as YAML."""
+    import yaml
+
+    rest = {k: v for k, v in dataset.descriptor.items() if k not in SHOWN_FIELDS}
+    if not rest:
+        return ""
+    text = yaml.safe_dump(rest, sort_keys=False, allow_unicode=True, width=100)
+    return f"<details><summary>more of the contract ({', '.join(map(html.escape, map(str, rest)))})</summary><pre>{html.escape(text)}</pre></details>"
+
+
 def dataset_html(dataset: Dataset, status=None) -> str:
     """A dataset's card: title, address, description, owner, status, SLA, tags, columns.
 
@@ -360,11 +377,15 @@ def dataset_html(dataset: Dataset, status=None) -> str:
     parts = [
         f"<div><b>{html.escape(dataset.title)}</b> {_code(dataset.address)}</div>",
         f"<div>{' · '.join(facts)}</div>",
+        f'<div class="meshlab-muted">not queryable here: {html.escape(dataset.unavailable)}</div>'
+        if dataset.unavailable
+        else "",
         f"<p>{html.escape(dataset.description)}</p>" if dataset.description else "",
         f"<div>SLA:<ul>{sla}</ul></div>" if sla else "",
         _last_check(status),
         f"<div>Tags: {tags}</div>" if tags else "",
         '<table class="meshlab-table"><thead><tr><th>column</th><th>type</th><th>description</th><th>classification</th></tr></thead>'
         f"<tbody>{columns}</tbody></table>",
+        _more_of_the_contract(dataset),
     ]
     return f'<div class="meshlab meshlab-dataset">{STYLE}{"".join(parts)}</div>'

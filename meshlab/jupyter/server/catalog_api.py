@@ -144,6 +144,8 @@ def dataset_summary(ds: Dataset, checked=None) -> dict:
         "tags": list(ds.tags),
         "columns": list(ds.column_names),
         "last_check": checked.to_dict() if checked is not None else None,
+        # A valid contract meshlab cannot read here (no server, no reader for its type): why, else null.
+        "not_queryable": ds.unavailable,
     }
 
 
@@ -190,6 +192,10 @@ def _description_parts(ds: Dataset) -> dict:
     return {key: str(raw[key]) for key in ("purpose", "usage", "limitations") if raw.get(key)}
 
 
+DETAIL_FIELDS = ("apiVersion", "kind", "id", "name", "version", "status", "domain", "dataProduct", "description",
+                 "tags", "schema", "slaProperties", "servers")  # fmt: skip
+
+
 def dataset_detail(ds: Dataset, checked=None) -> dict:
     """Everything the detail view shows about ``ds``; never a credential."""
     return {
@@ -215,6 +221,8 @@ def dataset_detail(ds: Dataset, checked=None) -> dict:
         ],
         "sla": [json_value(item) for _, item in ds.sla],
         "servers": _servers(ds),
+        # Every other contract field (team, support, roles, customProperties, ...): nothing is dropped.
+        "other_fields": {k: json_value(v) for k, v in ds.descriptor.items() if k not in DETAIL_FIELDS},
         "query": sample_sql(ds.address, CELL_ROWS),
     }
 
@@ -258,6 +266,7 @@ def mesh_status(mesh: Mesh, path: str, root_dir: str, load_seconds: float | None
         "domains": [{"name": name, "datasets": count} for name, count in sorted(domains.items())],
         "errors": [_error_entry(e) for e in mesh.errors],
         "warnings": list(mesh.warnings),
+        "notices": list(getattr(mesh, "notices", ())),
         "load_seconds": load_seconds,
     }
 

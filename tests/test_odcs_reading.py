@@ -1,0 +1,124 @@
+"""What meshlab reads of a contract: the whole standard, in its v3.0 and v3.1 forms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import meshlab
+from meshlab.authoring.lint import lint_mesh
+from meshlab.errors import MeshError
+
+NESTED = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: n
+version: 1.0.0
+status: in development
+team:
+  name: orders-team
+  members:
+    - {username: ana, role: owner}
+servers:
+  - server: warehouse
+    type: bigquery
+    project: p
+    dataset: d
+  - server: files
+    type: local
+    format: json
+    path: data/{model}.ndjson
+schema:
+  - name: orders
+    physicalName: orders_v1
+    properties:
+      - name: id
+        logicalType: integer
+        quality:
+          - metric: nullValues
+            mustBeLessThan: 1
+      - name: address
+        logicalType: object
+        properties:
+          - {name: city, logicalType: string}
+          - {name: zip, logicalType: string}
+      - name: items
+        logicalType: array
+        items:
+          logicalType: object
+          properties:
+            - {name: sku, logicalType: string}
+  - name: empty
+slaProperties:
+  - {property: latency, value: 2, unit: d, element: orders_v1.id}
+"""
+
+
+@pytest.fixture
+def contract(tmp_path) -> Path:
+    (tmp_path / "data").mkdir()
+    rows = [
+        {"id": 1, "address": {"city": "Berlin", "zip": "10115"}, "items": [{"sku": "a"}, {"sku": "b"}]},
+        {"id": None, "address": {"city": "Rome", "zip": "00100"}, "items": []},
+    ]
+    (tmp_path / "data" / "orders.ndjson").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = tmp_path / "shop.odcs.yaml"
+    path.write_text(NESTED)
+    return path
+
+
+def test_every_server_is_read_and_the_first_readable_one_is_used(contract):
+    ds = meshlab.connect(contract).dataset("shop.orders")
+    assert [(s.name, s.readable) for s in ds.servers] == [("warehouse", False), ("files", True)]
+    assert ds.server.name == "files" and ds.server.path.endswith("data/orders.ndjson")  # {model} substituted
+    assert ds.queryable and ds.status == "in development" and ds.owner == "ana"
+
+
+def test_nested_properties_are_struct_and_list_columns(contract):
+    mesh = meshlab.connect(contract)
+    columns = {c.name: c for c in mesh.dataset("shop.orders").columns}
+    assert [f.name for f in columns["address"].fields] == ["city", "zip"]
+    assert columns["items"].type == "array" and [f.name for f in columns["items"].fields] == ["sku"]
+    df = mesh.sql("SELECT id, address.city AS city, items FROM shop.orders ORDER BY city").df
+    assert df["city"].to_list() == ["Berlin", "Rome"] and df["items"].to_list()[0] == [{"sku": "a"}, {"sku": "b"}]
+
+
+def test_an_object_without_properties_is_catalogued_not_queryable(contract):
+    mesh = meshlab.connect(contract)
+    empty = mesh.dataset("shop.empty")
+    assert not empty.queryable and "lists no properties" in empty.unavailable
+    with pytest.raises(MeshError, match=r"^dataset 'shop.empty' is not queryable here: schema object 'empty'"):
+        mesh.sql("SELECT * FROM shop.empty")
+    assert any("shop.empty" in n for n in mesh.notices) and mesh.errors == []
+
+
+def test_lint_keeps_errors_warnings_and_notices_apart(contract):
+    problems = lint_mesh(str(contract))
+    assert [p.severity for p in problems if p.severity == "error"] == []
+    notices = [p.message for p in problems if p.severity == "notice"]
+    assert any("'bigquery' has no reader" in m for m in notices)
+    assert any("'empty' not queryable here" in m for m in notices)
+    assert not any(p.field.startswith("slaProperties") for p in problems)  # the element names the physical table
+
+
+def test_v30_library_rules_are_evaluated(contract):
+    v30 = NESTED.replace("v3.1.0", "v3.0.2").replace("metric: nullValues", "rule: nullCheck")
+    v30 = v30.replace("  name: orders-team\n  members:\n    - {username: ana, role: owner}", "  - {username: ana, role: owner}")
+    contract.write_text(v30)
+    assert [p for p in lint_mesh(str(contract)) if "nullCheck" in p.message] == []  # read as nullValues
+    mesh = meshlab.connect(contract)
+    assert mesh.dataset("shop.orders").owner == "ana"  # the v3.0 team shape
+    outcome = {r.check: r.status for r in mesh.check("shop.orders").results}
+    assert outcome["nullValues:id"] == "failed"
+
+
+def test_cli_lint_strict_fails_on_notices(contract):
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "meshlab.cli", "lint", str(contract)]
+    assert subprocess.run(run, capture_output=True).returncode == 0
+    strict = subprocess.run([*run, "--strict"], capture_output=True, text=True)
+    assert strict.returncode == 1 and "0 errors, 0 warnings, 2 notices" in strict.stderr
