@@ -118,6 +118,17 @@ def test_mutated_contracts_get_the_official_verdict_and_load_without_traceback(p
             assert "\n" not in str(exc), where
 
 
+@pytest.mark.parametrize("path", FILES[::4], ids=lambda p: p.name)
+def test_diff_of_a_contract_with_itself_and_a_mutation(path, tmp_path):
+    from meshlab.authoring.diff import diff_files
+
+    assert diff_files(str(path), str(path)) == []
+    for _, mutated in _mutations(yaml.safe_load(path.read_text()), random.Random(path.name), 2):
+        target = tmp_path / "m.odcs.yaml"
+        target.write_text(yaml.safe_dump(mutated, sort_keys=False))
+        diff_files(str(path), str(target))  # a report, never a traceback
+
+
 def test_datacontract_cli_names_are_contracts_not_manifests(tmp_path):
     source = CORPUS / "datacontract-cli" / "ex-orders__orders.odcs.yaml"
     domain = tmp_path / "orders"

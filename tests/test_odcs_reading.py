@@ -122,3 +122,15 @@ def test_cli_lint_strict_fails_on_notices(contract):
     assert subprocess.run(run, capture_output=True).returncode == 0
     strict = subprocess.run([*run, "--strict"], capture_output=True, text=True)
     assert strict.returncode == 1 and "0 errors, 0 warnings, 2 notices" in strict.stderr
+
+
+def test_diff_reads_both_versions_and_a_migration_is_no_breaking_change(contract, tmp_path):
+    from meshlab.authoring.diff import diff_files
+
+    v30 = NESTED.replace("v3.1.0", "v3.0.2").replace("metric: nullValues", "rule: nullCheck")
+    old = tmp_path / "old.odcs.yaml"
+    old.write_text(v30)
+    assert [str(c) for c in diff_files(str(old), str(contract))] == ["change   apiVersion: v3.0.2 -> v3.1.0"]
+    narrowed = tmp_path / "new.odcs.yaml"
+    narrowed.write_text(NESTED.replace("      - {name: zip, logicalType: string}\n", ""))
+    assert any(c.breaking for c in diff_files(str(contract), str(narrowed)))

@@ -18,7 +18,8 @@ from typing import Any
 
 from meshlab.authoring.positions import read_located
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS
-from meshlab.quality.rules import OPERATOR_ALIASES
+from meshlab.catalog.contract import listed
+from meshlab.quality.rules import OPERATOR_ALIASES, v31_rule_form
 
 WIDENINGS = {("integer", "number"), ("date", "timestamp")}
 INTEGER_WIDTHS = {"TINYINT": 1, "SMALLINT": 2, "INT2": 2, "INTEGER": 4, "INT": 4, "INT4": 4, "BIGINT": 8, "INT8": 8}
@@ -41,11 +42,12 @@ class Change:
 
 
 def _by_name(items: Any) -> dict[str, dict]:
-    return {str(i["name"]): i for i in items or () if isinstance(i, dict) and i.get("name") is not None}
+    return {str(i["name"]): i for i in listed(items) if isinstance(i, dict) and i.get("name") is not None}
 
 
 def _physical_narrowed(old: str | None, new: str | None) -> bool | None:
     """True when ``new`` holds fewer values than ``old``, False when as many or more, None when unrelated."""
+    old, new = (str(old) if old else None), (str(new) if new else None)
     if not old or not new or old.upper() == new.upper():
         return False if old and new else None
     a, b = old.upper().strip(), new.upper().strip()
@@ -88,8 +90,8 @@ def _column_changes(where: str, old: dict, new: dict) -> list[Change]:
 
 def _relationship_changes(where: str, old: Any, new: Any) -> list[Change]:
     key = lambda r: (str(r.get("from", "")), str(r.get("to", "")))  # noqa: E731
-    before = {key(r) for r in old or () if isinstance(r, dict)}
-    after = {key(r) for r in new or () if isinstance(r, dict)}
+    before = {key(r) for r in listed(old) if isinstance(r, dict)}
+    after = {key(r) for r in listed(new) if isinstance(r, dict)}
     return [Change(True, where, f"relationship to {to} added") for _, to in sorted(after - before)] + [
         Change(False, where, f"relationship to {to} dropped") for _, to in sorted(before - after)
     ]
@@ -98,14 +100,12 @@ def _relationship_changes(where: str, old: Any, new: Any) -> list[Change]:
 # -- quality rules -------------------------------------------------------------------
 def _rule_key(rule: dict) -> tuple:
     arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
-    keys = tuple(arguments.get("properties") or ())
-    return (
-        rule.get("type") or "library",
-        rule.get("metric") or rule.get("rule"),
-        rule.get("name"),
-        keys,
-        rule.get("query"),
-    )
+    keys = tuple(map(str, listed(arguments.get("properties"))))
+    return tuple(
+        v if v is None or isinstance(v, str | tuple) else str(v)
+        for v in (rule.get("type") or "library", rule.get("metric") or rule.get("rule"), rule.get("name"), keys,
+                  rule.get("query"))
+    )  # fmt: skip
 
 
 def _allowed(rule: dict) -> tuple[float, float] | None:
@@ -144,7 +144,7 @@ def _rule_changes(where: str, old: dict, new: dict) -> list[Change]:
     args_a = old.get("arguments") if isinstance(old.get("arguments"), dict) else {}
     args_b = new.get("arguments") if isinstance(new.get("arguments"), dict) else {}
     for key, tighter in (("validValues", "fewer valid values"), ("missingValues", "more values count as missing")):
-        va, vb = set(map(str, args_a.get(key) or ())), set(map(str, args_b.get(key) or ()))
+        va, vb = set(map(str, listed(args_a.get(key)))), set(map(str, listed(args_b.get(key))))
         if va != vb:
             tightened = vb < va if key == "validValues" else va < vb
             out.append(
@@ -156,8 +156,9 @@ def _rule_changes(where: str, old: dict, new: dict) -> list[Change]:
 
 
 def _rules_changes(where: str, old: Any, new: Any) -> list[Change]:
-    before = {_rule_key(r): r for r in old or () if isinstance(r, dict)}
-    after = {_rule_key(r): r for r in new or () if isinstance(r, dict)}
+    # v3.0 rules (``rule: nullCheck``) compare in their v3.1 form: a migration is no change.
+    before = {_rule_key(r): r for r in map(v31_rule_form, listed(old)) if isinstance(r, dict)}
+    after = {_rule_key(r): r for r in map(v31_rule_form, listed(new)) if isinstance(r, dict)}
     out = []
     for key, rule in after.items():
         label = f"{where}.quality[{key[1] or key[2] or key[0]}]"
@@ -177,7 +178,7 @@ def _rules_changes(where: str, old: Any, new: Any) -> list[Change]:
 # -- the whole contract --------------------------------------------------------------
 def _latency(contract: dict) -> dict[str, float]:
     found = {}
-    for item in contract.get("slaProperties") or ():
+    for item in listed(contract.get("slaProperties")):
         if isinstance(item, dict) and str(item.get("property", "")).lower() in LATENCY_NAMES:
             unit = UNITS.get(str(item.get("unit") or "").lower())
             if unit and isinstance(item.get("value"), (int, float)):
@@ -187,11 +188,13 @@ def _latency(contract: dict) -> dict[str, float]:
 
 def _contract_changes(old: dict, new: dict) -> list[Change]:
     out = []
+    if old.get("apiVersion") != new.get("apiVersion"):
+        out.append(Change(False, "apiVersion", f"{old.get('apiVersion')} -> {new.get('apiVersion')}"))
     if old.get("status") != new.get("status"):
         retired = new.get("status") == "retired"
         out.append(Change(retired, "status", f"{old.get('status')} -> {new.get('status')}"))
-    old_servers = {str(s.get("server")): s for s in old.get("servers") or () if isinstance(s, dict)}
-    for name, server in ((str(s.get("server")), s) for s in new.get("servers") or () if isinstance(s, dict)):
+    old_servers = {str(s.get("server")): s for s in listed(old.get("servers")) if isinstance(s, dict)}
+    for name, server in ((str(s.get("server")), s) for s in listed(new.get("servers")) if isinstance(s, dict)):
         if name in old_servers and old_servers[name] != server:
             out.append(Change(False, f"servers[{name}]", "server moved or reconfigured"))
     la, lb = _latency(old), _latency(new)
@@ -246,4 +249,5 @@ def _version_note(old: dict, new: dict, breaking: bool) -> list[Change]:
 
 def diff_files(old_path: str, new_path: str) -> list[Change]:
     """:func:`diff_contracts` of two contract files."""
-    return diff_contracts(read_located(old_path).data or {}, read_located(new_path).data or {})
+    old, new = read_located(old_path).data, read_located(new_path).data
+    return diff_contracts(old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {})

@@ -245,7 +245,7 @@ def parse_rule(
         return QualityRule(dataset, "library", column, None, (), (), "rows", None, f"rule[{index}]", place,
                            problem="a quality rule must be a mapping")  # fmt: skip
     kind = _kind(raw)
-    raw = _v31_form(raw)
+    raw = v31_rule_form(raw)
     metric = raw.get("metric", raw.get("rule"))
     unit = str(raw.get("unit") or "rows").lower()
     name = _name(raw, kind, metric, column, index)
@@ -278,8 +278,10 @@ def parse_rule(
     )
 
 
-def _v31_form(raw: dict) -> dict:
-    """A v3.0 library rule (``rule: nullCheck``, ``validValues: [...]``) in its v3.1 form."""
+def v31_rule_form(raw: Any) -> Any:
+    """A v3.0 library rule (``rule: nullCheck``, ``validValues: [...]``) in its v3.1 form; others as they are."""
+    if not isinstance(raw, dict):
+        return raw
     metric = raw.get("metric", raw.get("rule"))
     if not isinstance(metric, str) or metric not in METRIC_ALIASES:
         return raw
