@@ -134,3 +134,35 @@ def test_diff_reads_both_versions_and_a_migration_is_no_breaking_change(contract
     narrowed = tmp_path / "new.odcs.yaml"
     narrowed.write_text(NESTED.replace("      - {name: zip, logicalType: string}\n", ""))
     assert any(c.breaking for c in diff_files(str(contract), str(narrowed)))
+
+
+def test_logical_type_options_are_evaluated_or_reported_as_not_evaluated(tmp_path):
+    (tmp_path / "t.csv").write_text("code,n,email\nAB1,5,a@x.io\nzz,-1,bad\nCD2,200,\n")
+    (tmp_path / "opt.odcs.yaml").write_text(
+        """\
+apiVersion: v3.1.0
+kind: DataContract
+id: o
+version: 1.0.0
+status: active
+servers:
+  - {server: f, type: local, format: csv, path: t.csv}
+schema:
+  - name: t
+    properties:
+      - {name: code, logicalType: string, logicalTypeOptions: {pattern: "[A-Z]{2}[0-9]", maxLength: 3}}
+      - {name: n, logicalType: integer, logicalTypeOptions: {minimum: 0, maximum: 100}}
+      - {name: email, logicalType: string, logicalTypeOptions: {format: email}}
+"""
+    )
+    report = meshlab.connect(tmp_path / "opt.odcs.yaml").check()
+    outcome = {r.check: (r.status, r.observed) for r in report.results if r.check.startswith("logicalTypeOptions")}
+    assert outcome == {
+        "logicalTypeOptions.pattern:code": ("failed", 1),
+        "logicalTypeOptions.maxLength:code": ("passed", 0),
+        "logicalTypeOptions.minimum:n": ("failed", 1),
+        "logicalTypeOptions.maximum:n": ("failed", 1),
+        "logicalTypeOptions.format:email": ("skipped", None),
+    }
+    notices = [p.message for p in lint_mesh(str(tmp_path / "opt.odcs.yaml")) if p.severity == "notice"]
+    assert notices == ["logicalTypeOptions.format is not evaluated by meshlab check"]

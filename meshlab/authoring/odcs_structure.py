@@ -27,7 +27,8 @@ from meshlab.authoring.positions import LocatedDocument
 from meshlab.catalog.odcs_schema import violations
 from meshlab.catalog.contract import not_queryable_reasons, property_rows
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS
-from meshlab.quality.rules import METRICS, METRIC_ALIASES
+from meshlab.quality.rules import METRIC_ALIASES, METRICS
+from meshlab.quality.type_options import EVALUATED
 
 SEVERITIES = ("error", "warning", "notice")
 #: contracts with more properties than this are not run through the official schema by lint:
@@ -88,6 +89,11 @@ def _semantic(raw: dict) -> list[Finding]:
             if isinstance(prop.get("physicalName"), str):
                 columns.add(prop["physicalName"])
             found += _rules(prop.get("quality"), (*path, "quality"), columns, on_property=True)
+            options = prop.get("logicalTypeOptions")
+            for option in options if isinstance(options, dict) and len(path) == len(where) + 2 else ():
+                if option not in EVALUATED:
+                    message = f"logicalTypeOptions.{option} is not evaluated by meshlab check"
+                    found.append(Finding((*path, "logicalTypeOptions", option), "notice", message))
         found += _rules(obj.get("quality"), (*where, "quality"), columns, on_property=False)
     found += _sla(raw, objects)
     names = [s.get("server") for s in _items(raw.get("servers")) if isinstance(s, dict)]

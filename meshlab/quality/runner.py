@@ -27,6 +27,7 @@ from meshlab.quality.measure import measure
 from meshlab.quality.metrics import RowCount
 from meshlab.quality.planned import Planned
 from meshlab.quality.relationships import foreign_key_checks
+from meshlab.quality.type_options import type_option_checks
 from meshlab.quality.report import CheckReport, CheckResult
 from meshlab.quality.rules import quality_rules
 from meshlab.quality.schema_checks import columns_check, physical_schema, row_checks, type_checks
@@ -52,6 +53,7 @@ def plan_checks(mesh: Mesh, dataset: Dataset, document: LocatedDocument, as_of: 
             planned.append(library_check(rule, dataset))  # reports its problem
     planned += [freshness_check(latency, dataset, as_of) for latency in latencies(document, dataset)]
     planned += foreign_key_checks(document, dataset, mesh.catalog)
+    planned += type_option_checks(document, dataset)
     return planned
 
 
