@@ -166,3 +166,30 @@ schema:
     }
     notices = [p.message for p in lint_mesh(str(tmp_path / "opt.odcs.yaml")) if p.severity == "notice"]
     assert notices == ["logicalTypeOptions.format is not evaluated by meshlab check"]
+
+
+def test_sql_rules_may_name_their_table_by_name_or_physical_name(tmp_path):
+    (tmp_path / "t.csv").write_text("n\n5\n-1\n200\n")
+    (tmp_path / "s.odcs.yaml").write_text(
+        """\
+apiVersion: v3.1.0
+kind: DataContract
+id: s
+version: 1.0.0
+status: active
+servers:
+  - {server: f, type: local, format: csv, path: t.csv}
+schema:
+  - name: t
+    physicalName: t_physical
+    properties: [{name: n, logicalType: integer}]
+    quality:
+      - {type: sql, query: "SELECT count(*) FROM t_physical WHERE n < 0", mustBeLessThan: 2}
+      - {type: sql, query: "SELECT count(*) FROM t AS x WHERE x.n > 100", mustBe: 0}
+"""
+    )
+    report = meshlab.connect(tmp_path / "s.odcs.yaml").check()
+    assert {r.check: r.status for r in report.results if r.check.startswith("sql")} == {
+        "sql[0]": "passed",
+        "sql[1]": "failed",
+    }

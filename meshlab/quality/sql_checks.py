@@ -5,6 +5,11 @@ mesh addresses, on the same engine and sources as any query: ``{object}``
 (also ``{table}``, ``{model}``) becomes the dataset's address and
 ``{property}`` (also ``{column}``, ``{field}``) the rule's column, quoted;
 each may be written ``${…}`` too. A boolean answer counts as 1 or 0.
+
+As ODCS writes them, rules may also name their table plainly
+(``SELECT count(*) FROM orders``): a one-part table name equal to the schema
+object's name or physical name is read as the dataset's address (on the SQL
+tree, never on the text).
 """
 
 from __future__ import annotations
@@ -46,6 +51,27 @@ def render_query(rule: QualityRule) -> str:
     return PLACEHOLDER.sub(replace, rule.query or "")
 
 
+def own_table_as_address(sql: str, address: str, names: tuple[str, ...]) -> str:
+    """``sql`` with one-part references to the rule's own table (by any of ``names``) made its mesh address."""
+    import sqlglot
+
+    try:
+        tree = sqlglot.parse_one(sql, read=READ_DIALECT)
+    except sqlglot.errors.SqlglotError:
+        return sql  # mesh.sql reports the syntax error with its position
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    wanted = {n.lower() for n in names if n}
+    changed = False
+    for table in list(tree.find_all(exp.Table)):
+        if not table.args.get("db") and table.name.lower() in wanted and table.name.lower() not in ctes:
+            replacement = table_ref(address)
+            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+            replacement.set("alias", alias)
+            table.replace(replacement)
+            changed = True
+    return tree.sql(dialect=READ_DIALECT) if changed else sql
+
+
 def _value(frame) -> float:
     if frame.shape != (1, 1):
         raise RuleError(f"the query must return one value, it returned {frame.height} rows × {frame.width} columns")
@@ -69,6 +95,8 @@ def sql_check(rule: QualityRule) -> Planned:
     def run(mesh: Mesh, failing_rows: int):
         try:
             sql = render_query(rule)
+            dataset = mesh.catalog.resolve(rule.dataset)
+            sql = own_table_as_address(sql, rule.dataset, (dataset.name, dataset.physical_name))
             value = _value(mesh.sql(sql).df)
         except RuleError as exc:
             return planned.result("error", message=f"{rule.place}: {exc}")
