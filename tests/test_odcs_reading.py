@@ -193,3 +193,15 @@ schema:
         "sql[0]": "passed",
         "sql[1]": "failed",
     }
+
+
+def test_json_documents_are_read_as_well_as_ndjson(tmp_path):
+    (tmp_path / "d.json").write_text('[\n {"id": 1, "name": "a"},\n {"id": 2, "name": "b"}\n]\n')
+    (tmp_path / "d.odcs.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: d\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: f, type: local, format: json, path: d.json}]\n"
+        "schema: [{name: d, properties: [{name: id, logicalType: integer}, {name: name, logicalType: string}]}]\n"
+    )
+    mesh = meshlab.connect(tmp_path / "d.odcs.yaml")
+    assert mesh.sql("SELECT sum(id) AS s FROM d.d").df["s"][0] == 3
+    assert {r.status for r in mesh.check().results} == {"passed"}

@@ -84,10 +84,26 @@ class FileSource(Source):
         return [fsspec.open(p, "rb", **self.fsspec_options).open() for p in self.files()]
 
     def _frame(self) -> pl.LazyFrame:
+        if self.format == "json" and self._json_documents():
+            # JSON documents (an array of objects per file), not NDJSON: read whole, one frame per file.
+            frames = [pl.read_json(fsspec.open(p, "rb", **self.fsspec_options).open()).lazy() for p in self.files()]
+            return _with_partitions(frames, self.files())
         target = self._read_target()
         if isinstance(target, list):
             return _with_partitions([self._read_one(handle) for handle in target], self.files())
         return self._read_one(target)
+
+    def _json_documents(self) -> bool:
+        """Whether the dataset's JSON files hold documents (``[...]``) rather than one object per line.
+
+        The contract says so with ``delimiter: array`` (S3, Azure, SFTP servers);
+        otherwise the first character of the first file tells.
+        """
+        if self.dataset.server.json_document:
+            return True
+        with fsspec.open(self.files()[0], "rb", **self.fsspec_options) as handle:
+            head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        return head.startswith(b"[")
 
     def _read_one(self, target) -> pl.LazyFrame:
         overrides = {c.name: column_dtype(c) for c in self.dataset.columns if column_dtype(c) is not None}
