@@ -243,14 +243,18 @@ def test_lint_checks_references_across_the_mesh(tmp_path):
     assert [p for p in lint_mesh(str(mesh_path)) if p.severity == "error"] == []
     contract_path = tmp_path / "domains" / "shop" / "orders.odcs.yaml"
     contract = load(contract_path)
-    contract["schema"][0]["properties"][1]["relationships"][0]["to"] = "../crm/customers.odcs.yaml#/schema/clients/properties/customer_id"
+    contract["schema"][0]["properties"][1]["relationships"][0]["to"] = (
+        "../crm/customers.odcs.yaml#/schema/clients/properties/customer_id"
+    )
     write_yaml(contract_path, contract)
     twin = copy.deepcopy(load(tmp_path / "domains" / "crm" / "customers.odcs.yaml"))
     twin["schema"][0]["name"] = "prospects"
     write_yaml(tmp_path / "domains" / "crm" / "prospects.odcs.yaml", twin)  # same id as customers
     problems = lint_mesh(str(mesh_path))
     messages = [str(p) for p in problems]
-    assert any("domains/shop/orders.odcs.yaml:" in m and "warning" in m and "no schema object 'clients'" in m for m in messages), messages
+    assert any(
+        "domains/shop/orders.odcs.yaml:" in m and "warning" in m and "no schema object 'clients'" in m for m in messages
+    ), messages
     assert any("id 'crm-customers' is also the id of" in m for m in messages), messages
 
 

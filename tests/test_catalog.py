@@ -155,7 +155,9 @@ def test_a_broken_contract_is_listed_and_the_rest_of_the_mesh_loads(small_mesh, 
     assert any("no_schema.odcs.yaml: lists no schema objects" in w for w in mesh.warnings)
     assert mesh.notices == [f"{tmp_path}/listeners/bad_server.odcs.yaml: listeners.x: not queryable here: "
                             "server 'server0': server type 'ftp' has no reader in meshlab"]  # fmt: skip
-    with pytest.raises(MeshError, match=r"^dataset 'listeners.x' is not queryable here: server 'server0': server type 'ftp'"):
+    with pytest.raises(
+        MeshError, match=r"^dataset 'listeners.x' is not queryable here: server 'server0': server type 'ftp'"
+    ):
         mesh.sql("SELECT * FROM listeners.x")
     # Queries over the healthy datasets still run.
     assert mesh.sql("SELECT count(*) AS n FROM listeners.profiles").df["n"][0] == 2

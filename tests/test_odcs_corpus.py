@@ -106,7 +106,10 @@ def test_mutated_contracts_get_the_official_verdict_and_load_without_traceback(p
     for where, mutated in _mutations(document, rng, 3):
         target = tmp_path / "mutated.odcs.yaml"
         target.write_text(yaml.safe_dump(mutated, sort_keys=False))
-        if not (isinstance(mutated.get("apiVersion"), str) and mutated["apiVersion"] in ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")):
+        if not (
+            isinstance(mutated.get("apiVersion"), str)
+            and mutated["apiVersion"] in ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
+        ):
             assert lint_errors(target), where  # an unknown apiVersion is one clear error
             continue
         assert len(lint_errors(target)) == official_errors(mutated), where

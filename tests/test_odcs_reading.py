@@ -105,7 +105,9 @@ def test_lint_keeps_errors_warnings_and_notices_apart(contract):
 
 def test_v30_library_rules_are_evaluated(contract):
     v30 = NESTED.replace("v3.1.0", "v3.0.2").replace("metric: nullValues", "rule: nullCheck")
-    v30 = v30.replace("  name: orders-team\n  members:\n    - {username: ana, role: owner}", "  - {username: ana, role: owner}")
+    v30 = v30.replace(
+        "  name: orders-team\n  members:\n    - {username: ana, role: owner}", "  - {username: ana, role: owner}"
+    )
     contract.write_text(v30)
     assert [p for p in lint_mesh(str(contract)) if "nullCheck" in p.message] == []  # read as nullValues
     mesh = meshlab.connect(contract)

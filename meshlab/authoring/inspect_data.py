@@ -165,7 +165,12 @@ def file_server(path: str, fmt: str) -> dict:
 
 def sqlite_server(path: str) -> dict:
     """SQLite is not an ODCS server type: a ``custom`` server whose ``engine`` custom property says sqlite."""
-    return {"server": "database", "type": "custom", "path": path, "customProperties": [{"property": "engine", "value": "sqlite"}]}
+    return {
+        "server": "database",
+        "type": "custom",
+        "path": path,
+        "customProperties": [{"property": "engine", "value": "sqlite"}],
+    }
 
 
 def _database_profile(fetch, table_sql: str, declared: dict[str, str], server: dict, table: str) -> DataProfile:

@@ -131,7 +131,9 @@ def lint_mesh(path: str) -> list[LintProblem]:
         except DescriptorError as exc:
             problems.append(_unreadable(_shown(file, root), exc))
             continue
-        if not is_odcs_named(file) and not (isinstance(document.data, dict) and document.data.get("kind") == "DataContract"):
+        if not is_odcs_named(file) and not (
+            isinstance(document.data, dict) and document.data.get("kind") == "DataContract"
+        ):
             continue  # a datacontract.yaml in another format: not ours to lint (the loader skips it too)
         shown = LocatedDocument(document.data, _shown(file, root), document.lines)
         documents.append((domain, shown))

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshlab.authoring.positions import LocatedDocument
-from meshlab.catalog.odcs_schema import violations
 from meshlab.catalog.contract import not_queryable_reasons, property_rows
+from meshlab.catalog.odcs_schema import violations
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS
 from meshlab.quality.rules import METRIC_ALIASES, METRICS
 from meshlab.quality.type_options import EVALUATED
@@ -119,7 +119,9 @@ def _rules(rules: Any, where: tuple, columns: set[str], on_property: bool) -> li
             known = (*METRICS, *METRIC_ALIASES)
             found.append(Finding(at, "notice", f"library rule '{metric}' is not evaluated by meshlab{_suggest(metric, known)}"))  # fmt: skip
         elif kind == "custom":
-            found.append(Finding(at, "notice", f"custom rule (engine {rule.get('engine')}) is not evaluated by meshlab"))
+            found.append(
+                Finding(at, "notice", f"custom rule (engine {rule.get('engine')}) is not evaluated by meshlab")
+            )
         elif kind == "text":
             found.append(Finding(at, "notice", "text rule: for people, not evaluated"))
         arguments = rule.get("arguments")

@@ -107,8 +107,6 @@ class Dataset:
         return tuple(c.name for c in self.columns)
 
 
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -210,7 +208,9 @@ def _check_header(raw: Any, path: str) -> None:
     version = raw.get("apiVersion")
     if version not in SUPPORTED_API_VERSIONS:
         known = ", ".join(SUPPORTED_API_VERSIONS)
-        what = f"unsupported apiVersion '{version}'" if version is not None else "required field 'apiVersion' is missing"
+        what = (
+            f"unsupported apiVersion '{version}'" if version is not None else "required field 'apiVersion' is missing"
+        )
         raise DescriptorError(path, f"{what} (supported: {known})", "apiVersion")
     if raw.get("kind") != "DataContract":
         raise DescriptorError(path, f"unknown kind '{raw.get('kind')}' (expected DataContract)", "kind")
@@ -321,5 +321,7 @@ def not_queryable_reasons(raw: dict) -> list[tuple[tuple, str]]:
         found.append((("schema",) if "schema" in raw else (), "no schema objects: nothing to catalogue or query"))
     for i, obj in enumerate(_list(raw.get("schema"))):
         if isinstance(obj, dict) and not _list(obj.get("properties")):
-            found.append((("schema", i), f"schema object '{obj.get('name')}' not queryable here: it lists no properties"))
+            found.append(
+                (("schema", i), f"schema object '{obj.get('name')}' not queryable here: it lists no properties")
+            )
     return found

@@ -27,7 +27,11 @@ CONTRACT_NAMES = ("datacontract.yaml", "datacontract.yml", "odcs.yaml", "odcs.ym
 def is_contract_file(path: str) -> bool:
     """Whether ``path`` is named as a data contract (``*.odcs.yaml``, ``datacontract.yaml``, ...)."""
     name = posixpath.basename(path.replace("\\", "/")).lower()
-    return name.endswith(CONTRACT_SUFFIXES) or name in CONTRACT_NAMES or name.endswith(("-odcs.yaml", ".datacontract.yaml"))
+    return (
+        name.endswith(CONTRACT_SUFFIXES)
+        or name in CONTRACT_NAMES
+        or name.endswith(("-odcs.yaml", ".datacontract.yaml"))
+    )
 
 
 def _named_only(path: str) -> bool:

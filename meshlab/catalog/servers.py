@@ -137,7 +137,9 @@ def parse_server(raw: Any, path: str, index: int) -> Server:
     fmt = _text(raw.get("format"))
     declared_delimiter = _text(raw.get("delimiter"))
     json_document = fmt is not None and fmt.lower() == "json" and declared_delimiter in JSON_DOCUMENT_DELIMITERS
-    delimiter = named.get("delimiter") or (declared_delimiter if declared_delimiter and len(declared_delimiter) == 1 else ",")
+    delimiter = named.get("delimiter") or (
+        declared_delimiter if declared_delimiter and len(declared_delimiter) == 1 else ","
+    )
     return Server(
         name=str(raw.get("server") or f"server{index}"),
         type=kind,

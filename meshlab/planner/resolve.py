@@ -23,7 +23,14 @@ from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
-from meshlab.errors import MeshError, NotQueryableError, SqlError, UnknownColumnError, UnknownDatasetError, UnsupportedQueryError
+from meshlab.errors import (
+    MeshError,
+    NotQueryableError,
+    SqlError,
+    UnknownColumnError,
+    UnknownDatasetError,
+    UnsupportedQueryError,
+)
 from meshlab.planner.parse import READ_DIALECT, _position
 
 CANONICAL_PREFIX = "__ds"

@@ -16,9 +16,9 @@ from typing import Any
 
 from meshlab.authoring.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
+from meshlab.catalog.contract import listed
 from meshlab.quality.metrics import NewestValue
 from meshlab.quality.planned import Planned, Verdict, known
-from meshlab.catalog.contract import listed
 
 LATENCY_NAMES = ("latency", "ly", "freshness")
 UNITS = {

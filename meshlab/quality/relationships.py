@@ -26,12 +26,12 @@ from sqlglot import exp
 
 from meshlab.authoring.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
+from meshlab.catalog.contract import listed
 from meshlab.errors import MeshError
 from meshlab.planner.parse import READ_DIALECT
 from meshlab.quality.failing_rows import fetch_rows, qualified, table_ref
 from meshlab.quality.planned import Planned, known, plural
 from meshlab.quality.rules import schema_index
-from meshlab.catalog.contract import listed
 
 if TYPE_CHECKING:
     from meshlab.catalog import Catalog
@@ -119,7 +119,11 @@ def _in_other_file(ref: str, dataset: Dataset, catalog: Catalog) -> tuple[Datase
     parts = pointer.strip("/").split("/")
     if len(parts) != 4 or parts[0] != "schema" or parts[2] != "properties":
         raise ReferenceProblem(f"'{ref}' is not file.yaml#/schema/<object>/properties/<property>")
-    path = location if "://" in location else posixpath.normpath(posixpath.join(posixpath.dirname(dataset.contract_path), location))
+    path = (
+        location
+        if "://" in location
+        else posixpath.normpath(posixpath.join(posixpath.dirname(dataset.contract_path), location))
+    )
     in_file = [d for d in catalog.datasets if posixpath.normpath(d.contract_path) == path]
     if not in_file:
         raise ReferenceProblem(f"'{ref}': {location} is no contract of the mesh")

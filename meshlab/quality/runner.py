@@ -27,11 +27,11 @@ from meshlab.quality.measure import measure
 from meshlab.quality.metrics import RowCount
 from meshlab.quality.planned import Planned
 from meshlab.quality.relationships import foreign_key_checks
-from meshlab.quality.type_options import type_option_checks
 from meshlab.quality.report import CheckReport, CheckResult
 from meshlab.quality.rules import quality_rules
 from meshlab.quality.schema_checks import columns_check, physical_schema, row_checks, type_checks
 from meshlab.quality.sql_checks import sql_check
+from meshlab.quality.type_options import type_option_checks
 
 if TYPE_CHECKING:
     from meshlab.mesh import Mesh

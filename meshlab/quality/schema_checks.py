@@ -14,11 +14,11 @@ import polars as pl
 from sqlglot import exp
 
 from meshlab.catalog import Dataset
+from meshlab.catalog.contract import listed
 from meshlab.errors import SourceError
 from meshlab.quality.metrics import DuplicateCount, NullCount
 from meshlab.quality.planned import Planned, known, none_allowed
 from meshlab.sources import Source
-from meshlab.catalog.contract import listed
 
 _TEXT = (pl.String, pl.Categorical, pl.Enum)
 
