@@ -303,7 +303,7 @@ def _pick_server(servers: list[Server], obj: dict, name: str) -> tuple[Server, s
     if readable:
         return readable[0].for_object(name), None
     if not candidates:
-        return NO_SERVER, "no servers: the contract says where the data is nowhere meshlab reads"
+        return NO_SERVER, "the contract lists no servers"
     reasons = "; ".join(f"server '{s.name}': {s.problem}" for s in candidates)
     return candidates[0].for_object(name), reasons
 

@@ -22,7 +22,7 @@ def dataset_table(datasets: list[Dataset], checks: dict | None = None) -> pl.Dat
                 "title": d.title,
                 "owner": d.owner,
                 "status": d.status,
-                "server": d.server.type,
+                "server": d.server.type if d.queryable else f"{d.server.type} (not queryable here)",
                 "columns": len(d.columns),
                 "description": d.description,
             }
