@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from meshlab.catalog.discovery import MESH_ENV, ROOT_MANIFEST, default_mesh, where_looked
-from meshlab.catalog.loader import CONTRACT_SUFFIXES
+from meshlab.catalog.loader import is_contract_file
 from meshlab.errors import MeshError, MeshLoadError
 from meshlab.mesh import Mesh, connect
 
@@ -62,11 +62,11 @@ def _stat(path: str) -> tuple[str, int, int] | None:
 
 def _contract_stats(folder: str) -> list[tuple[str, int, int] | None]:
     """Stats of every contract file below a local ``folder`` (or of the one contract it is)."""
-    if folder.endswith(CONTRACT_SUFFIXES) or os.path.isfile(folder):
+    if is_contract_file(folder) or os.path.isfile(folder):
         return [_stat(folder)]
     found = []
     for parent, _, files in os.walk(folder):
-        found.extend(_stat(os.path.join(parent, f)) for f in files if f.endswith(CONTRACT_SUFFIXES))
+        found.extend(_stat(os.path.join(parent, f)) for f in files if is_contract_file(f))
     return sorted(found, key=lambda entry: entry or ("",))
 
 
