@@ -112,6 +112,7 @@ def tree_options(datasets: list[Dataset], statuses: dict | None = None) -> list[
         for ds in members:
             flag = f"  ⚠ {ds.status}" if ds.status in FLAGGED_STATUSES else ""
             flag += check_flag(statuses.get(ds.address))
+            flag += "" if ds.queryable else "  ⊘ not queryable here"
             options.append((f"{INDENT}{ds.address.split('.', 1)[1]} · {ds.title}{flag}", ("dataset", ds.address)))
     return options
 
