@@ -120,12 +120,16 @@ def cmd_catalog(args) -> int:
             row["tags"] = list(d.tags)
             row["not_queryable"] = d.unavailable
         errors = [str(e) for e in mesh.errors]
-        print(json.dumps({"mesh": mesh.name, "datasets": rows, "errors": errors, "notices": mesh.notices}, indent=2))
+        invalid = [str(e) for e in mesh.invalid]
+        report = {"mesh": mesh.name, "datasets": rows, "errors": errors, "invalid": invalid, "notices": mesh.notices}
+        print(json.dumps(report, indent=2))
         return 0
     with pl.Config(tbl_rows=200, fmt_str_lengths=50, tbl_width_chars=160, tbl_hide_dataframe_shape=True):
         print(table)
     for error in mesh.errors:
         print(f"load error: {error}", file=sys.stderr)
+    for error in mesh.invalid:
+        print(f"invalid ODCS: {error}", file=sys.stderr)
     for notice in mesh.notices:
         print(f"notice: {notice}", file=sys.stderr)
     return 0

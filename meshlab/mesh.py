@@ -102,6 +102,11 @@ class Mesh:
         return list(self.catalog.warnings)
 
     @property
+    def invalid(self) -> list[DescriptorError]:
+        """Loaded contracts that are not valid ODCS (the official schema's verdict; ``meshlab lint`` lists every violation)."""
+        return list(self.catalog.invalid)
+
+    @property
     def notices(self) -> list[str]:
         """Datasets of valid contracts that cannot be queried here, with why (not errors)."""
         return list(self.catalog.notices)

@@ -207,3 +207,18 @@ def test_json_documents_are_read_as_well_as_ndjson(tmp_path):
     mesh = meshlab.connect(tmp_path / "d.odcs.yaml")
     assert mesh.sql("SELECT sum(id) AS s FROM d.d").df["s"][0] == 3
     assert {r.status for r in mesh.check().results} == {"passed"}
+
+
+def test_invalid_odcs_that_meshlab_can_read_is_loaded_and_listed_apart(tmp_path):
+    (tmp_path / "t.csv").write_text("n\n1\n")
+    body = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: i\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: f, type: local, format: csv, path: t.csv, delimiter: ','}]\n"
+        "schema: [{name: t, properties: [{name: n, logicalType: integer}]}]\n"
+    )
+    (tmp_path / "i.odcs.yaml").write_text(body)
+    mesh = meshlab.connect(tmp_path / "i.odcs.yaml")
+    assert mesh.errors == [] and mesh.sql("SELECT n FROM i.t").df["n"].to_list() == [1]
+    assert [(e.field, e.reason) for e in mesh.invalid] == [
+        ("servers[0].delimiter", "not valid ODCS v3.1.0: unknown field 'delimiter'")
+    ]

@@ -267,6 +267,8 @@ def mesh_status(mesh: Mesh, path: str, root_dir: str, load_seconds: float | None
         "errors": [_error_entry(e) for e in mesh.errors],
         "warnings": list(mesh.warnings),
         "notices": list(getattr(mesh, "notices", ())),
+        # Loaded, but not valid ODCS by the official schema (computed once per mesh, cached by content).
+        "invalid": [_error_entry(e) for e in getattr(mesh, "invalid", ())],
         "load_seconds": load_seconds,
     }
 
