@@ -99,7 +99,9 @@ def _deepest(error):
     from jsonschema.exceptions import best_match
 
     while error.context:
-        deeper = best_match(error.context)
+        # A branch refused for its type is the wrong branch: prefer what the right one says.
+        fitting = [e for e in error.context if e.validator != "type"] or error.context
+        deeper = best_match(fitting)
         if deeper is None or deeper is error:
             break
         error = deeper
@@ -115,10 +117,22 @@ def _describe(error, version: str) -> Violation:
         if len(extra) > 1:
             names = ", ".join(f"'{e}'" for e in extra)
             return Violation(where, f"fields {names} are not allowed here (no form of this object has them all)")
+        if extra[0] in known:  # a known field left unevaluated: its value fits none of the object's forms
+            return Violation((*where, extra[0]), f"field '{extra[0]}' does not fit any form of this object")
         return Violation((*where, extra[0]), f"unknown field '{extra[0]}'{_did_you_mean(extra[0], known)}")
     if kind == "required":
         missing = re.findall(r"'([^']*)'", error.message)
         return Violation(where, f"required field '{missing[0] if missing else error.message}' is missing")
+    if (
+        kind == "pattern"
+        and where
+        and where[-1] in ("to", "from")
+        or kind == "pattern"
+        and len(where) > 1
+        and where[-2] in ("to", "from")
+    ):
+        return Violation(where, f"'{error.instance}' is neither object.property nor "
+                         "[file.yaml#]/schema/<object>/properties/<property>")  # fmt: skip
     if kind == "not" and isinstance(error.validator_value, dict) and "required" in error.validator_value:
         names = ", ".join(f"'{n}'" for n in error.validator_value["required"])
         return Violation(where, f"field {names} is not allowed here")
