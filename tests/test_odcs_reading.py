@@ -222,3 +222,20 @@ def test_invalid_odcs_that_meshlab_can_read_is_loaded_and_listed_apart(tmp_path)
     assert [(e.field, e.reason) for e in mesh.invalid] == [
         ("servers[0].delimiter", "not valid ODCS v3.1.0: unknown field 'delimiter'")
     ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_files_of_one_dataset_with_differing_columns_read_missing_ones_as_null(tmp_path, fmt):
+    import polars as pl
+
+    (tmp_path / "data").mkdir()
+    first, second = pl.DataFrame({"id": [1], "name": ["a"]}), pl.DataFrame({"id": [2]})
+    for frame, name in ((first, "a"), (second, "b")):
+        getattr(frame, f"write_{fmt}")(tmp_path / "data" / f"{name}.{fmt}")
+    (tmp_path / "d.odcs.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: d\nversion: 1.0.0\nstatus: active\n"
+        f"servers: [{{server: f, type: local, format: {fmt}, path: 'data/*.{fmt}'}}]\n"
+        "schema: [{name: t, properties: [{name: id, logicalType: integer}, {name: name, logicalType: string}]}]\n"
+    )
+    mesh = meshlab.connect(tmp_path / "d.odcs.yaml")
+    assert mesh.sql("SELECT id, name FROM d.t ORDER BY id").df.rows() == [(1, "a"), (2, None)]

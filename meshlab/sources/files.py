@@ -91,6 +91,11 @@ class FileSource(Source):
         target = self._read_target()
         if isinstance(target, list):
             return _with_partitions([self._read_one(handle) for handle in target], self.files())
+        if self.format != "parquet" and any(c in target for c in GLOB_CHARS):
+            # CSV/NDJSON files of one dataset may differ in columns: each is scanned on its own and
+            # the scans stacked by name, a column a file lacks being null there.
+            files = self.files()
+            return _with_partitions([self._read_one(f.removeprefix("file://")) for f in files], files)
         return self._read_one(target)
 
     def _json_documents(self) -> bool:
@@ -108,8 +113,12 @@ class FileSource(Source):
     def _read_one(self, target) -> pl.LazyFrame:
         overrides = {c.name: column_dtype(c) for c in self.dataset.columns if column_dtype(c) is not None}
         if self.format == "parquet":
+            # A file lacking a column of the first file reads it as null (the schema check then reports it).
             return pl.scan_parquet(
-                target, hive_partitioning=isinstance(target, str), storage_options=self.polars_options(target)
+                target,
+                hive_partitioning=isinstance(target, str),
+                storage_options=self.polars_options(target),
+                missing_columns="insert",
             )
         if self.format == "csv":
             return pl.scan_csv(
