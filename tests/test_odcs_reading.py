@@ -239,3 +239,15 @@ def test_files_of_one_dataset_with_differing_columns_read_missing_ones_as_null(t
     )
     mesh = meshlab.connect(tmp_path / "d.odcs.yaml")
     assert mesh.sql("SELECT id, name FROM d.t ORDER BY id").df.rows() == [(1, "a"), (2, None)]
+
+
+def test_csv_type_checks_judge_the_text_as_stored(tmp_path):
+    (tmp_path / "t.csv").write_text("day,zip\n2026-01-01T10:00:00,01234\n2026-01-02T11:30:00,10115\n")
+    (tmp_path / "c.odcs.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: c\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: f, type: local, format: csv, path: t.csv}]\n"
+        "schema: [{name: t, properties: [{name: day, logicalType: date}, {name: zip, logicalType: string}]}]\n"
+    )
+    results = {r.check: r for r in meshlab.connect(tmp_path / "c.odcs.yaml").check().results}
+    assert results["type:day"].status == "failed" and "Datetime" in results["type:day"].message
+    assert results["type:zip"].status == "passed"

@@ -91,11 +91,32 @@ def physical_schema(source: Source) -> dict[str, pl.DataType]:
     if source.dialect == "postgres":
         return _postgres_schema(source)
     try:
+        if getattr(source, "format", None) == "csv":
+            return _csv_schema(source)
         return dict(source.file_schema)
     except SourceError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
         raise SourceError(source.dataset.address, source.server_label, str(exc).splitlines()[0]) from exc
+
+
+#: rows of a CSV file read to tell what its text holds
+CSV_SAMPLE_ROWS = 10_000
+
+
+def _csv_schema(source) -> dict[str, pl.DataType]:
+    """What a CSV file's text holds, inferred (ISO dates and timestamps recognised), not the types
+    meshlab casts it to when querying: a timestamp column declared a date is then caught."""
+    import fsspec
+
+    with fsspec.open(source.files()[0], "rb", **source.fsspec_options) as handle:
+        sample = pl.read_csv(
+            handle, separator=source.dataset.server.delimiter, n_rows=CSV_SAMPLE_ROWS, try_parse_dates=True,
+            infer_schema_length=CSV_SAMPLE_ROWS,
+        )  # fmt: skip
+    # Every CSV value is text: a column declared a string holds strings whatever its text looks like.
+    declared = {c.name: c.logical_type for c in source.dataset.columns}
+    return {name: pl.String() if declared.get(name) == "string" else dtype for name, dtype in sample.schema.items()}
 
 
 def compatible(dtype: pl.DataType, logical: str, dialect: str | None) -> bool:
