@@ -251,3 +251,21 @@ def test_csv_type_checks_judge_the_text_as_stored(tmp_path):
     results = {r.check: r for r in meshlab.connect(tmp_path / "c.odcs.yaml").check().results}
     assert results["type:day"].status == "failed" and "Datetime" in results["type:day"].message
     assert results["type:zip"].status == "passed"
+
+
+def test_sla_elements_in_every_form_the_examples_use(tmp_path):
+    (tmp_path / "t.csv").write_text("ts\n2026-01-01T10:00:00\n")
+    (tmp_path / "s.odcs.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: s\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: f, type: local, format: csv, path: t.csv}]\n"
+        "schema: [{name: t, physicalName: tbl, properties: [{name: ts, physicalName: ts_col, logicalType: timestamp}]}]\n"
+        "slaProperties:\n"
+        "  - {property: latency, value: 1, unit: d, element: tbl.ts_col}\n"
+        "  - {property: latency, value: 500, unit: ms, element: t.ts}\n"
+        "  - {property: latency, value: 1, element: t.ts}\n"
+        "  - {property: latency, value: 1, unit: d, element: tbl}\n"
+    )
+    assert [p for p in lint_mesh(str(tmp_path / "s.odcs.yaml")) if p.severity != "notice"] == []
+    results = meshlab.connect(tmp_path / "s.odcs.yaml").check(as_of="2026-01-01T12:00:00+00:00").results
+    statuses = [r.status for r in results if r.kind == "sla"]
+    assert statuses == ["passed", "failed", "skipped", "skipped"]  # 2 h old: within 1 d, not 500 ms

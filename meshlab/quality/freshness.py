@@ -22,6 +22,9 @@ from meshlab.quality.planned import Planned, Verdict, known
 
 LATENCY_NAMES = ("latency", "ly", "freshness")
 UNITS = {
+    "ms": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
     "s": 1,
     "sec": 1,
     "second": 1,
@@ -105,6 +108,22 @@ def _limit(item: dict) -> tuple[dt.timedelta | None, str, str | None]:
     return dt.timedelta(seconds=float(value) * UNITS[unit]), text, None
 
 
+NOT_EVALUATED = "not evaluated"
+
+
+def _column_named(document: LocatedDocument, dataset: Dataset, key: str) -> str:
+    """The column an SLA element names by its name or its physical name."""
+    if dataset.column(key) is not None:
+        return key
+    from meshlab.quality.rules import schema_index
+
+    i = schema_index(document, dataset.name)
+    for prop in listed(document.data["schema"][i].get("properties")) if i is not None else ():
+        if isinstance(prop, dict) and prop.get("physicalName") == key and prop.get("name") is not None:
+            return str(prop["name"])
+    return key
+
+
 def latencies(document: LocatedDocument, dataset: Dataset) -> list[Latency]:
     """The latency promises of ``document`` that concern ``dataset``."""
     raw = document.data if isinstance(document.data, dict) else {}
@@ -121,12 +140,18 @@ def latencies(document: LocatedDocument, dataset: Dataset) -> list[Latency]:
             if len(objects) == 1 and objects[0] == dataset.name:
                 found.append(Latency(dataset.address, "?", None, text, place, "latency has no element (object.column)"))
             continue
+        names = (dataset.name, dataset.physical_name)
         for part in str(element).split(","):
-            target, _, column = part.strip().rpartition(".")
-            if (target or (objects[0] if len(objects) == 1 else "")) != dataset.name:
+            part = part.strip()
+            if part in names:  # the object alone: no column to measure
+                found.append(Latency(dataset.address, "?", None, text, place, f"{NOT_EVALUATED}: element '{part}' names the object, not a column"))  # fmt: skip
                 continue
+            target, _, column = part.rpartition(".")
+            if (target or (objects[0] if len(objects) == 1 else "")) not in names:
+                continue
+            column = _column_named(document, dataset, column)
             if dataset.column(column) is None:
-                problem = problem or f"element '{part.strip()}' names no declared column of {dataset.address}"
+                problem = problem or f"element '{part}' names no declared column of {dataset.address}"
             found.append(Latency(dataset.address, column, limit, text, place, problem))
     return found
 
@@ -153,8 +178,11 @@ def _judge(latency: Latency, as_of: dt.datetime):
 def freshness_check(latency: Latency, dataset: Dataset, as_of: dt.datetime) -> Planned:
     """A latency promise as a planned check on the column's newest value."""
     if latency.problem is not None:
+        # What meshlab cannot measure (no unit, an object without a column) is skipped, not failed.
+        unmeasured = latency.problem.startswith(NOT_EVALUATED) or "unit" in latency.problem
+        status = "skipped" if unmeasured else "error"
         return known(
-            latency.dataset, latency.check, "sla", "error", f"{latency.place}: {latency.problem}", latency.place
+            latency.dataset, latency.check, "sla", status, f"{latency.place}: {latency.problem}", latency.place
         )
     column = dataset.column(latency.column)
     if column.logical_type not in ("date", "timestamp"):
