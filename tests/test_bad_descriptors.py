@@ -137,3 +137,13 @@ def test_a_hundred_thousand_properties_load_in_reasonable_time(tmp_path):
     assert len(mesh.dataset("wide.wide").columns) == 100_000
     assert "c99999" in mesh.explain("SELECT c99999 FROM wide.wide")
     assert time.perf_counter() - started < 60  # 7 s measured on the shared 2-core machine
+
+
+def test_an_alias_bomb_in_the_policy_file_is_refused_quickly(tmp_path):
+    from meshlab.governance.policy import load_policy
+
+    (tmp_path / "policies.yaml").write_text(BOMB.replace("tags: *i", "roles: *i"))
+    started = time.perf_counter()
+    with pytest.raises(DescriptorError, match="alias bomb"):
+        load_policy(str(tmp_path / "policies.yaml"))
+    assert time.perf_counter() - started < 5

@@ -160,9 +160,14 @@ def _masks(raw, path: str, where: str) -> dict[str, str]:
 
 
 def _read_yaml(path: str) -> dict:
+    from meshlab.catalog.yaml_reading import MAX_DESCRIPTOR_BYTES, compose, decode
+
     try:
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle.read())
+        with fsspec.open(path, "rb") as handle:
+            text = decode(handle.read(MAX_DESCRIPTOR_BYTES + 1), path)  # size, UTF-8 and NUL bytes checked
+        if "&" in text:  # anchors: refuse alias bombs before expanding them
+            compose(text, path)[0].dispose()
+        raw = yaml.safe_load(text)
     except FileNotFoundError:
         raise DescriptorError(path, "the policy file does not exist") from None
     except yaml.YAMLError as exc:
