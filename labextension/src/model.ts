@@ -48,6 +48,8 @@ export interface DatasetSummary {
   columns: string[];
   /** Null when the dataset was never checked. */
   last_check?: LastCheck | null;
+  /** Why a valid contract cannot be queried here (no server, no reader for its type); null when it can. */
+  not_queryable?: string | null;
 }
 
 export interface ColumnDetail {
@@ -83,6 +85,8 @@ export interface DatasetDetail extends Omit<DatasetSummary, 'columns'> {
   servers: ServerInfo[];
   /** A ready query reading the dataset (`SELECT * FROM … LIMIT 100`). */
   query: string;
+  /** Every other contract field (team, support, roles, customProperties, …): nothing is dropped. */
+  other_fields?: Record<string, unknown>;
 }
 
 export interface Sample {

@@ -24,6 +24,20 @@ function field(label: string, value: string | Node | null | undefined): HTMLElem
   );
 }
 
+/** The contract's fields the view does not show otherwise, as JSON: nothing is dropped silently. */
+function otherFields(fields: Record<string, unknown> | undefined): HTMLElement[] {
+  const names = Object.keys(fields ?? {});
+  if (names.length === 0) {
+    return [];
+  }
+  return [h(
+    'details',
+    { className: 'jp-meshlab-other-fields' },
+    h('summary', {}, `More of the contract (${names.join(', ')})`),
+    h('pre', {}, JSON.stringify(fields, null, 2))
+  )];
+}
+
 function slaText(item: Record<string, unknown>): string {
   const value = [item.value, item.unit].filter(part => part !== undefined && part !== null).join(' ');
   const element = item.element ? ` (${String(item.element)})` : '';
@@ -153,6 +167,7 @@ function body(model: CatalogModel, detail: DatasetDetail, actions: DetailActions
       'div',
       { className: 'jp-meshlab-fields' },
       field('status', statusBadge(detail.status)),
+      field('not queryable here', detail.not_queryable),
       field('owner', detail.owner),
       field('domain', detail.domain),
       field('version', detail.version),
@@ -162,6 +177,7 @@ function body(model: CatalogModel, detail: DatasetDetail, actions: DetailActions
       field('SLA', detail.sla.map(slaText).join('; ')),
       field('servers', servers.join('; '))
     ),
+    ...otherFields(detail.other_fields),
     checksSection(detail.last_check),
     h('h3', {}, `Columns (${detail.columns.length})`),
     columnsTable(detail),

@@ -41,11 +41,14 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** A status badge: active, draft, proposed, deprecated, retired. */
+const KNOWN_STATUSES = ['active', 'draft', 'proposed', 'deprecated', 'retired'];
+
+/** A status badge: active, draft, proposed, deprecated, retired get their colour; ODCS allows any other text, shown as written. */
 export function statusBadge(status: string): HTMLElement {
+  const kind = KNOWN_STATUSES.includes(status) ? status : 'other';
   return h(
     'span',
-    { className: `jp-meshlab-badge jp-meshlab-badge-${status}`, title: `status: ${status}` },
+    { className: `jp-meshlab-badge jp-meshlab-badge-${kind}`, title: `status: ${status}` },
     status
   );
 }

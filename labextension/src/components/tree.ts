@@ -32,7 +32,14 @@ function datasetRow(model: CatalogModel, dataset: DatasetSummary): HTMLElement {
     h('span', { className: 'jp-meshlab-dataset-name' }, name),
     h('span', { className: 'jp-meshlab-dataset-title' }, dataset.title),
     dataset.status === 'active' ? null : statusBadge(dataset.status),
-    checkBadge(dataset.last_check)
+    checkBadge(dataset.last_check),
+    dataset.not_queryable
+      ? h(
+          'span',
+          { className: 'jp-meshlab-badge jp-meshlab-badge-other', title: `not queryable here: ${dataset.not_queryable}` },
+          'not queryable here'
+        )
+      : null
   );
   if (!open) {
     return row;
