@@ -143,3 +143,10 @@ def test_datacontract_cli_names_are_contracts_not_manifests(tmp_path):
     folder = meshlab.connect(domain)
     assert [d.name for d in folder.datasets()] == [d.name for d in mesh.datasets()]
     assert any("odcs.yaml: not an ODCS contract" in w for w in folder.warnings)
+
+
+def test_a_yaml_file_holding_one_contract_is_a_mesh_of_one(tmp_path):
+    source = CORPUS / "datacontract-cli" / "ex-orders__orders.odcs.yaml"
+    (tmp_path / "orders.yaml").write_text(source.read_text())
+    mesh = meshlab.connect(tmp_path / "orders.yaml")
+    assert mesh.errors == [] and mesh.datasets()

@@ -7,7 +7,14 @@ import functools
 from dataclasses import dataclass, field
 
 from meshlab.catalog.contract import Column, Dataset, Server
-from meshlab.catalog.loader import MeshManifest, is_contract_file, load_datasets, load_single, read_manifest
+from meshlab.catalog.loader import (
+    IsAContract,
+    MeshManifest,
+    is_contract_file,
+    load_datasets,
+    load_single,
+    read_manifest,
+)
 from meshlab.catalog.search import SearchIndex
 from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
@@ -113,6 +120,9 @@ def load_catalog(path: str, storage: StorageSettings | None = None) -> Catalog:
     if is_contract_file(text) or not text.endswith((".yaml", ".yml")):
         manifest, datasets, errors, warnings = load_single(text, storage)
     else:
-        manifest = read_manifest(text, storage)
-        datasets, errors, warnings = load_datasets(manifest)
+        try:
+            manifest = read_manifest(text, storage)
+            datasets, errors, warnings = load_datasets(manifest)
+        except IsAContract:  # orders.yaml holding one contract: a mesh of one, like orders.odcs.yaml
+            manifest, datasets, errors, warnings = load_single(text, storage, contract=True)
     return Catalog(manifest, datasets, errors, warnings)

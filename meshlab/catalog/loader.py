@@ -94,6 +94,8 @@ def read_manifest(path: str, storage: StorageSettings = NO_STORAGE) -> MeshManif
     raw = _parse_yaml(_open_text(path, storage), path)
     if not isinstance(raw, dict):
         raise DescriptorError(path, "a mesh manifest must be a YAML mapping")
+    if raw.get("kind") == "DataContract" and "domains" not in raw:
+        raise IsAContract(path)
     domains = raw.get("domains")
     if not isinstance(domains, dict) or not domains:
         raise DescriptorError(path, "domains must map each domain name to its folder", "domains")
@@ -118,6 +120,10 @@ def find_contracts(folder: str, storage: StorageSettings = NO_STORAGE) -> list[s
     found = [p for p in fs.find(root) if is_contract_file(p)]
     protocol = folder.split("://", 1)[0] + "://" if "://" in folder else ""
     return sorted(protocol + p if protocol and "://" not in p else p for p in found)
+
+
+class IsAContract(Exception):
+    """A ``.yaml`` file given as a mesh that is one data contract (a mesh of one)."""
 
 
 class NotAContract(Exception):
@@ -156,7 +162,8 @@ def load_datasets(
     warnings: list[str] = []
     for domain, folder in manifest.domains:
         try:
-            files = [folder] if is_contract_file(folder) else find_contracts(folder, manifest.storage)
+            single = is_contract_file(folder) or bool(parsed and folder in parsed)
+            files = [folder] if single else find_contracts(folder, manifest.storage)
         except MeshLoadError as exc:
             errors.append(DescriptorError(manifest.path, str(exc), f"domains.{domain}"))
             continue
@@ -217,13 +224,13 @@ def assign_addresses(datasets: list[Dataset]) -> tuple[list[Dataset], list[Descr
 
 
 def load_single(
-    path: str, storage: StorageSettings = NO_STORAGE
+    path: str, storage: StorageSettings = NO_STORAGE, contract: bool = False
 ) -> tuple[MeshManifest, list[Dataset], list[DescriptorError], list[str]]:
     """A mesh of one: ``path`` is a domain folder or one contract file."""
     path = _absolute(str(path))
     name = posixpath.basename(path.rstrip("/")).split(".")[0]
     parsed = {}
-    if is_contract_file(path):
+    if contract or is_contract_file(path):
         try:  # read once: the domain is the contract's own
             parsed[path] = _parse_yaml(_open_text(path, storage), path)
             name = str((parsed[path].get("domain") if isinstance(parsed[path], dict) else None) or name)
