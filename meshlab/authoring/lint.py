@@ -63,6 +63,12 @@ def _contract_files(path: str) -> tuple[str, list[tuple[str | None, str]], list[
         return path, [(None, p) for p in find_contracts(path)], []
     manifest = read_located(path)
     root = os.path.dirname(path)
+    if (
+        isinstance(manifest.data, dict)
+        and manifest.data.get("kind") == "DataContract"
+        and "domains" not in manifest.data
+    ):
+        return root, [(None, path)], []  # one contract in a .yaml file: a mesh of one
     problems, files = [], []
     domains = manifest.data.get("domains") if isinstance(manifest.data, dict) else None
     if not isinstance(domains, dict) or not domains:
