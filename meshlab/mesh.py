@@ -13,7 +13,13 @@ from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
 from meshlab.engine.choice import EngineSettings, run_plan
 from meshlab.engine.polars_engine import build_frames, lazy_query
-from meshlab.errors import AccessDeniedError, DescriptorError, EngineError, UnknownDatasetError
+from meshlab.errors import (
+    AccessDeniedError,
+    DescriptorError,
+    EngineError,
+    UnknownDatasetError,
+    UnsupportedQueryError,
+)
 from meshlab.governance import Access, AuditConfig, Policy, choose_access
 from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
@@ -133,7 +139,10 @@ class Mesh:
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
         """Plan ``sql`` without running it."""
-        return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        try:
+            return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        except RecursionError:  # a shape the limits of meshlab.planner.shape let through
+            raise UnsupportedQueryError("the query is nested too deeply to be planned") from None
 
     def parameters(self, sql: str) -> list[str]:
         """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""

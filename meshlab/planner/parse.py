@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from meshlab.errors import ParameterError, SqlSyntaxError, UnsupportedQueryError
+from meshlab.planner.shape import check_text, check_tree
 
 READ_DIALECT = "duckdb"
 
@@ -40,8 +41,11 @@ def parse_statement(sql: str) -> exp.Expression:
     """The single read statement in ``sql``; anything else is a :class:`SqlError`."""
     if not sql or not sql.strip():
         raise SqlSyntaxError("the query is empty")
+    check_text(sql, READ_DIALECT)
     try:
         statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
+    except RecursionError:
+        raise UnsupportedQueryError("the query is nested too deeply to be read") from None
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         near = (first.get("highlight") or "").strip()
@@ -64,6 +68,7 @@ def parse_statement(sql: str) -> exp.Expression:
             raise UnsupportedQueryError(f"{node.key.upper()} is not allowed in a read query", *_position(sql, node))
         if isinstance(node, exp.Into):
             raise UnsupportedQueryError("SELECT ... INTO is not allowed in a read query", *_position(sql, node))
+    check_tree(statement)
     return statement
 
 
