@@ -8,7 +8,6 @@ is given and Polars applies it.
 
 from __future__ import annotations
 
-import functools
 import glob
 import os
 from collections.abc import Mapping
@@ -23,10 +22,12 @@ from meshlab.catalog.contract import Dataset
 from meshlab.catalog.storage import fsspec_options, polars_options
 from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
+from meshlab.sources.drift import check_drift, touched_columns
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
 GLOB_CHARS = "*?["
+PARQUET_MAGIC = b"PAR1"
 
 
 def _protocol(path: str) -> str:
@@ -129,6 +130,8 @@ class FileSource(Source):
             cached = self._reused
             if signature is not None and cached is not None and cached[0] == signature:
                 return cached[1]
+            if signature is not None and self.format == "parquet":
+                self._check_parquet_files(signature)
             frame = self._frame()
             self._reused = None if signature is None else (signature, frame)
             return frame
@@ -138,6 +141,31 @@ class FileSource(Source):
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
 
     _reused: tuple[tuple, pl.LazyFrame] | None = None
+    _schema: tuple[pl.LazyFrame, pl.Schema] | None = None
+
+    def _check_parquet_files(self, signature: tuple) -> None:
+        """Refuse an empty or truncated parquet file: Polars would skip it, or fail mid-query.
+
+        A parquet file ends with its footer and the magic bytes ``PAR1``; a file
+        being written, cut short or emptied does not.
+        """
+        for path, size, _ in signature:
+            if os.path.basename(path).startswith((".", "_")):
+                continue  # _SUCCESS, .crc and the like: not data files
+            if size == 0:
+                raise SourceError(self.dataset.address, self.server_label, f"parquet file {path} is empty (0 bytes)")
+            try:
+                with open(path, "rb") as handle:
+                    handle.seek(max(size - 4, 0))
+                    tail = handle.read(4)
+            except OSError as exc:
+                raise SourceError(self.dataset.address, self.server_label, f"cannot read {path}: {exc}") from exc
+            if size < 12 or tail != PARQUET_MAGIC:
+                raise SourceError(
+                    self.dataset.address,
+                    self.server_label,
+                    f"parquet file {path} is truncated or not parquet (no footer at its end, {size} bytes)",
+                )
 
     def _local_signature(self) -> tuple | None:
         """Path, size and modification time of every local file the dataset's path names
@@ -161,25 +189,29 @@ class FileSource(Source):
             signature.append((path, info.st_size, info.st_mtime_ns))
         return tuple(signature)
 
-    @functools.cached_property
+    @property
     def file_schema(self) -> pl.Schema:
+        """The schema of the files as they are now (resolved again when they change)."""
+        frame = self.base_frame
+        cached = self._schema
+        if cached is not None and cached[0] is frame:
+            return cached[1]
         try:
-            return self.base_frame.collect_schema()
+            schema = frame.collect_schema()
         except SourceError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
+        except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - this source's failure
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
+        self._schema = (frame, schema)
+        return schema
 
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
         schema = self.file_schema
         raw = spec.raw_columns() if spec.governed else list(spec.columns)
-        missing = [c for c in raw if c not in schema]
-        if missing:
-            raise SourceError(
-                self.dataset.address,
-                self.server_label,
-                f"column(s) {', '.join(missing)} declared in {self.dataset.contract_path} are not in {self.path}",
-            )
+        found = {name: (str(dtype), dtype) for name, dtype in schema.items()}
+        check_drift(
+            self.dataset, self.server_label, f"{self.format} {self.path}", found, touched_columns(spec), "files"
+        )
         frame = self.base_frame.select(raw)
         casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
@@ -189,8 +221,12 @@ class FileSource(Source):
         return self.apply_governance(frame, spec, spec.columns) if spec.governed else frame
 
     def check(self) -> None:
-        """Raise a :class:`SourceError` when the files are gone (after a failed run)."""
+        """Raise a :class:`SourceError` when the files are gone, empty or cut short (after a failed run)."""
+        self._reused = self._schema = None  # a failed run may have read files rewritten since: resolve again
         self.files()
+        signature = self._local_signature()
+        if signature is not None and self.format == "parquet":
+            self._check_parquet_files(signature)
 
     def describe(self, spec: ScanSpec) -> str:
         parts = [f"{self.format} scan of {self.path}", f"columns: {', '.join(spec.columns)}"]
