@@ -9,6 +9,7 @@ is given and Polars applies it.
 from __future__ import annotations
 
 import glob
+import io
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -20,9 +21,10 @@ from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
 from meshlab.catalog.storage import fsspec_options, polars_options
-from meshlab.errors import SourceError
+from meshlab.errors import SchemaDriftError, SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
+from meshlab.sources.malformed import malformed_rows
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
@@ -200,6 +202,14 @@ class FileSource(Source):
             schema = frame.collect_schema()
         except SourceError:
             raise
+        except pl.exceptions.SchemaFieldNotFoundError as exc:  # NDJSON: a declared column the files lack
+            name = str(exc).strip().splitlines()[0]
+            raise SchemaDriftError(
+                self.dataset.address,
+                self.server_label,
+                f"schema drift: column '{name}' declared in {self.dataset.contract_path} is not in "
+                f"{self.format} {self.path} (renamed or dropped?)",
+            ) from None
         except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - this source's failure
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
         self._schema = (frame, schema)
@@ -227,6 +237,22 @@ class FileSource(Source):
         signature = self._local_signature()
         if signature is not None and self.format == "parquet":
             self._check_parquet_files(signature)
+        if self.format in ("csv", "json"):
+            self._check_rows()
+
+    def _check_rows(self) -> None:
+        """Name the first row of a CSV or NDJSON file that does not fit the contract."""
+        for path in self.files():
+            try:
+                with fsspec.open(path, "rb", **self.fsspec_options) as raw:
+                    text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                    problem = next(malformed_rows(text, self.dataset, self.format), None)
+            except UnicodeDecodeError as exc:
+                problem = f"is not valid UTF-8 (byte {exc.start} of a chunk: {exc.reason})"
+            except OSError as exc:
+                problem = f"cannot be read ({exc})"
+            if problem is not None:
+                raise SourceError(self.dataset.address, self.server_label, f"{path} {problem}")
 
     def describe(self, spec: ScanSpec) -> str:
         parts = [f"{self.format} scan of {self.path}", f"columns: {', '.join(spec.columns)}"]
