@@ -11,12 +11,13 @@ import polars as pl
 
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
-from meshlab.engine.choice import EngineSettings, run_plan
+from meshlab.engine.choice import EngineSettings, run_checked
 from meshlab.engine.polars_engine import build_frames, lazy_query
 from meshlab.errors import (
     AccessDeniedError,
     DescriptorError,
     EngineError,
+    MeshError,
     UnknownDatasetError,
     UnsupportedQueryError,
 )
@@ -141,8 +142,12 @@ class Mesh:
         """Plan ``sql`` without running it."""
         try:
             return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        except MeshError:
+            raise
         except RecursionError:  # a shape the limits of meshlab.planner.shape let through
             raise UnsupportedQueryError("the query is nested too deeply to be planned") from None
+        except Exception as exc:  # noqa: BLE001 - one query never escapes as anything but a MeshError
+            raise UnsupportedQueryError(f"the query cannot be planned ({type(exc).__name__}: {exc})") from exc
 
     def parameters(self, sql: str) -> list[str]:
         """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""
@@ -192,7 +197,7 @@ class Mesh:
             if lazy:
                 frames, _ = build_frames(plan)
                 return lazy_query(plan, frames)
-            frame, stats, choice = run_plan(plan, engine, self.engine_settings)
+            frame, stats, choice = run_checked(plan, engine, self.engine_settings)
             audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
             audit.result.engine, audit.result.engine_reason = choice.engine, choice.reason
         attach_status(self, audit.result)

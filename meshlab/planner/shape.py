@@ -15,10 +15,10 @@ meshlab.errors.UnsupportedQueryError: line 1, column 40: the query nests 33 leve
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from meshlab.errors import SqlSyntaxError, UnsupportedQueryError
 
@@ -42,8 +42,11 @@ def _line_column(sql: str, offset: int) -> tuple[int, int]:
     return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
-def check_text(sql: str, dialect: str = "duckdb") -> None:
-    """Refuse SQL text no parser should be given: odd characters, too long, nested too deep."""
+def check_text(sql: str, dialect: str = "duckdb") -> list[Token]:
+    """Refuse SQL text no parser should be given: odd characters, too long, nested too deep.
+
+    Returns the tokens, for the parser.
+    """
     if len(sql) > MAX_SQL_CHARS:
         raise UnsupportedQueryError(f"the query is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are allowed")
     for offset, char in enumerate(sql):
@@ -51,7 +54,7 @@ def check_text(sql: str, dialect: str = "duckdb") -> None:
             what = "a NUL character" if char == "\x00" else f"a lone surrogate U+{ord(char):04X} (not valid Unicode)"
             raise SqlSyntaxError(f"the SQL contains {what}", *_line_column(sql, offset))
     try:
-        tokens = sqlglot.tokenize(sql, read=dialect)
+        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except TokenError as exc:
         raise SqlSyntaxError(f"cannot read the SQL: {exc}") from exc
     open_kinds: list[TokenType] = []
@@ -66,6 +69,7 @@ def check_text(sql: str, dialect: str = "duckdb") -> None:
                 )
         elif open_kinds and token.token_type is open_kinds[-1]:
             open_kinds.pop()
+    return tokens
 
 
 def _chain_length(node: exp.Expression) -> int:

@@ -237,6 +237,15 @@ class FileSource(Source):
         signature = self._local_signature()
         if signature is not None and self.format == "parquet":
             self._check_parquet_files(signature)
+            for path, _, _ in signature:  # the footer may end right and still be damaged
+                if not os.path.basename(path).startswith((".", "_")):
+                    try:
+                        pq.read_metadata(path)
+                    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+                        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                        raise SourceError(
+                            self.dataset.address, self.server_label, f"parquet file {path} cannot be read: {reason}"
+                        ) from exc
         if self.format in ("csv", "json"):
             self._check_rows()
 
