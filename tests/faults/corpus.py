@@ -123,8 +123,8 @@ def _deep_nesting(rng: random.Random, sql: str) -> str:
     if kind == 1:
         function = rng.choice(FUNCTIONS)
         return f"SELECT {(function + '(') * depth}id{')' * depth} AS x FROM drift.accounts_parquet"
-    if kind == 2:
-        return "SELECT * FROM " + "(SELECT * FROM " * depth + "drift.accounts_csv" + ") AS t" * depth
+    if kind == 2:  # the query itself, nested in subqueries
+        return "SELECT * FROM " + "(SELECT * FROM " * depth + f"({sql}) AS base" + ") AS t" * depth
     return "SELECT " + "CASE WHEN id > 1 THEN " * depth + "1" + " END" * depth + " AS x FROM drift.accounts_sqlite"
 
 
