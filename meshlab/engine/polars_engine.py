@@ -52,7 +52,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _datasets(plan: QueryPlan) -> str:
     names = sorted({f"'{d.address}' on server '{d.server.name}'" for s in plan.scans for d in s.datasets})
-    return ", ".join(names) or "no dataset"
+    return ", ".join(names)
 
 
 def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[str, ScanStats]]:
@@ -71,5 +71,6 @@ def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[s
             raise failure from None
         for scan in plan.scans:  # a file removed, emptied or rewritten since the mesh first read it
             scan.source.check()
-        raise ExecutionError(f"the query over {_datasets(plan)} failed while running: {_first_line(exc)}") from exc
+        over = f" over {_datasets(plan)}" if plan.scans else ""
+        raise ExecutionError(f"the query{over} failed while running: {_first_line(exc)}") from exc
     return frame, stats

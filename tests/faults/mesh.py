@@ -89,8 +89,10 @@ def write_sqlite(path: Path, frame: pl.DataFrame, types: dict[str, str] | None =
 
 def write_postgres(dsn: str, table: str, frame: pl.DataFrame) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP VIEW IF EXISTS {table}")
-        conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        for name in (table, f"{table}_v2", f"{table}_slow"):  # what an earlier run left (tests rename and wrap)
+            kind = conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (name,)).fetchone()
+            if kind is not None:
+                conn.execute(f"DROP {'VIEW' if kind[0] == 'v' else 'TABLE'} {name} CASCADE")
         conn.execute(f"CREATE TABLE {table} (id BIGINT, email TEXT, country TEXT, amount DOUBLE PRECISION)")
         with conn.cursor() as cur:
             cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s, %s)", frame.rows())
