@@ -125,6 +125,13 @@ class SqliteSource(DatabaseSource):
         finally:
             connection.close()
 
+    def failure(self, exc: BaseException) -> SourceError:
+        error = super().failure(exc)
+        if "database is locked" in error.reason or "database is busy" in error.reason:
+            reason = f"{self.database_path} is locked by a writer (database is locked); run the query again later"
+            return SourceError(error.dataset, error.server, reason)
+        return error
+
     def count_rows(self) -> int | None:
         try:
             self._check_file()
