@@ -77,7 +77,7 @@ def test_a_query_across_four_domains_matches_duckdb(demo, mesh):
         "plays.play_events",
     ]
     profiles = next(f for f in result.plan if f.dataset == "listeners.profiles")
-    assert "\"country\" IN ('DE', 'SE')" in profiles.sent[0]
+    assert "`country` IN ('DE', 'SE')" in profiles.sent[0]  # SQLite: backticked identifiers
 
 
 def test_lineage_through_ctes_with_kinds(mesh):
