@@ -84,8 +84,10 @@ def test_operator_chains_beyond_the_limit_are_refused(mesh):
         ("SELECT CAST(1 AS DECIMAL(100, 2)) AS x", r"DECIMAL\(100, 2\): a DECIMAL's precision must be 1 to 38"),
         ("SELECT CAST(amount AS DECIMAL(10, 11)) AS x FROM drift.accounts_csv", "scale 0 to the precision"),
         ("SELECT amount::NUMERIC(0) AS x FROM drift.accounts_sqlite", "precision must be 1 to 38"),
+        ("SELECT lpad(email, 1000000000000) AS x FROM drift.accounts_csv", "1,000,000,000,000 characters"),
+        ("SELECT repeat(email, 99999999) AS x FROM drift.accounts_csv", "more than the 10,000,000 allowed"),
     ],
-    ids=["recursive", "tablesample", "using-sample", "decimal-100", "decimal-scale", "numeric-0"],
+    ids=["recursive", "tablesample", "using-sample", "decimal-100", "decimal-scale", "numeric-0", "lpad", "repeat"],
 )
 def test_shapes_and_types_polars_would_mis_run_are_refused(mesh, fault_root, sql, message):
     with pytest.raises(UnsupportedQueryError, match=message):

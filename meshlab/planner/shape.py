@@ -32,6 +32,8 @@ MAX_CHAIN_TERMS = 256
 MAX_SQL_CHARS = 1_000_000
 #: the largest precision of a DECIMAL (Polars' and most databases' limit)
 MAX_DECIMAL_PRECISION = 38
+#: characters one LPAD / RPAD / REPEAT may produce (Polars allocates whatever is asked)
+MAX_STRING_LENGTH = 10_000_000
 
 _OPENERS = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.CASE: TokenType.END}
 _CHAINS = (exp.Connector, exp.Binary)
@@ -98,6 +100,16 @@ def _check_type(node: exp.DataType) -> None:
             )
 
 
+def _check_length(node: exp.Expression) -> None:
+    size = node.args.get("expression") if isinstance(node, exp.Pad) else node.args.get("times")
+    if isinstance(size, exp.Literal) and not size.is_string and size.name.isdigit():
+        if int(size.name) > MAX_STRING_LENGTH:
+            raise UnsupportedQueryError(
+                f"{node.sql(dialect='duckdb')[:60]}: a string of {int(size.name):,} characters is more than the "
+                f"{MAX_STRING_LENGTH:,} allowed"
+            )
+
+
 def check_tree(statement: exp.Expression) -> None:
     """Refuse a parsed statement whose shape meshlab does not run: see the module's limits."""
     set_terms = 1
@@ -122,3 +134,5 @@ def check_tree(statement: exp.Expression) -> None:
             raise UnsupportedQueryError("TABLESAMPLE is not supported: the engine would ignore it and read every row")
         elif isinstance(node, exp.DataType):
             _check_type(node)
+        elif isinstance(node, (exp.Pad, exp.Repeat)):
+            _check_length(node)
