@@ -135,7 +135,9 @@ class Mesh:
     def source(self, dataset: Dataset) -> Source:
         found = self._sources.get(dataset.address)
         if found is None:
-            found = self._sources[dataset.address] = source_for(dataset, self.full_catalog.manifest.storage)
+            manifest = self.full_catalog.manifest
+            malformed = str((manifest.settings.get("files") or {}).get("malformed_rows", "fail"))
+            found = self._sources[dataset.address] = source_for(dataset, manifest.storage, malformed)
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:

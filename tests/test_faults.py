@@ -180,3 +180,38 @@ def test_faults_leave_the_mesh_usable(mesh, fault_root):
     assert mesh.sql("SELECT count(*) AS n FROM drift.accounts_ndjson").df["n"][0] == 40
     pl.DataFrame(fault_mesh.accounts()).write_parquet(path)
     assert mesh.sql(PARQUET).df.height == 40
+
+
+BAD_ROWS = "41,user41@example.org,SE,100.0,extra\n42,user42@example.org,SE,lots\n43,user43@example.org,DE,5.5\n"
+
+
+def test_malformed_csv_rows_are_skipped_and_counted_when_the_contract_says_so(fault_root):
+    contract = fault_root / "domains" / "drift" / "csv.odcs.yaml"
+    text = contract.read_text().replace(
+        "path: ../../data/accounts.csv",
+        "path: ../../data/accounts.csv\n  customProperties:\n  - property: malformedRows\n    value: skip",
+    )
+    contract.write_text(text)
+    path = fault_root / "data" / "accounts.csv"
+    with path.open("a") as handle:
+        handle.write(BAD_ROWS)
+    mesh = meshlab.connect(str(fault_root / "mesh.yaml"))
+    result = mesh.sql("SELECT count(*) AS n, sum(amount) AS total FROM drift.accounts_csv")
+    assert result.df.row(0) == (41, sum(i * 50.0 for i in range(1, 41)) + 5.5)  # row 43 kept, 41 and 42 skipped
+    notes = [s for scan in result.plan for s in scan.sent if "skipped" in s]
+    assert notes == [
+        f"skipped 2 malformed row(s) (malformedRows: skip); first: {path} row 41 (line 42) has 5 fields; "
+        "the header has 4"
+    ]
+
+
+def test_the_mesh_default_for_malformed_rows_and_a_bad_value(fault_root):
+    path = fault_root / "data" / "accounts.csv"
+    with path.open("a") as handle:
+        handle.write(BAD_ROWS)
+    manifest = fault_root / "mesh.yaml"
+    manifest.write_text(manifest.read_text() + "files:\n  malformed_rows: skip\n")
+    assert meshlab.connect(str(manifest)).sql("SELECT count(*) AS n FROM drift.accounts_csv").df["n"][0] == 41
+    manifest.write_text(manifest.read_text().replace("malformed_rows: skip", "malformed_rows: ignore"))
+    with pytest.raises(SourceError, match="malformedRows must be fail or skip, not 'ignore'"):
+        meshlab.connect(str(manifest)).sql("SELECT count(*) AS n FROM drift.accounts_csv")

@@ -24,12 +24,14 @@ from meshlab.catalog.storage import fsspec_options, polars_options
 from meshlab.errors import SchemaDriftError, SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
-from meshlab.sources.malformed import malformed_rows
+from meshlab.sources.malformed import csv_rows, malformed_rows
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
 GLOB_CHARS = "*?["
 PARQUET_MAGIC = b"PAR1"
+#: what a CSV row that does not fit the contract does: fail the query (naming it) or is skipped and counted
+MALFORMED_ROWS = ("fail", "skip")
 
 
 def _protocol(path: str) -> str:
@@ -50,8 +52,19 @@ class FileSource(Source):
 
     kind = "files"
 
-    def __init__(self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None, malformed_rows: str = "fail"
+    ):
         super().__init__(dataset)
+        # The contract's server (customProperties malformedRows) overrides the mesh's default.
+        self.malformed_rows = (dataset.server.property("malformedRows") or malformed_rows).lower()
+        if self.malformed_rows not in MALFORMED_ROWS:
+            raise SourceError(
+                dataset.address,
+                dataset.server.name,
+                f"malformedRows must be {' or '.join(MALFORMED_ROWS)}, not '{self.malformed_rows}'",
+            )
+        self.skipped: list[str] = []
         # Object-store options from mesh.yaml (endpoint, region; never credentials).
         self.storage_options = dict(storage_options or {})
         self.format = dataset.server.format or "parquet"
@@ -98,6 +111,8 @@ class FileSource(Source):
             return pl.scan_parquet(
                 target, hive_partitioning=isinstance(target, str), storage_options=self.polars_options(target)
             )
+        if self.format == "csv" and self.malformed_rows == "skip":
+            return self._read_skipping(target)
         if self.format == "csv":
             return pl.scan_csv(
                 target,
@@ -107,6 +122,27 @@ class FileSource(Source):
                 storage_options=self.polars_options(target),
             )
         return pl.scan_ndjson(target, schema_overrides=overrides, storage_options=self.polars_options(target))
+
+    def _read_skipping(self, target) -> pl.LazyFrame:
+        """A CSV read row by row, without the rows that do not fit the contract (counted in ``skipped``).
+
+        Slower than Polars' reader (Python's csv module): the price of naming and counting each row.
+        """
+        handle = fsspec.open(target, "rb", **self.fsspec_options).open() if isinstance(target, str) else target
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        columns = {c.name: c for c in self.dataset.columns}
+        rows = csv_rows(text, columns, self.dataset.server.delimiter or ",")
+        header, _ = next(rows, ([], None))
+        kept, skipped = [], []
+        for row, problem in rows:
+            (skipped if problem else kept).append(problem or row)
+        self.skipped += [f"{getattr(handle, 'path', target)} {p}" for p in skipped]
+        frame = pl.DataFrame(
+            [list(col) for col in zip(*kept)] or None, schema=dict.fromkeys(header, pl.String), orient="col"
+        )
+        frame = frame.with_columns(pl.col(header).replace("", None))
+        casts = casts_to_contract(frame.schema, columns)  # every kept row fits: the casts lose nothing
+        return (frame.with_columns(casts) if casts else frame).lazy()
 
     @property
     def fsspec_options(self) -> dict[str, Any]:
@@ -134,6 +170,7 @@ class FileSource(Source):
                 return cached[1]
             if signature is not None and self.format == "parquet":
                 self._check_parquet_files(signature)
+            self.skipped = []
             frame = self._frame()
             self._reused = None if signature is None else (signature, frame)
             return frame
@@ -225,6 +262,10 @@ class FileSource(Source):
         frame = self.base_frame.select(raw)
         casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
+        if self.skipped:
+            stats.sent.append(
+                f"skipped {len(self.skipped)} malformed row(s) (malformedRows: skip); first: {self.skipped[0]}"
+            )
         frame = frame.with_columns(casts) if casts else frame
         # Polars reads the files itself: the role's filter and masks are the
         # first operations on what it reads, before the query sees a value.

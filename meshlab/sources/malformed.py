@@ -60,22 +60,35 @@ def _json_fits(value, logical: str) -> bool:
     return True
 
 
-def _csv_problems(handle: io.TextIOBase, columns: dict[str, Column], delimiter: str) -> Iterator[str]:
+def csv_rows(
+    handle: io.TextIOBase, columns: dict[str, Column], delimiter: str
+) -> Iterator[tuple[list[str], str | None]]:
+    """The header (problem None), then each row with what is wrong with it (None: it fits)."""
     reader = csv.reader(handle, delimiter=delimiter)
     header = next(reader, None)
     if header is None:
         return
+    yield header, None
     typed = [(i, columns[name]) for i, name in enumerate(header) if name in columns]
     for row_number, row in enumerate(reader, start=1):
         where = f"row {row_number} (line {reader.line_num})"
         if len(row) > len(header):
-            yield f"{where} has {len(row)} fields; the header has {len(header)}"
+            yield row, f"{where} has {len(row)} fields; the header has {len(header)}"
             continue
+        row = row + [""] * (len(header) - len(row))  # missing trailing fields read as nulls, as Polars does
+        problem = None
         for index, column in typed:
-            value = row[index] if index < len(row) else ""
-            if not _text_fits(value, column.logical_type):
-                yield f"{where}: value {value[:40]!r} in column '{column.name}' is not {_NAMES[column.logical_type]}"
+            if not _text_fits(row[index], column.logical_type):
+                kind = _NAMES[column.logical_type]
+                problem = f"{where}: value {row[index][:40]!r} in column '{column.name}' is not {kind}"
                 break
+        yield row, problem
+
+
+def _csv_problems(handle: io.TextIOBase, columns: dict[str, Column], delimiter: str) -> Iterator[str]:
+    rows = csv_rows(handle, columns, delimiter)
+    next(rows, None)
+    return (problem for _, problem in rows if problem is not None)
 
 
 def _json_problems(handle: io.TextIOBase, columns: dict[str, Column]) -> Iterator[str]:
