@@ -153,10 +153,13 @@ def test_postgres_terminated_mid_scan_is_named(mesh, postgres_server):
 
     killer = threading.Thread(target=terminate_the_scan, daemon=True)
     killer.start()
-    with pytest.raises(SourceError) as caught:
-        mesh.sql("SELECT count(*) AS n FROM drift.accounts_postgres")
+    try:
+        with pytest.raises(SourceError) as caught:
+            mesh.sql("SELECT count(*) AS n FROM drift.accounts_postgres")
+        assert killed.is_set()
+    finally:
+        killed.set()  # stops the killer whatever happened
     killer.join(timeout=60)
-    assert killed.is_set()
     message = str(caught.value)
     assert message.startswith("dataset 'drift.accounts_postgres' on server 'accounts-pg': ")
     assert "terminating connection due to administrator command" in message

@@ -162,8 +162,11 @@ def test_an_interrupted_query_is_audited_as_interrupted(mesh, fault_root, postgr
 
     watcher = threading.Thread(target=interrupt_when_running, daemon=True)
     watcher.start()
-    with pytest.raises(KeyboardInterrupt):
-        mesh.sql("SELECT count(*) AS n FROM drift.accounts_postgres")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mesh.sql("SELECT count(*) AS n FROM drift.accounts_postgres")
+    finally:
+        seen.set()  # stops the watcher whatever happened
     watcher.join(timeout=60)
     record = _audit(fault_root)[-1]
     assert record["outcome"] == "interrupted" and record["error"] == "the query was interrupted"
