@@ -15,6 +15,8 @@ meshlab.errors.UnsupportedQueryError: line 1, column 40: the query nests 33 leve
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
@@ -35,6 +37,7 @@ MAX_DECIMAL_PRECISION = 38
 #: characters one LPAD / RPAD / REPEAT may produce (Polars allocates whatever is asked)
 MAX_STRING_LENGTH = 10_000_000
 
+_ODD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 _OPENERS = {TokenType.L_PAREN: TokenType.R_PAREN, TokenType.CASE: TokenType.END}
 _CHAINS = (exp.Connector, exp.Binary)
 
@@ -51,10 +54,11 @@ def check_text(sql: str, dialect: str = "duckdb") -> list[Token]:
     """
     if len(sql) > MAX_SQL_CHARS:
         raise UnsupportedQueryError(f"the query is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are allowed")
-    for offset, char in enumerate(sql):
-        if char == "\x00" or "\ud800" <= char <= "\udfff":
-            what = "a NUL character" if char == "\x00" else f"a lone surrogate U+{ord(char):04X} (not valid Unicode)"
-            raise SqlSyntaxError(f"the SQL contains {what}", *_line_column(sql, offset))
+    odd = _ODD_CHARACTERS.search(sql)
+    if odd is not None:
+        char = odd.group(0)
+        what = "a NUL character" if char == "\x00" else f"a lone surrogate U+{ord(char):04X} (not valid Unicode)"
+        raise SqlSyntaxError(f"the SQL contains {what}", *_line_column(sql, odd.start()))
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except TokenError as exc:
