@@ -19,7 +19,7 @@ import pytest
 from faults import mesh as fault_mesh
 
 import meshlab
-from meshlab.errors import GovernanceError, SourceError
+from meshlab.errors import GovernanceError, MeshError, SourceError
 
 PARQUET = "SELECT id, amount FROM drift.accounts_parquet ORDER BY id"
 
@@ -218,3 +218,34 @@ def test_the_mesh_default_for_malformed_rows_and_a_bad_value(fault_root):
     manifest.write_text(manifest.read_text().replace("malformed_rows: skip", "malformed_rows: ignore"))
     with pytest.raises(SourceError, match="malformedRows must be fail or skip, not 'ignore'"):
         meshlab.connect(str(manifest)).sql("SELECT count(*) AS n FROM drift.accounts_csv")
+
+
+def test_a_parquet_file_rewritten_while_queries_run_gives_results_or_mesh_errors(mesh, fault_root):
+    """A writer rewrites the file in place (truncating it first) while queries read it: whatever
+    a query meets — the old file, a partial one, the new one — it ends in rows or a MeshError,
+    never a Polars panic or another exception."""
+    path = fault_root / "data" / "accounts.parquet"
+    full = path.read_bytes()
+    stop = threading.Event()
+
+    def rewrite():
+        while not stop.is_set():
+            with path.open("wb") as handle:  # truncates, then writes in two steps
+                handle.write(full[: len(full) // 3])
+                handle.flush()
+                handle.write(full[len(full) // 3 :])
+
+    writer = threading.Thread(target=rewrite, daemon=True)
+    writer.start()
+    outcomes = []
+    try:
+        for _ in range(150):
+            try:
+                outcomes.append(mesh.sql(PARQUET).df.height)
+            except MeshError as exc:  # anything else fails the test
+                outcomes.append(type(exc).__name__)
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+    assert all(o == 40 or o in ("SourceError", "SchemaDriftError", "ExecutionError") for o in outcomes), outcomes
+    assert mesh.sql(PARQUET).df.height == 40  # the file whole again: read again
