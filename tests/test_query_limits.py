@@ -177,3 +177,17 @@ def test_engine_failures_name_the_datasets_and_are_audited(mesh, fault_root):
     with pytest.raises(ExecutionError, match="the query over 'drift.accounts_csv' on server 'lake' failed"):
         mesh.sql("SELECT CAST(email AS INTEGER) AS x FROM drift.accounts_csv")
     assert _audit(fault_root)[-1]["outcome"] == "error"
+
+
+def test_the_limits_are_documented_with_their_values():
+    from pathlib import Path
+
+    from meshlab.planner import shape
+
+    text = (Path(__file__).parents[1] / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"| {shape.MAX_NESTING} levels |" in text
+    assert f"| {shape.MAX_SET_OPERATION_TERMS} SELECTs |" in text
+    assert f"| {shape.MAX_CHAIN_TERMS} |" in text
+    assert f"| {shape.MAX_SQL_CHARS:,} characters |" in text
+    assert f"| {shape.MAX_STRING_LENGTH:,} characters |" in text
+    assert f"1 ≤ p ≤ {shape.MAX_DECIMAL_PRECISION}" in text
