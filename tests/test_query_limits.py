@@ -18,7 +18,13 @@ import pytest
 from faults import mesh as fault_mesh
 
 import meshlab
-from meshlab.errors import DescriptorError, ExecutionError, SqlSyntaxError, UnsupportedQueryError
+from meshlab.errors import (
+    DescriptorError,
+    ExecutionError,
+    GovernanceError,
+    SqlSyntaxError,
+    UnsupportedQueryError,
+)
 from meshlab.governance.session import audited
 from meshlab.planner.shape import MAX_CHAIN_TERMS, MAX_NESTING, MAX_SET_OPERATION_TERMS
 
@@ -171,6 +177,19 @@ def test_an_interrupted_query_is_audited_as_interrupted(mesh, fault_root, postgr
     record = _audit(fault_root)[-1]
     assert record["outcome"] == "interrupted" and record["error"] == "the query was interrupted"
     assert record["datasets"] == ["drift.accounts_postgres"]
+
+
+def test_an_interrupt_stays_an_interrupt_when_the_audit_log_cannot_be_written(mesh, fault_root):
+    (fault_root / "audit" / "queries.jsonl").unlink(missing_ok=True)
+    (fault_root / "audit").rmdir() if (fault_root / "audit").exists() else None
+    (fault_root / "audit").write_text("a file where the log's folder should be")
+    with pytest.warns(UserWarning, match=r"audit log .* cannot be written .*\(the query was interrupted\)"):
+        with pytest.raises(KeyboardInterrupt):
+            with audited(mesh, "SELECT 1"):
+                raise KeyboardInterrupt  # as Ctrl-C would, mid-query
+    with pytest.raises(GovernanceError, match="cannot be written"):  # any other outcome fails closed
+        with audited(mesh, "SELECT 1"):
+            pass
 
 
 def test_engine_failures_name_the_datasets_and_are_audited(mesh, fault_root):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass
 
 from meshlab.errors import AccessDeniedError, GovernanceError
@@ -91,7 +92,13 @@ def audited(mesh, sql: str, params=None):
             record.columns = _columns_read(query.plan)
         if query.result is not None:
             record.rows = query.result.df.height
-        write_record(config, record)
+        try:
+            write_record(config, record)
+        except GovernanceError as failure:
+            if record.outcome != "interrupted":
+                raise  # fails closed: the rows (or the error) are withheld
+            # An interrupt stays an interrupt (Ctrl-C must still stop the program); no rows were returned.
+            warnings.warn(f"{failure} (the query was interrupted)", stacklevel=3)
         if config.openlineage:
             lineage = query.result.lineage if query.result is not None else None
             schemas = _schemas(query.plan) if query.plan is not None else {}
