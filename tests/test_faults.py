@@ -144,8 +144,9 @@ def test_postgres_terminated_mid_scan_is_named(mesh, postgres_server):
         with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
             while not killed.is_set():
                 row = conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%acc_faults%' "
-                    "AND query LIKE '%COPY%' AND pid <> pg_backend_pid()"
+                    # the scan itself: the only statement sleeping in the view (not the column check before it)
+                    "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND wait_event = 'PgSleep' "
+                    "AND query LIKE '%acc_faults%'"
                 ).fetchone()
                 if row is not None:
                     conn.execute("SELECT pg_terminate_backend(%s)", row)

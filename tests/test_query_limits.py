@@ -159,8 +159,8 @@ def test_an_interrupted_query_is_audited_as_interrupted(mesh, fault_root, postgr
         with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
             while not seen.is_set():
                 active = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%acc_limits%' "
-                    "AND query NOT LIKE '%pg_stat_activity%'"
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND wait_event = 'PgSleep' "
+                    "AND query LIKE '%acc_limits%'"
                 ).fetchone()[0]
                 if active:
                     seen.set()

@@ -180,3 +180,13 @@ def test_row_filter_is_checked_again_after_the_database_applied_it(drift_mesh):
     result = mesh.sql("SELECT id, country FROM drift.accounts_sqlite ORDER BY id").df
     assert 99 not in result["id"].to_list() and "US" not in result["country"].to_list()
     assert result.height == 13
+
+
+def test_sqlite_columns_match_whatever_their_case_as_sqlite_does(drift_mesh):
+    """Not drift: SQLite's identifiers are case-insensitive, so a column ``Country`` is ``country``."""
+    manifest, _ = drift_mesh
+    with sqlite3.connect(manifest.parent / "data" / "accounts.sqlite") as conn:
+        conn.execute("ALTER TABLE accounts RENAME COLUMN country TO Country")
+    conn.close()
+    frame = meshlab.connect(str(manifest)).sql(QUERY.format(kind="sqlite")).df
+    assert frame.equals(fault_mesh.visible_to_analyst(fault_mesh.accounts()).select("id", "country", "amount"))

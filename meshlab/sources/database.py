@@ -327,6 +327,7 @@ class DatabaseSource(Source):
         frame = pl.from_arrow(plain_arrow(table), rechunk=False)
         if not isinstance(frame, pl.DataFrame):
             frame = frame.to_frame()
+        frame = self.contract_names(frame)
         if spec.governed:
             frame = self.conform_governed(frame, spec, columns)
             if n_rows is not None:
@@ -335,6 +336,18 @@ class DatabaseSource(Source):
             frame = self.conform(frame, columns_by_name)
         stats.add(sql, frame.height, arrow_bytes(table), time.perf_counter() - started)
         return frame
+
+    def contract_names(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Columns named as the contract names them: SQLite answers ``country`` with the
+        table's own spelling (``Country``), its identifiers being case-insensitive."""
+        declared = {c.name.lower(): c.name for c in self.dataset.columns}
+        names = set(frame.columns)
+        renames = {
+            n: declared[n.lower()]
+            for n in frame.columns
+            if n not in declared.values() and declared.get(n.lower()) and declared[n.lower()] not in names
+        }
+        return frame.rename(renames) if renames else frame
 
     def conform_governed(self, frame: pl.DataFrame, spec: ScanSpec, names: list[str]) -> pl.DataFrame:
         """Contract types for the raw columns, then the row filter and masks not done by the database."""

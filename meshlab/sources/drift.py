@@ -122,6 +122,8 @@ def check_drift(
         column = dataset.column(name)
         if column is None:
             continue
+        if name not in found and dialect == "sqlite":  # SQLite matches identifiers whatever their case
+            name = next((n for n in found if n.lower() == name.lower()), name)
         if name not in found:
             have = ", ".join(list(found)[:20])
             raise SchemaDriftError(
