@@ -95,6 +95,14 @@ class SourceError(MeshError):
         super().__init__(f"dataset '{dataset}' on server '{server}': {message}")
 
 
+class SchemaDriftError(SourceError):
+    """A source no longer has a column as its contract declares it (renamed, dropped, retyped).
+
+    Raised before anything is read: a row filter or mask over a drifted column
+    must fail closed, never read the data unfiltered.
+    """
+
+
 class ExecutionError(MeshError):
     """The local engine failed to run the query."""
 

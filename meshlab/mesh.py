@@ -11,9 +11,16 @@ import polars as pl
 
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
-from meshlab.engine.choice import EngineSettings, run_plan
+from meshlab.engine.choice import EngineSettings, run_checked
 from meshlab.engine.polars_engine import build_frames, lazy_query
-from meshlab.errors import AccessDeniedError, DescriptorError, EngineError, UnknownDatasetError
+from meshlab.errors import (
+    AccessDeniedError,
+    DescriptorError,
+    EngineError,
+    MeshError,
+    UnknownDatasetError,
+    UnsupportedQueryError,
+)
 from meshlab.governance import Access, AuditConfig, Policy, choose_access
 from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
@@ -128,12 +135,21 @@ class Mesh:
     def source(self, dataset: Dataset) -> Source:
         found = self._sources.get(dataset.address)
         if found is None:
-            found = self._sources[dataset.address] = source_for(dataset, self.full_catalog.manifest.storage)
+            manifest = self.full_catalog.manifest
+            malformed = str((manifest.settings.get("files") or {}).get("malformed_rows", "fail"))
+            found = self._sources[dataset.address] = source_for(dataset, manifest.storage, malformed)
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
         """Plan ``sql`` without running it."""
-        return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        try:
+            return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        except MeshError:
+            raise
+        except RecursionError:  # a shape the limits of meshlab.planner.shape let through
+            raise UnsupportedQueryError("the query is nested too deeply to be planned") from None
+        except Exception as exc:  # noqa: BLE001 - one query never escapes as anything but a MeshError
+            raise UnsupportedQueryError(f"the query cannot be planned ({type(exc).__name__}: {exc})") from exc
 
     def parameters(self, sql: str) -> list[str]:
         """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""
@@ -183,7 +199,7 @@ class Mesh:
             if lazy:
                 frames, _ = build_frames(plan)
                 return lazy_query(plan, frames)
-            frame, stats, choice = run_plan(plan, engine, self.engine_settings)
+            frame, stats, choice = run_checked(plan, engine, self.engine_settings)
             audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
             audit.result.engine, audit.result.engine_reason = choice.engine, choice.reason
         attach_status(self, audit.result)

@@ -35,7 +35,7 @@ import polars as pl
 
 from meshlab.engine.estimate import estimate_input_bytes
 from meshlab.engine.spark_session import SparkSettings
-from meshlab.errors import DescriptorError, EngineError
+from meshlab.errors import DescriptorError, EngineError, ExecutionError, MeshError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
 
@@ -147,3 +147,16 @@ def run_plan(
 
     frame, stats = execute(plan, engine="streaming" if choice.engine == "streaming" else "auto")
     return frame, stats, choice
+
+
+def run_checked(
+    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None
+) -> tuple[pl.DataFrame, dict[str, ScanStats], EngineChoice]:
+    """:func:`run_plan`, where any failure is a :class:`~meshlab.errors.MeshError` (a Polars panic too)."""
+    try:
+        return run_plan(plan, engine, settings)
+    except MeshError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - one query never kills the caller
+        kind = type(exc).__name__
+        raise ExecutionError(f"the query failed while running: an internal error ({kind})") from exc

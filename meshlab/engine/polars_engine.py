@@ -29,18 +29,30 @@ def _source_failure(stats: dict[str, ScanStats]) -> SourceError | None:
     return next((s.error for s in stats.values() if isinstance(s.error, SourceError)), None)
 
 
+#: what Polars raises: its errors, and a Rust panic (a BaseException, not an Exception)
+ENGINE_FAILURES = (Exception, pl.exceptions.PanicException)
+
+
 def lazy_query(plan: QueryPlan, frames: dict[str, pl.LazyFrame], sql: str | None = None) -> pl.LazyFrame:
     """The local query over ``frames`` (``sql``: a rewritten local SQL to run instead)."""
     context = pl.SQLContext(frames, eager=False)
     try:
         return context.execute(sql or plan.local_sql, eager=False)
-    except Exception as exc:  # noqa: BLE001 - Polars raises several kinds for SQL it rejects
+    except ENGINE_FAILURES as exc:  # noqa: BLE001 - Polars raises several kinds for SQL it rejects
         raise ExecutionError(f"the local engine cannot run this query: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, pl.exceptions.PanicException):
+        # A panic's text is about Polars' internals, not the query: say what failed instead.
+        return f"an internal error in Polars {pl.__version__} ({type(exc).__name__})"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _datasets(plan: QueryPlan) -> str:
+    names = sorted({f"'{d.address}' on server '{d.server.name}'" for s in plan.scans for d in s.datasets})
+    return ", ".join(names)
 
 
 def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[str, ScanStats]]:
@@ -53,11 +65,12 @@ def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[s
         frame = query.collect(engine=engine, optimizations=KEEP_JOIN_ORDER) if fetched else query.collect(engine=engine)
     except MeshError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except ENGINE_FAILURES as exc:  # noqa: BLE001
         failure = _source_failure(stats)
         if failure is not None:
             raise failure from None
-        for scan in plan.scans:  # a file removed since the mesh first read it
+        for scan in plan.scans:  # a file removed, emptied or rewritten since the mesh first read it
             scan.source.check()
-        raise ExecutionError(f"the query failed while running: {_first_line(exc)}") from exc
+        over = f" over {_datasets(plan)}" if plan.scans else ""
+        raise ExecutionError(f"the query{over} failed while running: {_first_line(exc)}") from exc
     return frame, stats

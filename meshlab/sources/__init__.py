@@ -14,12 +14,15 @@ __all__ = ["FileSource", "PostgresSource", "Pushdown", "ScanSpec", "ScanStats", 
 SOURCE_TYPES: dict[str, type[Source]] = {"sqlite": SqliteSource, "postgres": PostgresSource}
 
 
-def source_for(dataset: Dataset, storage: StorageSettings | None = None) -> Source:
+def source_for(dataset: Dataset, storage: StorageSettings | None = None, malformed_rows: str = "fail") -> Source:
     """The source that reads ``dataset`` from its default server.
 
     ``storage``: the mesh's object-store options; file sources take theirs from it.
+    ``malformed_rows``: the mesh's default for CSV rows that do not fit the contract
+    (``fail`` or ``skip``; a contract's ``malformedRows`` server property overrides it).
     """
     kind = SOURCE_TYPES.get(dataset.server.type)
     if kind is not None:
         return kind(dataset)
-    return FileSource(dataset, (storage or StorageSettings()).options_for(dataset.server.path or ""))
+    options = (storage or StorageSettings()).options_for(dataset.server.path or "")
+    return FileSource(dataset, options, malformed_rows)

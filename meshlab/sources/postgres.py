@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import urllib.parse
 
+import polars as pl
 import pyarrow as pa
 from sqlglot import exp
 
+from meshlab.errors import SourceError
 from meshlab.sources.database import DatabaseSource
+from meshlab.sources.drift import postgres_declared
 
 
 class PostgresSource(DatabaseSource):
@@ -54,12 +57,31 @@ class PostgresSource(DatabaseSource):
 
         return adbc.connect(self.uri())
 
-    def fetch(self, sql: str) -> pa.Table:
+    def columns_sql(self) -> str:
+        # The table's (or view's) own columns, by its quoted name: fast, unlike information_schema.
+        name = exp.Literal.string(self.table().sql(dialect="postgres")).sql(dialect="postgres")
+        return (
+            "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
+            f"WHERE a.attrelid = to_regclass({name}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+        )
+
+    def declared_type(self, declared: str) -> pl.DataType:
+        return postgres_declared(declared)
+
+    def table_label(self) -> str:
+        return f"table {self.table().sql(dialect='postgres')} of {self.location()}"
+
+    def fetch(self, sql: str, expect: list[str] | None = None) -> pa.Table:
         try:
             with self._connect() as connection:
                 with connection.cursor() as cursor:
+                    if expect is not None:
+                        cursor.execute(self.columns_sql())
+                        self.verify(cursor.fetch_arrow_table(), expect)
                     cursor.execute(sql)
                     return cursor.fetch_arrow_table()
+        except SourceError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
             raise self.failure(exc) from exc
 
