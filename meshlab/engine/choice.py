@@ -133,9 +133,12 @@ def choose_engine(plan: QueryPlan, engine: str | None, settings: EngineSettings)
 
 
 def run_plan(
-    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None
+    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None, handle=None
 ) -> tuple[pl.DataFrame, dict[str, ScanStats], EngineChoice]:
-    """Run ``plan`` on the engine chosen for it; returns the rows, per-scan figures and the choice."""
+    """Run ``plan`` on the engine chosen for it; returns the rows, per-scan figures and the choice.
+
+    ``handle`` (a :class:`meshlab.cancel.QueryHandle`) cancels the Polars engines' database statements.
+    """
     settings = settings or EngineSettings()
     choice = choose_engine(plan, engine, settings)
     if choice.engine == "spark":
@@ -145,5 +148,5 @@ def run_plan(
         return frame, stats, choice
     from meshlab.engine.polars_engine import execute
 
-    frame, stats = execute(plan, engine="streaming" if choice.engine == "streaming" else "auto")
+    frame, stats = execute(plan, engine="streaming" if choice.engine == "streaming" else "auto", handle=handle)
     return frame, stats, choice

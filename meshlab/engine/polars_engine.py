@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import polars as pl
 
+from meshlab.cancel import QueryHandle
 from meshlab.engine.in_subqueries import run_in_subqueries_first
 from meshlab.engine.prefetch import KEEP_JOIN_ORDER, prefetch_database_scans
-from meshlab.errors import ExecutionError, MeshError, SourceError
+from meshlab.errors import ExecutionError, MeshError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
 
 
-def build_frames(plan: QueryPlan) -> tuple[dict[str, pl.LazyFrame], dict[str, ScanStats]]:
-    """One LazyFrame per scan; nothing is read yet."""
+def build_frames(
+    plan: QueryPlan, handle: QueryHandle | None = None
+) -> tuple[dict[str, pl.LazyFrame], dict[str, ScanStats]]:
+    """One LazyFrame per scan; nothing is read yet. ``handle`` cancels their statements."""
     frames, stats = {}, {}
+    handle = handle or QueryHandle()
     for scan in plan.scans:
-        stats[scan.scan_id] = ScanStats()
+        stats[scan.scan_id] = ScanStats(handle=handle)
         frames[scan.scan_id] = scan.source.scan(scan.spec, stats[scan.scan_id])
     return frames, stats
 
 
-def _source_failure(stats: dict[str, ScanStats]) -> SourceError | None:
-    return next((s.error for s in stats.values() if isinstance(s.error, SourceError)), None)
+def _source_failure(stats: dict[str, ScanStats]) -> MeshError | None:
+    return next((s.error for s in stats.values() if isinstance(s.error, MeshError)), None)
 
 
 def lazy_query(plan: QueryPlan, frames: dict[str, pl.LazyFrame], sql: str | None = None) -> pl.LazyFrame:
@@ -43,9 +47,16 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[str, ScanStats]]:
-    """Run ``plan`` and return its rows and the figures of every scan."""
-    frames, stats = build_frames(plan)
+def execute(
+    plan: QueryPlan, engine: str = "auto", handle: QueryHandle | None = None
+) -> tuple[pl.DataFrame, dict[str, ScanStats]]:
+    """Run ``plan`` and return its rows and the figures of every scan.
+
+    ``handle`` cancels the database statements (run the call through
+    :func:`meshlab.engine.cancellable.run_cancellable` to have it obey interrupts
+    and time limits).
+    """
+    frames, stats = build_frames(plan, handle)
     try:
         sql, frames, _ = run_in_subqueries_first(plan, frames, stats)
         frames, fetched = prefetch_database_scans(plan, frames, sql)
@@ -54,6 +65,8 @@ def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[s
     except MeshError:
         raise
     except Exception as exc:  # noqa: BLE001
+        if handle is not None and handle.cancelled:
+            raise handle.error() from None
         failure = _source_failure(stats)
         if failure is not None:
             raise failure from None

@@ -23,8 +23,9 @@ import pyarrow as pa
 from polars.io.plugins import register_io_source
 from sqlglot import exp
 
+from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Column
-from meshlab.errors import SourceError
+from meshlab.errors import MeshError, SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 
 # Expression kinds every SQL database evaluates like Polars does.
@@ -244,9 +245,16 @@ class DatabaseSource(Source):
         return "\n".join([text, *local])
 
     # -- fetching ------------------------------------------------------------------
-    def fetch(self, sql: str) -> pa.Table:
-        """Run ``sql`` and return every row as Arrow; closes what it opens."""
+    def fetch(self, sql: str, handle: QueryHandle | None = None) -> pa.Table:
+        """Run ``sql`` and return every row as Arrow; closes what it opens.
+
+        ``handle``: the query's cancel switch; the statement registers with it while it runs.
+        """
         raise NotImplementedError
+
+    def statement_label(self) -> str:
+        """What a running statement is, for messages: dataset and server."""
+        return f"dataset '{self.dataset.address}' on server '{self.server_label}'"
 
     def output_columns(self, spec: ScanSpec) -> dict[str, Column]:
         """Name -> contract column of what the scan returns."""
@@ -287,8 +295,8 @@ class DatabaseSource(Source):
         """Run ``sql``; the rows typed as the contract says (governed: filtered and masked); counted in ``stats``."""
         started = time.perf_counter()
         try:
-            table = self.fetch(sql)
-        except SourceError as exc:
+            table = self.fetch(sql, stats.handle)
+        except MeshError as exc:
             stats.error = exc
             raise
         frame = pl.from_arrow(plain_arrow(table), rechunk=False)

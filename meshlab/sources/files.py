@@ -14,13 +14,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import fsspec
 import polars as pl
 import pyarrow.parquet as pq
 from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
-from meshlab.catalog.storage import fsspec_options, polars_options
+from meshlab.catalog.storage import filesystem, fsspec_options, polars_options
 from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 
@@ -65,7 +64,7 @@ class FileSource(Source):
     def files(self) -> list[str]:
         """The files the dataset's path names now; an error if there are none."""
         try:
-            fs, root = fsspec.core.url_to_fs(self.path, **self.fsspec_options)
+            fs, root = self.filesystem()
             found = sorted(fs.glob(root)) if any(c in root for c in GLOB_CHARS) else ([root] if fs.exists(root) else [])
             if not any(c in root for c in GLOB_CHARS) and found and fs.isdir(root):
                 found = sorted(p for p in fs.find(root) if not p.rsplit("/", 1)[-1].startswith((".", "_")))
@@ -81,7 +80,8 @@ class FileSource(Source):
         if _protocol(self.path) in NATIVE_PROTOCOLS:
             # Polars lists the files itself; a run that fails calls check().
             return self.path.removeprefix("file://")
-        return [fsspec.open(p, "rb", **self.fsspec_options).open() for p in self.files()]
+        fs = self.filesystem()[0]
+        return [fs.open(p, "rb") for p in self.files()]
 
     def _frame(self) -> pl.LazyFrame:
         target = self._read_target()
@@ -107,11 +107,15 @@ class FileSource(Source):
 
     @property
     def fsspec_options(self) -> dict[str, Any]:
-        return fsspec_options(self.path, self.storage_options)
+        return fsspec_options(self.path, self.storage_options, self.limits)
 
-    def polars_options(self, target) -> dict[str, str] | None:
+    def filesystem(self):
+        """fsspec's filesystem of the dataset's path, and the path in it; calls bounded by the time limits."""
+        return filesystem(self.path, self.storage_options, self.limits)
+
+    def polars_options(self, target) -> dict[str, Any] | None:
         """Options for Polars' own reader of ``target`` (None for file objects)."""
-        return polars_options(target, self.storage_options) if isinstance(target, str) else None
+        return polars_options(target, self.storage_options, self.limits) if isinstance(target, str) else None
 
     @property
     def base_frame(self) -> pl.LazyFrame:
@@ -205,12 +209,12 @@ class FileSource(Source):
         try:
             files = self.files()
             if self.format != "parquet":
-                fs = fsspec.core.url_to_fs(self.path, **self.fsspec_options)[0]
+                fs = self.filesystem()[0]
                 return sum(fs.size(f) for f in files)
             wanted = set(columns)
             total = 0
             for path in files:
-                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
+                with self.filesystem()[0].open(path, "rb") as handle:
                     meta = pq.ParquetFile(handle).metadata
                 for g in range(meta.num_row_groups):
                     group = meta.row_group(g)
@@ -228,7 +232,7 @@ class FileSource(Source):
         try:
             total = 0
             for path in self.files():
-                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
+                with self.filesystem()[0].open(path, "rb") as handle:
                     total += pq.ParquetFile(handle).metadata.num_rows
             return total
         except (OSError, SourceError, ValueError):
