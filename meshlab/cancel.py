@@ -52,6 +52,8 @@ class QueryHandle:
         self.limit: float | None = None
         self.deadline: float | None = None
         self.stopped: list[str] = []  # the statements that were running when it was cancelled
+        #: what the query is doing: planning, fetching (database scans), computing (Polars)
+        self.stage = "planning"
         if timeout is not None:
             self.start(timeout)
 

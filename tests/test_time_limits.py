@@ -13,45 +13,24 @@ import threading
 import time
 from contextlib import closing
 
-import psycopg
 import pytest
-import yaml
 from faults.black_hole import BlackHole
+from faults.slow_peers import (
+    BOUND,
+    local_domain,
+    postgres_domain,
+    running_slow,
+    wait_until,
+    wait_until_gone,
+    write_contract,
+    write_mesh,
+)
+from faults.slow_peers import slow_mesh as slow_mesh_fixture  # noqa: F401 - registers the fixture
 
 import meshlab
 from meshlab.cancel import QueryHandle
 from meshlab.errors import DescriptorError, QueryCancelledError, QueryTimeoutError, SourceError, SourceTimeoutError
 from meshlab.limits import TimeLimits
-
-BOUND = 20.0  # seconds a 1-2 s limit may take to fail here, at most
-
-
-def write_contract(folder, domain: str, name: str, server: dict, columns=(("id", "integer"),)) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    contract = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{name}",
-        "version": "1.0.0",
-        "status": "active",
-        "domain": domain,
-        "servers": [server],
-        "schema": [{"name": name, "physicalName": name, "properties": [{"name": c, "logicalType": t} for c, t in columns]}],
-    }
-    (folder / f"{name}.odcs.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
-
-
-def local_domain(root) -> None:
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    (root / "data" / "numbers.csv").write_text("id\n1\n2\n3\n")
-    server = {"server": "lake", "type": "local", "format": "csv", "path": "../../data/numbers.csv"}
-    write_contract(root / "domains" / "good", "good", "numbers", server)
-
-
-def write_mesh(root, domains: dict, **settings) -> str:
-    path = root / "mesh.yaml"
-    path.write_text(yaml.safe_dump({"mesh": "faults", "domains": domains, **settings}, sort_keys=False))
-    return str(path)
 
 
 @pytest.fixture
@@ -148,19 +127,6 @@ def test_a_query_on_a_dead_http_dataset_stops_at_its_timeout(tmp_path, hole):
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
-def postgres_domain(root, postgres_server, host: str, port: int, table: str = "orders") -> None:
-    server = {
-        "server": "orders-db",
-        "type": "postgres",
-        "host": host,
-        "port": port,
-        "database": "tpch",
-        "schema": "public",
-        "customProperties": [{"property": "userEnv", "value": "MESHLAB_TEST_PGUSER"}],
-    }
-    write_contract(root / "domains" / "sales", "sales", table, server, (("o_orderkey", "integer"),))
-
-
 def test_a_postgres_host_that_never_answers_fails_at_the_connect_limit(tmp_path, hole, postgres_server):
     postgres_domain(tmp_path, postgres_server, "127.0.0.1", hole.port)
     mesh = meshlab.connect(write_mesh(tmp_path, {"sales": "domains/sales"}, timeouts={"connect": 2}))
@@ -183,44 +149,6 @@ def test_a_refused_postgres_connection_is_retried_and_says_so(tmp_path, postgres
 
     with pytest.raises(SourceError, match=r"connecting to 127.0.0.1:\d+/tpch: tried 3 times over \d+\.\d s: .*refused"):
         mesh.sql("SELECT o_orderkey FROM sales.orders LIMIT 1")
-
-
-@pytest.fixture
-def slow_mesh(tpch_mesh, tmp_path):
-    """A mesh whose ``sales.slow`` is a PostgreSQL view that sleeps 300 s per scan."""
-    with psycopg.connect(tpch_mesh.postgres.dsn_for("tpch"), autocommit=True) as conn:
-        conn.execute(
-            "CREATE OR REPLACE VIEW slow AS SELECT o_orderkey FROM orders, LATERAL (SELECT pg_sleep(300)) AS s LIMIT 5"
-        )
-    postgres_domain(tmp_path, tpch_mesh.postgres, tpch_mesh.postgres.host, tpch_mesh.postgres.port, "slow")
-    local_domain(tmp_path)
-    mesh = meshlab.connect(write_mesh(tmp_path, {"sales": "domains/sales", "good": "domains/good"}))
-    yield mesh
-    wait_until_gone(tpch_mesh.postgres)
-
-
-def running_slow(server) -> list[tuple]:
-    """Backends of other sessions running a statement over the slow view."""
-    with psycopg.connect(server.dsn_for("tpch"), autocommit=True) as conn:
-        return conn.execute(
-            "SELECT pid, state FROM pg_stat_activity WHERE query LIKE '%FROM \"public\".\"slow\"%' "
-            "AND pid <> pg_backend_pid() AND state <> 'idle'"
-        ).fetchall()
-
-
-def wait_until(condition, what: str, limit: float = 60.0):
-    """Poll ``condition`` until it holds (a state, not a time, is waited for; ``limit`` only stops a hang)."""
-    ends = time.monotonic() + limit
-    while time.monotonic() < ends:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not reached within {limit} s")
-
-
-def wait_until_gone(server) -> None:
-    wait_until(lambda: not running_slow(server), "the slow statement ends on the server")
 
 
 def test_a_query_timeout_cancels_the_statement_on_the_server(slow_mesh, tpch_mesh):

@@ -29,6 +29,7 @@ import ctypes
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -109,6 +110,16 @@ def _stop_polars(armed: bool) -> None:
         pass
 
 
+def _let_it_end(done: threading.Event, armed: bool) -> None:
+    """Give a cancelled query up to :data:`GRACE_SECONDS` to end, signalling Polars again
+    meanwhile: a collect that began just after the first signal missed it."""
+    ends = time.monotonic() + GRACE_SECONDS
+    while not done.wait(min(0.2, max(ends - time.monotonic(), 0))):
+        if time.monotonic() >= ends:
+            return
+        _stop_polars(armed)
+
+
 def run_cancellable(work: Callable[[], T], handle: QueryHandle) -> T:
     """``work()`` in a worker thread, the caller waiting until it ends or ``handle`` stops it.
 
@@ -137,11 +148,11 @@ def run_cancellable(work: Callable[[], T], handle: QueryHandle) -> T:
                     break
         except KeyboardInterrupt:
             handle.cancel(INTERRUPTED)
-            done.wait(GRACE_SECONDS)
+            _let_it_end(done, armed)
             raise
-    if handle.cancelled and "value" not in box:
-        done.wait(GRACE_SECONDS)
-        raise handle.error() from None
+        if handle.cancelled and "value" not in box:
+            _let_it_end(done, armed)
+            raise handle.error() from None
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]

@@ -56,16 +56,24 @@ def execute(
     :func:`meshlab.engine.cancellable.run_cancellable` to have it obey interrupts
     and time limits).
     """
+    handle = handle or QueryHandle()
     frames, stats = build_frames(plan, handle)
     try:
+        # A cancelled query starts no further step (a step already running is stopped
+        # by the handle: statements cancelled, Polars interrupted).
+        handle.check()
         sql, frames, _ = run_in_subqueries_first(plan, frames, stats)
+        handle.check()
+        handle.stage = "fetching"
         frames, fetched = prefetch_database_scans(plan, frames, sql)
+        handle.check()
+        handle.stage = "computing"
         query = lazy_query(plan, frames, sql)
         frame = query.collect(engine=engine, optimizations=KEEP_JOIN_ORDER) if fetched else query.collect(engine=engine)
     except MeshError:
         raise
     except Exception as exc:  # noqa: BLE001
-        if handle is not None and handle.cancelled:
+        if handle.cancelled:
             raise handle.error() from None
         failure = _source_failure(stats)
         if failure is not None:
