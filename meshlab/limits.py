@@ -83,6 +83,16 @@ def seconds_text(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
+def timeout_in(exc: BaseException | None) -> BaseException | None:
+    """The timeout ``exc`` is, or was raised from (fsspec's HTTP reports one as a missing file)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def transient(exc: BaseException) -> bool:
     """Whether ``exc`` is worth another attempt: the peer refused or dropped the connection.
 

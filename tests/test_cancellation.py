@@ -27,7 +27,7 @@ from faults.slow_peers import (
     write_contract,
     write_mesh,
 )
-from faults.slow_peers import slow_mesh as slow_mesh_fixture  # noqa: F401 - registers the fixture
+from faults.slow_peers import slow_mesh_fixture  # noqa: F401 - the slow_mesh fixture
 
 import meshlab
 from meshlab.cancel import QueryHandle

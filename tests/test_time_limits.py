@@ -20,12 +20,12 @@ from faults.slow_peers import (
     local_domain,
     postgres_domain,
     running_slow,
+    slow_mesh_fixture,  # noqa: F401 - the slow_mesh fixture
     wait_until,
     wait_until_gone,
     write_contract,
     write_mesh,
 )
-from faults.slow_peers import slow_mesh as slow_mesh_fixture  # noqa: F401 - registers the fixture
 
 import meshlab
 from meshlab.cancel import QueryHandle
@@ -120,8 +120,27 @@ def test_a_query_on_a_dead_http_dataset_stops_at_its_timeout(tmp_path, hole):
     mesh = meshlab.connect(write_mesh(tmp_path, {"good": "domains/good", "web": "domains/web"}))
 
     started = time.monotonic()
-    with pytest.raises(QueryTimeoutError, match=r"the query did not finish within 1 s \(timeout= or timeouts.query\)"):
-        mesh.sql("SELECT count(*) FROM web.events", timeout=1)
+    with pytest.raises(QueryTimeoutError, match=r"the query did not finish within 5 s \(timeout= or timeouts.query\)"):
+        mesh.sql("SELECT count(*) FROM web.events", timeout=5)
+    assert time.monotonic() - started < BOUND
+    assert mesh.sql("SELECT count(*) AS n FROM good.numbers").df["n"][0] == 3
+
+
+def test_a_dead_http_dataset_fails_within_the_metadata_limit(tmp_path, hole):
+    local_domain(tmp_path)
+    server = {"server": "web", "type": "https", "format": "parquet", "path": f"{hole.url}/data/x.parquet"}
+    write_contract(tmp_path / "domains" / "web", "web", "events", server)
+    mesh = meshlab.connect(
+        write_mesh(tmp_path, {"good": "domains/good", "web": "domains/web"}, timeouts={"connect": 1, "metadata": 1})
+    )
+
+    started = time.monotonic()
+    with pytest.raises(
+        SourceTimeoutError,
+        match=r"dataset 'web.events' on server 'web': no answer from http://127.0.0.1:\d+/data/x.parquet "
+        r"within 1 s \(timeouts.metadata\)",
+    ):
+        mesh.sql("SELECT count(*) FROM web.events")
     assert time.monotonic() - started < BOUND
     assert mesh.sql("SELECT count(*) AS n FROM good.numbers").df["n"][0] == 3
 
@@ -175,7 +194,8 @@ def test_a_handle_cancelled_from_another_thread_stops_the_statement(slow_mesh, t
 
     worker = threading.Thread(target=run)
     worker.start()
-    wait_until(lambda: running_slow(tpch_mesh.postgres), "the slow statement runs on the server")
+    wait_until(lambda: running_slow(tpch_mesh.postgres) or "error" in box, "the slow statement runs on the server")
+    assert "error" not in box, box
     handle.cancel()
     worker.join(BOUND)
 

@@ -19,7 +19,7 @@ import yaml
 from meshlab.catalog.contract import Dataset, parse_contract
 from meshlab.catalog.storage import StorageSettings, filesystem, protocol_of
 from meshlab.errors import DescriptorError, MeshLoadError
-from meshlab.limits import TimeLimits, seconds_text
+from meshlab.limits import TimeLimits, seconds_text, timeout_in
 
 #: no object-store options: local files, or a store configured by its environment
 NO_STORAGE = StorageSettings()
@@ -47,25 +47,15 @@ def _open_text(url: str, storage: StorageSettings = NO_STORAGE, limits: TimeLimi
         with fs.open(path, "rt", encoding="utf-8") as handle:
             return handle.read()
     except FileNotFoundError as exc:
-        if _timeout_in(exc) is None:  # fsspec's HTTP reports a timeout as a missing file
+        if timeout_in(exc) is None:  # fsspec's HTTP reports a timeout as a missing file
             raise MeshLoadError(f"{url}: file not found") from exc
         raise MeshLoadError(f"{url}: cannot be read ({_reason(exc)})") from exc
     except Exception as exc:  # noqa: BLE001 - OSError, timeouts, and object stores' own errors (botocore, aiohttp)
         raise MeshLoadError(f"{url}: cannot be read ({_reason(exc)})") from exc
 
 
-def _timeout_in(exc: BaseException | None) -> BaseException | None:
-    """The timeout ``exc`` is or was raised from, if any."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
-            return exc
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return None
-
-
 def _reason(exc: BaseException) -> str:
-    timeout = _timeout_in(exc)
+    timeout = timeout_in(exc)
     if timeout is not None:
         return f"no answer in time (timeouts.metadata): {type(timeout).__name__}"
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

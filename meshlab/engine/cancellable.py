@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from meshlab.cancel import INTERRUPTED, TIMEOUT, QueryHandle
+from meshlab.errors import QueryCancelledError
 
 T = TypeVar("T")
 
@@ -100,9 +101,18 @@ def polars_sigint() -> Iterator[bool]:
         libc.sigaction(signal.SIGINT, current, None)
 
 
+#: workers of cancelled queries that had not ended when their call returned
+_abandoned: list[threading.Thread] = []
+
+
 def _stop_polars(armed: bool) -> None:
-    """Raise SIGINT in the main thread so that Polars aborts; the KeyboardInterrupt it causes is swallowed."""
-    if not armed or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    """Raise SIGINT in the main thread so that Polars aborts; the KeyboardInterrupt it causes is swallowed.
+
+    Not while a query given up earlier still runs: Polars' abort flag stays set until
+    its last running query ends, and every query started meanwhile would abort at once.
+    """
+    _abandoned[:] = [t for t in _abandoned if t.is_alive()]
+    if not armed or _abandoned or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return
     try:
         signal.raise_signal(signal.SIGINT)  # Python runs its handler before this returns
@@ -137,7 +147,16 @@ def run_cancellable(work: Callable[[], T], handle: QueryHandle) -> T:
         finally:
             done.set()
 
-    threading.Thread(target=run, name="meshlab-query", daemon=True).start()
+    worker = threading.Thread(target=run, name="meshlab-query", daemon=True)
+    worker.start()
+    try:
+        return _wait(worker, done, box, handle)
+    finally:
+        if worker.is_alive():
+            _abandoned.append(worker)
+
+
+def _wait(worker: threading.Thread, done: threading.Event, box: dict, handle: QueryHandle):
     with polars_sigint() as armed:
         try:
             while not done.wait(POLL_SECONDS):
@@ -153,9 +172,16 @@ def run_cancellable(work: Callable[[], T], handle: QueryHandle) -> T:
         if handle.cancelled and "value" not in box:
             _let_it_end(done, armed)
             raise handle.error() from None
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["value"]  # type: ignore[return-value]
+    error = box.get("error")
+    if isinstance(error, KeyboardInterrupt):
+        # Polars aborted although this query was not cancelled: an interrupted query is
+        # still ending, and Polars' abort flag holds until it does.
+        raise QueryCancelledError(
+            "the query was stopped by an earlier interrupt whose query is still ending; run it again in a moment"
+        ) from None
+    if error is not None:
+        raise error
+    return box["value"]
 
 
 import polars  # noqa: E402, F401 - Polars installs its SIGINT handler on import: keep it before anyone replaces it

@@ -20,12 +20,16 @@ from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
 from meshlab.catalog.storage import filesystem, fsspec_options, polars_options
-from meshlab.errors import SourceError
+from meshlab.errors import SourceError, SourceTimeoutError
+from meshlab.limits import seconds_text, timeout_in
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
 GLOB_CHARS = "*?["
+# Polars' HTTP reads ignore its timeout options: measured, a server that accepts and never
+# answers held a footer read for over a minute. Their files are listed through fsspec first.
+UNBOUNDED_PROTOCOLS = ("http", "https")
 
 
 def _protocol(path: str) -> str:
@@ -70,14 +74,30 @@ class FileSource(Source):
                 found = sorted(p for p in fs.find(root) if not p.rsplit("/", 1)[-1].startswith((".", "_")))
         except Exception as exc:  # noqa: BLE001 - OSError, ValueError, and object stores' own (botocore, aiohttp)
             raise SourceError(self.dataset.address, self.server_label, f"cannot list {self.path}: {exc}") from exc
+        if not found and _protocol(self.path) in UNBOUNDED_PROTOCOLS:
+            self._raise_timeout(fs, root)
         if not found:
             raise SourceError(self.dataset.address, self.server_label, f"no file matches {self.path}")
         protocol = _protocol(self.path)
         return found if protocol == "file" else [f"{protocol}://{p}" if "://" not in p else p for p in found]
 
+    def _raise_timeout(self, fs, root: str) -> None:
+        """A :class:`SourceTimeoutError` if the server did not answer (fsspec's HTTP says "missing")."""
+        try:
+            fs.info(root)
+        except Exception as exc:  # noqa: BLE001 - only a timeout is looked for
+            if timeout_in(exc) is not None:
+                raise SourceTimeoutError(
+                    self.dataset.address,
+                    self.server_label,
+                    f"no answer from {self.path} within {seconds_text(self.limits.metadata)} (timeouts.metadata)",
+                ) from None
+
     def _read_target(self):
         """What to hand Polars: the path itself, or fsspec file objects."""
         if _protocol(self.path) in NATIVE_PROTOCOLS:
+            if _protocol(self.path) in UNBOUNDED_PROTOCOLS:
+                self.files()  # fails within the time limits where Polars' own request would hang
             # Polars lists the files itself; a run that fails calls check().
             return self.path.removeprefix("file://")
         fs = self.filesystem()[0]

@@ -62,8 +62,8 @@ def postgres_domain(root, postgres_server, host: str, port: int, table: str = "o
     write_contract(root / "domains" / "sales", "sales", table, server, (("o_orderkey", "integer"),))
 
 
-@pytest.fixture
-def slow_mesh(tpch_mesh, tmp_path):
+@pytest.fixture(name="slow_mesh")
+def slow_mesh_fixture(tpch_mesh, tmp_path):
     """A mesh whose ``sales.slow`` is a PostgreSQL view that sleeps 300 s per scan."""
     with psycopg.connect(tpch_mesh.postgres.dsn_for("tpch"), autocommit=True) as conn:
         conn.execute(
