@@ -22,12 +22,12 @@ from faults.slow_peers import (
     BOUND,
     local_domain,
     running_slow,
+    slow_mesh_fixture,  # noqa: F401 - the slow_mesh fixture
     wait_until,
     wait_until_gone,
     write_contract,
     write_mesh,
 )
-from faults.slow_peers import slow_mesh_fixture  # noqa: F401 - the slow_mesh fixture
 
 import meshlab
 from meshlab.cancel import QueryHandle
@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 JOIN = "SELECT a.k, count(*) AS n, sum(b.v) AS s FROM big.pairs a JOIN big.pairs b ON a.k = b.k GROUP BY a.k"
 
 
-@pytest.fixture(scope="module")
-def big_mesh(tmp_path_factory):
+@pytest.fixture(scope="module", name="big_mesh")
+def big_mesh_fixture(tmp_path_factory):
     """``big.pairs``: 4 M rows whose self-join on ``k`` makes 800 M pairs (13 s streaming, alone)."""
     root = tmp_path_factory.mktemp("big")
     (root / "data").mkdir()
