@@ -5,7 +5,7 @@
     timeouts:          # seconds; every key is optional
       connect: 10      # open a connection: database, object store, HTTP; a domain's first answer at load
       metadata: 30     # list files, read a contract or a parquet footer, ask a database for a row count
-      read: 300        # wait for the next bytes of an object-store read
+      read: 60         # one request of Polars' own object-store reader (S3)
       query: null      # a whole query (mesh.sql); null: no limit
       retries: 2       # extra attempts after a transient failure (connection refused or reset)
 
@@ -37,7 +37,7 @@ class TimeLimits:
 
     connect: float = 10.0
     metadata: float = 30.0
-    read: float = 300.0
+    read: float = 60.0
     query: float | None = None
     retries: int = 2
 
