@@ -83,16 +83,26 @@ class QueryHandle:
 
         Idempotent; the first reason given is kept.
         """
-        with self._lock:
+        with self._lock:  # held while stopping: a statement cannot close its cursor meanwhile
             if self._cancelled.is_set():
                 return
             self.reason = reason
             self._cancelled.set()
-            running = list(self._running.values())
-        self.stopped = [label for label, _ in running]
-        for _, stop in running:
+            self.stopped = [label for label, _ in self._running.values()]
+            self._stop_running()
+
+    def _stop_running(self) -> None:
+        for _, stop in self._running.values():
             with contextlib.suppress(Exception):  # a statement that just ended cannot be cancelled
                 stop()
+
+    def stop_again(self) -> None:
+        """Cancel the statements still registered once more: one that began just after
+        :meth:`cancel` (between its check and its start) missed the first request."""
+        if not self.cancelled:
+            return
+        with self._lock:
+            self._stop_running()
 
     def wait(self, seconds: float) -> bool:
         """Block up to ``seconds`` for a cancel; True if the handle is cancelled."""

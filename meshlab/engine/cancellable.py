@@ -120,13 +120,14 @@ def _stop_polars(armed: bool) -> None:
         pass
 
 
-def _let_it_end(done: threading.Event, armed: bool) -> None:
-    """Give a cancelled query up to :data:`GRACE_SECONDS` to end, signalling Polars again
-    meanwhile: a collect that began just after the first signal missed it."""
+def _let_it_end(done: threading.Event, armed: bool, handle: QueryHandle) -> None:
+    """Give a cancelled query up to :data:`GRACE_SECONDS` to end, cancelling again
+    meanwhile: a statement or a collect that began just after the first cancel missed it."""
     ends = time.monotonic() + GRACE_SECONDS
     while not done.wait(min(0.2, max(ends - time.monotonic(), 0))):
         if time.monotonic() >= ends:
             return
+        handle.stop_again()
         _stop_polars(armed)
 
 
@@ -167,10 +168,10 @@ def _wait(worker: threading.Thread, done: threading.Event, box: dict, handle: Qu
                     break
         except KeyboardInterrupt:
             handle.cancel(INTERRUPTED)
-            _let_it_end(done, armed)
+            _let_it_end(done, armed, handle)
             raise
         if handle.cancelled and "value" not in box:
-            _let_it_end(done, armed)
+            _let_it_end(done, armed, handle)
             raise handle.error() from None
     error = box.get("error")
     if isinstance(error, KeyboardInterrupt):
