@@ -145,6 +145,28 @@ def test_a_dead_http_dataset_fails_within_the_metadata_limit(tmp_path, hole):
     assert mesh.sql("SELECT count(*) AS n FROM good.numbers").df["n"][0] == 3
 
 
+def test_a_query_on_a_dead_s3_endpoint_fails_within_the_limits(tmp_path, hole, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "meshlab-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "meshlab-test-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    server = {"server": "lake", "type": "s3", "format": "parquet", "path": "s3://lake/events.parquet"}
+    write_contract(tmp_path / "domains" / "web", "web", "events", server)
+    path = write_mesh(
+        tmp_path,
+        {"web": "domains/web"},
+        timeouts={"connect": 1, "metadata": 1, "read": 1, "retries": 0},
+        storage={"s3": {"endpoint_url": hole.url}},
+    )
+    mesh = meshlab.connect(path)
+
+    started = time.monotonic()
+    with pytest.raises(
+        SourceError, match=r"dataset 'web.events' on server 'lake': cannot read s3://lake/events.parquet"
+    ):
+        mesh.sql("SELECT count(*) FROM web.events")
+    assert time.monotonic() - started < BOUND
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------
 def test_a_postgres_host_that_never_answers_fails_at_the_connect_limit(tmp_path, hole, postgres_server):
     postgres_domain(tmp_path, postgres_server, "127.0.0.1", hole.port)
