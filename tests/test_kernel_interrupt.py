@@ -111,6 +111,14 @@ def test_interrupting_a_postgres_cell_cancels_the_backend_and_the_kernel_goes_on
     content, text = run(client, "%%mesh\nSELECT count(*) AS n FROM good.numbers")
     assert content["status"] == "ok"
 
+    content, text = run(client, "%%mesh --timeout 1\nSELECT o_orderkey FROM sales.slow")
+    assert content["status"] == "error"
+    assert text.strip() == (
+        "UsageError: the query did not finish within 1 s (timeout= or timeouts.query); "
+        "cancelled while running: dataset 'sales.slow' on server 'orders-db'"
+    )
+    wait_until_gone(tpch_mesh.postgres)
+
 
 WATCH = """
 import threading, time
