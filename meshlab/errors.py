@@ -128,3 +128,16 @@ class AccessDeniedError(UnknownDatasetError):
         self.role = role
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         self.args = (f"role '{role}' cannot read '{address}': no such dataset is granted to it{hint}",)
+
+
+class QueryTimeoutError(MeshError):
+    """A time limit was reached: the message names what timed out, where, and the limit
+    (``timeouts.<kind>`` of mesh.yaml, or the call's ``timeout=``)."""
+
+
+class SourceTimeoutError(SourceError, QueryTimeoutError):
+    """A source did not answer within a time limit (connect, metadata, read)."""
+
+
+class QueryCancelledError(MeshError):
+    """The query was cancelled (:meth:`meshlab.cancel.QueryHandle.cancel`); its statements were too."""

@@ -10,6 +10,7 @@ from meshlab.catalog.loader import MeshManifest, load_datasets, load_single, rea
 from meshlab.catalog.search import SearchIndex
 from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
+from meshlab.limits import TimeLimits
 
 __all__ = ["Catalog", "Column", "Dataset", "Server", "load_catalog"]
 
@@ -66,17 +67,20 @@ class Catalog:
         return self._index.search(text, limit)
 
 
-def load_catalog(path: str, storage: StorageSettings | None = None) -> Catalog:
+def load_catalog(path: str, storage: StorageSettings | None = None, timeouts=None) -> Catalog:
     """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
 
     ``storage`` has the object-store options needed to reach ``path`` (see
     :mod:`meshlab.catalog.storage`); the manifest's ``storage:`` adds to them.
+    ``timeouts``: time limits in mesh.yaml's ``timeouts:`` form, over the manifest's
+    (see :mod:`meshlab.limits`).
     """
     text = str(path)
     storage = storage or StorageSettings()
+    limits = TimeLimits.parse(timeouts, "connect(timeouts=...)")
     if text.endswith((".odcs.yaml", ".odcs.yml")) or not text.endswith((".yaml", ".yml")):
-        manifest, datasets, errors, warnings = load_single(text, storage)
+        manifest, datasets, errors, warnings = load_single(text, storage, limits)
     else:
-        manifest = read_manifest(text, storage)
+        manifest = read_manifest(text, storage, limits, timeouts)
         datasets, errors, warnings = load_datasets(manifest)
     return Catalog(manifest, datasets, errors, warnings)

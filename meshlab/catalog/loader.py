@@ -1,20 +1,25 @@
 """Load a mesh: the manifest, each domain's folder, every contract in it.
 
 One domain's broken contract never takes the mesh down: the error is kept in
-``Catalog.errors`` and the other contracts still load.
+``Catalog.errors`` and the other contracts still load. Domains on object stores
+or HTTP load side by side, and one whose server does not answer within the
+connect limit (``timeouts.connect``) is given up: an error names it and its
+server, the rest of the mesh loads.
 """
 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, replace
+import threading
+import time
+from dataclasses import dataclass, field, replace
 
-import fsspec
 import yaml
 
 from meshlab.catalog.contract import Dataset, parse_contract
-from meshlab.catalog.storage import StorageSettings, fsspec_options
+from meshlab.catalog.storage import StorageSettings, filesystem, protocol_of
 from meshlab.errors import DescriptorError, MeshLoadError
+from meshlab.limits import TimeLimits, seconds_text, timeout_in
 
 #: no object-store options: local files, or a store configured by its environment
 NO_STORAGE = StorageSettings()
@@ -32,16 +37,28 @@ class MeshManifest:
     settings: dict
     # Object-store options (``storage:``, over those given to connect()); never credentials.
     storage: StorageSettings = NO_STORAGE
+    # ``timeouts:`` (see meshlab.limits)
+    limits: TimeLimits = field(default_factory=TimeLimits)
 
 
-def _open_text(url: str, storage: StorageSettings = NO_STORAGE) -> str:
+def _open_text(url: str, storage: StorageSettings = NO_STORAGE, limits: TimeLimits | None = None) -> str:
     try:
-        with fsspec.open(url, "rt", encoding="utf-8", **fsspec_options(url, storage.options_for(url))) as handle:
+        fs, path = filesystem(url, storage.options_for(url), limits)
+        with fs.open(path, "rt", encoding="utf-8") as handle:
             return handle.read()
     except FileNotFoundError as exc:
-        raise MeshLoadError(f"{url}: file not found") from exc
-    except OSError as exc:
-        raise MeshLoadError(f"{url}: cannot be read ({exc})") from exc
+        if timeout_in(exc) is None:  # fsspec's HTTP reports a timeout as a missing file
+            raise MeshLoadError(f"{url}: file not found") from exc
+        raise MeshLoadError(f"{url}: cannot be read ({_reason(exc)})") from exc
+    except Exception as exc:  # noqa: BLE001 - OSError, timeouts, and object stores' own errors (botocore, aiohttp)
+        raise MeshLoadError(f"{url}: cannot be read ({_reason(exc)})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    timeout = timeout_in(exc)
+    if timeout is not None:
+        return f"no answer in time (timeouts.metadata): {type(timeout).__name__}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 # libyaml's loader, when PyYAML was built with it, reads contracts about 10x faster
@@ -76,14 +93,18 @@ def _absolute(path: str) -> str:
     return os.path.abspath(path)
 
 
-def read_manifest(path: str, storage: StorageSettings = NO_STORAGE) -> MeshManifest:
+def read_manifest(
+    path: str, storage: StorageSettings = NO_STORAGE, limits: TimeLimits | None = None, overrides=None
+) -> MeshManifest:
     """Read ``mesh.yaml`` at ``path`` (a local path or any fsspec URL).
 
     ``storage`` holds the object-store options needed to reach ``path`` itself;
-    they take precedence over the manifest's own ``storage:`` section.
+    they take precedence over the manifest's own ``storage:`` section. ``limits``
+    bound reading ``path``; the manifest's ``timeouts:``, updated with ``overrides``
+    (a mapping of the same form), bound the rest.
     """
     path = _absolute(str(path))
-    raw = _parse_yaml(_open_text(path, storage), path)
+    raw = _parse_yaml(_open_text(path, storage, limits), path)
     if not isinstance(raw, dict):
         raise DescriptorError(path, "a mesh manifest must be a YAML mapping")
     domains = raw.get("domains")
@@ -99,48 +120,127 @@ def read_manifest(path: str, storage: StorageSettings = NO_STORAGE) -> MeshManif
         domains=pairs,
         settings=settings,
         storage=own.merged(storage),
+        limits=TimeLimits.parse({**(settings.get("timeouts") or {}), **(overrides or {})}, path),
     )
 
 
-def find_contracts(folder: str, storage: StorageSettings = NO_STORAGE) -> list[str]:
-    """Every ``*.odcs.yaml`` / ``*.odcs.yml`` below ``folder``, sorted."""
-    fs, root = fsspec.core.url_to_fs(folder, **fsspec_options(folder, storage.options_for(folder)))
-    if not fs.exists(root):
-        raise MeshLoadError(f"domain folder {folder} does not exist")
-    found = [p for p in fs.find(root) if p.endswith(CONTRACT_SUFFIXES)]
+def find_contracts(
+    folder: str, storage: StorageSettings = NO_STORAGE, limits: TimeLimits | None = None, answered=None
+) -> list[str]:
+    """Every ``*.odcs.yaml`` / ``*.odcs.yml`` below ``folder``, sorted.
+
+    ``answered`` (a ``threading.Event``) is set once the folder's server has answered.
+    """
+    try:
+        fs, root = filesystem(folder, storage.options_for(folder), limits)
+        exists = fs.exists(root)
+        if answered is not None:
+            answered.set()
+        if not exists:
+            raise MeshLoadError(f"domain folder {folder} does not exist")
+        found = [p for p in fs.find(root) if p.endswith(CONTRACT_SUFFIXES)]
+    except MeshLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - OSError, timeouts, and object stores' own errors
+        raise MeshLoadError(f"domain folder {folder} cannot be listed ({_reason(exc)})") from exc
     protocol = folder.split("://", 1)[0] + "://" if "://" in folder else ""
     return sorted(protocol + p if protocol and "://" not in p else p for p in found)
 
 
-def load_contract_file(path: str, domain: str, storage: StorageSettings = NO_STORAGE) -> list[Dataset]:
+def load_contract_file(
+    path: str, domain: str, storage: StorageSettings = NO_STORAGE, limits: TimeLimits | None = None
+) -> list[Dataset]:
     """Parse one contract file into its datasets (addresses not yet assigned)."""
-    return parse_contract(_parse_yaml(_open_text(path, storage), path), path, domain)
+    return parse_contract(_parse_yaml(_open_text(path, storage, limits), path), path, domain)
+
+
+@dataclass
+class DomainLoad:
+    """What loading one domain found: datasets, errors, warnings."""
+
+    datasets: list[Dataset] = field(default_factory=list)
+    errors: list[DescriptorError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    answered: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def load_domain(manifest: MeshManifest, domain: str, folder: str, into: DomainLoad) -> DomainLoad:
+    """Load the contracts of one domain into ``into``; errors are collected, not raised."""
+    try:
+        _load_domain(manifest, domain, folder, into)
+    finally:
+        into.answered.set()
+        into.done.set()
+    return into
+
+
+def _load_domain(manifest: MeshManifest, domain: str, folder: str, into: DomainLoad) -> None:
+    try:
+        if folder.endswith(CONTRACT_SUFFIXES):
+            into.answered.set()
+            files = [folder]
+        else:
+            files = find_contracts(folder, manifest.storage, manifest.limits, into.answered)
+    except MeshLoadError as exc:
+        into.errors.append(DescriptorError(manifest.path, str(exc), f"domains.{domain}"))
+        files = []
+    for path in files:
+        try:
+            found = load_contract_file(path, domain, manifest.storage, manifest.limits)
+        except DescriptorError as exc:
+            into.errors.append(exc)
+            continue
+        except MeshLoadError as exc:
+            into.errors.append(DescriptorError(path, str(exc)))
+            continue
+        declared = found[0].descriptor.get("domain")
+        if declared and str(declared) != domain:
+            into.warnings.append(f"{path}: domain '{declared}' differs from the manifest's key '{domain}'")
+        into.datasets.extend(found)
+
+
+def server_of(manifest: MeshManifest, folder: str) -> str:
+    """The server a domain folder lives on, for messages: host and port, or the store's endpoint."""
+    if "://" not in folder:
+        return "local disk"
+    endpoint = manifest.storage.options_for(folder).get("endpoint_url")
+    host = folder.split("://", 1)[1].split("/", 1)[0]
+    return f"{endpoint} (bucket {host})" if endpoint else f"{protocol_of(folder)}://{host}"
 
 
 def load_datasets(manifest: MeshManifest) -> tuple[list[Dataset], list[DescriptorError], list[str]]:
-    """Load every domain of ``manifest``; collect errors and warnings instead of failing."""
+    """Load every domain of ``manifest``; collect errors and warnings instead of failing.
+
+    Remote domains load in threads, side by side; each is waited for at most the
+    connect limit until its server first answers.
+    """
+    started = time.monotonic()
+    loads: list[DomainLoad] = []
+    for domain, folder in manifest.domains:
+        load = DomainLoad()
+        if "://" in folder:
+            worker = threading.Thread(target=load_domain, args=(manifest, domain, folder, load), daemon=True)
+            worker.start()
+        loads.append(load)
+    for (domain, folder), load in zip(manifest.domains, loads):
+        if "://" not in folder:
+            load_domain(manifest, domain, folder, load)
     datasets: list[Dataset] = []
     errors: list[DescriptorError] = []
     warnings: list[str] = []
-    for domain, folder in manifest.domains:
-        try:
-            files = [folder] if folder.endswith(CONTRACT_SUFFIXES) else find_contracts(folder, manifest.storage)
-        except MeshLoadError as exc:
-            errors.append(DescriptorError(manifest.path, str(exc), f"domains.{domain}"))
+    for (domain, folder), load in zip(manifest.domains, loads):
+        if not load.answered.wait(max(started + manifest.limits.connect - time.monotonic(), 0)):
+            message = (
+                f"domain folder {folder}: server {server_of(manifest, folder)} did not answer within "
+                f"{seconds_text(manifest.limits.connect)} (timeouts.connect); the domain's datasets are not loaded"
+            )
+            errors.append(DescriptorError(manifest.path, message, f"domains.{domain}"))
             continue
-        for path in files:
-            try:
-                found = load_contract_file(path, domain, manifest.storage)
-            except DescriptorError as exc:
-                errors.append(exc)
-                continue
-            except MeshLoadError as exc:
-                errors.append(DescriptorError(path, str(exc)))
-                continue
-            declared = found[0].descriptor.get("domain")
-            if declared and str(declared) != domain:
-                warnings.append(f"{path}: domain '{declared}' differs from the manifest's key '{domain}'")
-            datasets.extend(found)
+        load.done.wait()
+        datasets.extend(load.datasets)
+        errors.extend(load.errors)
+        warnings.extend(load.warnings)
     kept, clashes = assign_addresses(datasets)
     return kept, errors + clashes, warnings
 
@@ -179,7 +279,7 @@ def assign_addresses(datasets: list[Dataset]) -> tuple[list[Dataset], list[Descr
 
 
 def load_single(
-    path: str, storage: StorageSettings = NO_STORAGE
+    path: str, storage: StorageSettings = NO_STORAGE, limits: TimeLimits | None = None
 ) -> tuple[MeshManifest, list[Dataset], list[DescriptorError], list[str]]:
     """A mesh of one: ``path`` is a domain folder or one contract file."""
     path = _absolute(str(path))
@@ -187,10 +287,12 @@ def load_single(
     if path.endswith(CONTRACT_SUFFIXES):
         raw_domain = None
         try:
-            raw_domain = yaml.safe_load(_open_text(path, storage)).get("domain")
+            raw_domain = yaml.safe_load(_open_text(path, storage, limits)).get("domain")
         except Exception:  # noqa: BLE001 - the real error is reported by the loader below
             pass
         name = str(raw_domain or name)
-    manifest = MeshManifest(name=name, path=path, domains=((name, path),), settings={}, storage=storage)
+    manifest = MeshManifest(
+        name=name, path=path, domains=((name, path),), settings={}, storage=storage, limits=limits or TimeLimits()
+    )
     datasets, errors, warnings = load_datasets(manifest)
     return manifest, datasets, errors, warnings

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import polars as pl
 
+from meshlab.cancel import QueryHandle
 from meshlab.engine.in_subqueries import run_in_subqueries_first
 from meshlab.engine.prefetch import KEEP_JOIN_ORDER, prefetch_database_scans
-from meshlab.errors import ExecutionError, MeshError, SourceError
+from meshlab.errors import ExecutionError, MeshError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
 
 
-def build_frames(plan: QueryPlan) -> tuple[dict[str, pl.LazyFrame], dict[str, ScanStats]]:
-    """One LazyFrame per scan; nothing is read yet."""
+def build_frames(
+    plan: QueryPlan, handle: QueryHandle | None = None
+) -> tuple[dict[str, pl.LazyFrame], dict[str, ScanStats]]:
+    """One LazyFrame per scan; nothing is read yet. ``handle`` cancels their statements."""
     frames, stats = {}, {}
+    handle = handle or QueryHandle()
     for scan in plan.scans:
-        stats[scan.scan_id] = ScanStats()
+        stats[scan.scan_id] = ScanStats(handle=handle)
         frames[scan.scan_id] = scan.source.scan(scan.spec, stats[scan.scan_id])
     return frames, stats
 
 
-def _source_failure(stats: dict[str, ScanStats]) -> SourceError | None:
-    return next((s.error for s in stats.values() if isinstance(s.error, SourceError)), None)
+def _source_failure(stats: dict[str, ScanStats]) -> MeshError | None:
+    return next((s.error for s in stats.values() if isinstance(s.error, MeshError)), None)
 
 
 #: what Polars raises: its errors, and a Rust panic (a BaseException, not an Exception)
@@ -55,17 +59,34 @@ def _datasets(plan: QueryPlan) -> str:
     return ", ".join(names)
 
 
-def execute(plan: QueryPlan, engine: str = "auto") -> tuple[pl.DataFrame, dict[str, ScanStats]]:
-    """Run ``plan`` and return its rows and the figures of every scan."""
-    frames, stats = build_frames(plan)
+def execute(
+    plan: QueryPlan, engine: str = "auto", handle: QueryHandle | None = None
+) -> tuple[pl.DataFrame, dict[str, ScanStats]]:
+    """Run ``plan`` and return its rows and the figures of every scan.
+
+    ``handle`` cancels the database statements (run the call through
+    :func:`meshlab.engine.cancellable.run_cancellable` to have it obey interrupts
+    and time limits).
+    """
+    handle = handle or QueryHandle()
+    frames, stats = build_frames(plan, handle)
     try:
+        # A cancelled query starts no further step (a step already running is stopped
+        # by the handle: statements cancelled, Polars interrupted).
+        handle.check()
         sql, frames, _ = run_in_subqueries_first(plan, frames, stats)
+        handle.check()
+        handle.stage = "fetching"
         frames, fetched = prefetch_database_scans(plan, frames, sql)
+        handle.check()
+        handle.stage = "computing"
         query = lazy_query(plan, frames, sql)
         frame = query.collect(engine=engine, optimizations=KEEP_JOIN_ORDER) if fetched else query.collect(engine=engine)
     except MeshError:
         raise
     except ENGINE_FAILURES as exc:  # noqa: BLE001
+        if handle.cancelled:
+            raise handle.error() from None
         failure = _source_failure(stats)
         if failure is not None:
             raise failure from None

@@ -23,8 +23,9 @@ import pyarrow as pa
 from polars.io.plugins import register_io_source
 from sqlglot import exp
 
+from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Column
-from meshlab.errors import SourceError
+from meshlab.errors import MeshError, SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
 
@@ -247,11 +248,12 @@ class DatabaseSource(Source):
         return "\n".join([text, *local])
 
     # -- fetching ------------------------------------------------------------------
-    def fetch(self, sql: str, expect: list[str] | None = None) -> pa.Table:
+    def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:
         """Run ``sql`` and return every row as Arrow; closes what it opens.
 
         ``expect``: contract columns the statement touches; first, on the same
         connection, the table's columns are compared with them (:meth:`verify`).
+        ``handle``: the query's cancel switch; the statement registers with it while it runs.
         """
         raise NotImplementedError
 
@@ -279,6 +281,10 @@ class DatabaseSource(Source):
         """:meth:`verify` on a connection of its own (for engines that fetch by themselves)."""
         if spec.query is None:
             self.verify(self.fetch(self.columns_sql()), touched_columns(spec))
+
+    def statement_label(self) -> str:
+        """What a running statement is, for messages: dataset and server."""
+        return f"dataset '{self.dataset.address}' on server '{self.server_label}'"
 
     def output_columns(self, spec: ScanSpec) -> dict[str, Column]:
         """Name -> contract column of what the scan returns."""
@@ -320,8 +326,8 @@ class DatabaseSource(Source):
         started = time.perf_counter()
         try:
             # A join pushed down (spec.query) is never governed; its tables are not verified one by one.
-            table = self.fetch(sql, touched_columns(spec) if spec.query is None else None)
-        except SourceError as exc:
+            table = self.fetch(sql, touched_columns(spec) if spec.query is None else None, stats.handle)
+        except MeshError as exc:
             stats.error = exc
             raise
         frame = pl.from_arrow(plain_arrow(table), rechunk=False)

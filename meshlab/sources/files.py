@@ -14,14 +14,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import fsspec
 import polars as pl
 import pyarrow.parquet as pq
 from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
-from meshlab.catalog.storage import fsspec_options, polars_options
-from meshlab.errors import SchemaDriftError, SourceError
+from meshlab.catalog.storage import filesystem, fsspec_options, polars_options
+from meshlab.errors import SchemaDriftError, SourceError, SourceTimeoutError
+from meshlab.limits import seconds_text, timeout_in
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
 from meshlab.sources.malformed import csv_rows, malformed_rows
@@ -32,6 +32,9 @@ GLOB_CHARS = "*?["
 PARQUET_MAGIC = b"PAR1"
 #: what a CSV row that does not fit the contract does: fail the query (naming it) or is skipped and counted
 MALFORMED_ROWS = ("fail", "skip")
+# Polars' HTTP reads ignore its timeout options: measured, a server that accepts and never
+# answers held a footer read for over a minute. Their files are listed through fsspec first.
+UNBOUNDED_PROTOCOLS = ("http", "https")
 
 
 def _protocol(path: str) -> str:
@@ -81,23 +84,40 @@ class FileSource(Source):
     def files(self) -> list[str]:
         """The files the dataset's path names now; an error if there are none."""
         try:
-            fs, root = fsspec.core.url_to_fs(self.path, **self.fsspec_options)
+            fs, root = self.filesystem()
             found = sorted(fs.glob(root)) if any(c in root for c in GLOB_CHARS) else ([root] if fs.exists(root) else [])
             if not any(c in root for c in GLOB_CHARS) and found and fs.isdir(root):
                 found = sorted(p for p in fs.find(root) if not p.rsplit("/", 1)[-1].startswith((".", "_")))
         except Exception as exc:  # noqa: BLE001 - OSError, ValueError, and object stores' own (botocore, aiohttp)
             raise SourceError(self.dataset.address, self.server_label, f"cannot list {self.path}: {exc}") from exc
+        if not found and _protocol(self.path) in UNBOUNDED_PROTOCOLS:
+            self._raise_timeout(fs, root)
         if not found:
             raise SourceError(self.dataset.address, self.server_label, f"no file matches {self.path}")
         protocol = _protocol(self.path)
         return found if protocol == "file" else [f"{protocol}://{p}" if "://" not in p else p for p in found]
 
+    def _raise_timeout(self, fs, root: str) -> None:
+        """A :class:`SourceTimeoutError` if the server did not answer (fsspec's HTTP says "missing")."""
+        try:
+            fs.info(root)
+        except Exception as exc:  # noqa: BLE001 - only a timeout is looked for
+            if timeout_in(exc) is not None:
+                raise SourceTimeoutError(
+                    self.dataset.address,
+                    self.server_label,
+                    f"no answer from {self.path} within {seconds_text(self.limits.metadata)} (timeouts.metadata)",
+                ) from None
+
     def _read_target(self):
         """What to hand Polars: the path itself, or fsspec file objects."""
         if _protocol(self.path) in NATIVE_PROTOCOLS:
+            if _protocol(self.path) in UNBOUNDED_PROTOCOLS:
+                self.files()  # fails within the time limits where Polars' own request would hang
             # Polars lists the files itself; a run that fails calls check().
             return self.path.removeprefix("file://")
-        return [fsspec.open(p, "rb", **self.fsspec_options).open() for p in self.files()]
+        fs = self.filesystem()[0]
+        return [fs.open(p, "rb") for p in self.files()]
 
     def _frame(self) -> pl.LazyFrame:
         target = self._read_target()
@@ -128,7 +148,7 @@ class FileSource(Source):
 
         Slower than Polars' reader (Python's csv module): the price of naming and counting each row.
         """
-        handle = fsspec.open(target, "rb", **self.fsspec_options).open() if isinstance(target, str) else target
+        handle = self.filesystem()[0].open(target, "rb") if isinstance(target, str) else target
         text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
         columns = {c.name: c for c in self.dataset.columns}
         rows = csv_rows(text, columns, self.dataset.server.delimiter or ",")
@@ -146,11 +166,15 @@ class FileSource(Source):
 
     @property
     def fsspec_options(self) -> dict[str, Any]:
-        return fsspec_options(self.path, self.storage_options)
+        return fsspec_options(self.path, self.storage_options, self.limits)
 
-    def polars_options(self, target) -> dict[str, str] | None:
+    def filesystem(self):
+        """fsspec's filesystem of the dataset's path, and the path in it; calls bounded by the time limits."""
+        return filesystem(self.path, self.storage_options, self.limits)
+
+    def polars_options(self, target) -> dict[str, Any] | None:
         """Options for Polars' own reader of ``target`` (None for file objects)."""
-        return polars_options(target, self.storage_options) if isinstance(target, str) else None
+        return polars_options(target, self.storage_options, self.limits) if isinstance(target, str) else None
 
     @property
     def base_frame(self) -> pl.LazyFrame:
@@ -294,7 +318,7 @@ class FileSource(Source):
         """Name the first row of a CSV or NDJSON file that does not fit the contract."""
         for path in self.files():
             try:
-                with fsspec.open(path, "rb", **self.fsspec_options) as raw:
+                with self.filesystem()[0].open(path, "rb") as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                     problem = next(malformed_rows(text, self.dataset, self.format), None)
             except UnicodeDecodeError as exc:
@@ -317,12 +341,12 @@ class FileSource(Source):
         try:
             files = self.files()
             if self.format != "parquet":
-                fs = fsspec.core.url_to_fs(self.path, **self.fsspec_options)[0]
+                fs = self.filesystem()[0]
                 return sum(fs.size(f) for f in files)
             wanted = set(columns)
             total = 0
             for path in files:
-                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
+                with self.filesystem()[0].open(path, "rb") as handle:
                     meta = pq.ParquetFile(handle).metadata
                 for g in range(meta.num_row_groups):
                     group = meta.row_group(g)
@@ -340,7 +364,7 @@ class FileSource(Source):
         try:
             total = 0
             for path in self.files():
-                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
+                with self.filesystem()[0].open(path, "rb") as handle:
                     total += pq.ParquetFile(handle).metadata.num_rows
             return total
         except (OSError, SourceError, ValueError):

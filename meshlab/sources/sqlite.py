@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 
+from meshlab.cancel import QueryHandle
 from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown
 from meshlab.sources.database import DatabaseSource
@@ -84,15 +85,32 @@ class SqliteSource(DatabaseSource):
                 self.dataset.address, self.server_label, f"database file {self.database_path} does not exist"
             )
 
-    def fetch(self, sql: str, expect: list[str] | None = None) -> pa.Table:
+    @property
+    def busy_milliseconds(self) -> int:
+        """How long a read waits for a writer's lock: the connect limit."""
+        return int(self.limits.connect * 1000)
+
+    def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:
+        """Run ``sql``. A writer's lock is waited for up to the connect limit.
+
+        ``expect``: contract columns the statement touches, compared first with the
+        table's columns in the same transaction (:meth:`verify`).
+        ADBC's SQLite driver cannot cancel a statement (``adbc_cancel``: NOT_IMPLEMENTED):
+        a cancelled query returns at once and the read ends on its own; with the
+        ``driver: sqlite3`` custom property the statement is interrupted.
+        """
         self._check_file()
+        handle = handle or QueryHandle()
+        handle.check()
         if self.dataset.server.property("driver") == "sqlite3":
-            return self._fetch_stdlib(sql, expect)
+            return self._fetch_stdlib(sql, expect, handle)
         import adbc_driver_sqlite.dbapi as adbc
 
         try:
             with adbc.connect(f"file:{self.database_path}?mode=ro") as connection:
                 with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA busy_timeout = {self.busy_milliseconds}")
+                    cursor.fetchall()
                     # The driver types each column from its first batch; a column
                     # whose first rows are NULL would be typed INT64 and fail on
                     # the first text value. One batch types it from every row.
@@ -108,19 +126,25 @@ class SqliteSource(DatabaseSource):
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
             raise self.failure(exc) from exc
 
-    def _fetch_stdlib(self, sql: str, expect: list[str] | None = None) -> pa.Table:
-        """The standard library's driver: slower, but SQLite traces what it runs."""
-        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True)
+    def _fetch_stdlib(self, sql: str, expect: list[str] | None, handle: QueryHandle) -> pa.Table:
+        """The standard library's driver: slower, but SQLite traces what it runs, and a
+        cancel interrupts the statement (``sqlite3_interrupt``)."""
+        connection = sqlite3.connect(
+            f"file:{self.database_path}?mode=ro", uri=True, timeout=self.limits.connect, check_same_thread=False
+        )
         try:
             if expect is not None:
                 rows = connection.execute(self.columns_sql()).fetchall()
                 self.verify(pa.table({"name": [r[0] for r in rows], "type": [r[1] for r in rows]}), expect)
             connection.set_trace_callback(lambda statement: log.debug("sqlite3 ran: %s", statement))  # the scan
-            cursor = connection.execute(sql)
-            names = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
+            with handle.statement(self.statement_label(), connection.interrupt):
+                cursor = connection.execute(sql)
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
             return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
         except sqlite3.Error as exc:
+            if handle.cancelled:
+                raise handle.error() from None
             raise self.failure(exc) from exc
         finally:
             connection.close()
