@@ -8,7 +8,7 @@ DEMO_DIR ?= demo
 PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
-.PHONY: install demo lab test bench clean postgres spark-deps bench-streaming bench-object-stores
+.PHONY: install demo lab test bench clean postgres spark-deps bench-streaming bench-object-stores browser-under-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ postgres:
 
 $(DEMO_DIR)/mesh.yaml: $(VENV)/.installed
 	$(BIN)/meshlab demo $(DEMO_DIR) --scale $(SCALE)
+
+# The sidebar's browser tests RUNS times in a row under two busy processes (no run may fail).
+RUNS ?= 10
+browser-under-load: install browser
+	bash tests/browser_under_load.sh $(RUNS)
 
 # Set up, write the demo music mesh (scale 1: ~10 M play events) and run a cross-domain query on it.
 demo: $(DEMO_DIR)/mesh.yaml

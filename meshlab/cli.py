@@ -18,6 +18,8 @@ from meshlab.engine.choice import ENGINES
 from meshlab.errors import MeshError
 
 EXIT_ERROR = 2
+#: a shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager
@@ -89,7 +91,7 @@ def cmd_query(args) -> int:
         print(mesh.explain(args.sql, params))
         return 0
     with progress("running query"):
-        result = mesh.sql(args.sql, params, engine=args.engine)
+        result = mesh.sql(args.sql, params, engine=args.engine, timeout=args.timeout)
     _write_frame(result.df, args.format, args.output)
     if args.format == "table" and not args.output:
         seconds = result.plan_seconds + result.run_seconds
@@ -175,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ENGINES,
         help="where the query runs (default: $MESHLAB_ENGINE, else mesh.yaml's engine.default, else auto)",
     )
+    query.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop the query after SECONDS (default: timeouts.query of mesh.yaml)",
+    )
     query.set_defaults(run=cmd_query)
 
     catalog = sub.add_parser("catalog", help="list or search the mesh's datasets")
@@ -213,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(Exception):
             sys.stdout = io.StringIO()
         return 0
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        # mesh.sql has cancelled the query's database statements before this is reached
+        print("interrupted: the query was cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -104,6 +104,14 @@ class NotQueryableError(MeshError):
         super().__init__(f"dataset '{address}' is not queryable here: {reason}")
 
 
+class SchemaDriftError(SourceError):
+    """A source no longer has a column as its contract declares it (renamed, dropped, retyped).
+
+    Raised before anything is read: a row filter or mask over a drifted column
+    must fail closed, never read the data unfiltered.
+    """
+
+
 class ExecutionError(MeshError):
     """The local engine failed to run the query."""
 
@@ -129,3 +137,16 @@ class AccessDeniedError(UnknownDatasetError):
         self.role = role
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         self.args = (f"role '{role}' cannot read '{address}': no such dataset is granted to it{hint}",)
+
+
+class QueryTimeoutError(MeshError):
+    """A time limit was reached: the message names what timed out, where, and the limit
+    (``timeouts.<kind>`` of mesh.yaml, or the call's ``timeout=``)."""
+
+
+class SourceTimeoutError(SourceError, QueryTimeoutError):
+    """A source did not answer within a time limit (connect, metadata, read)."""
+
+
+class QueryCancelledError(MeshError):
+    """The query was cancelled (:meth:`meshlab.cancel.QueryHandle.cancel`); its statements were too."""

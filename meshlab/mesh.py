@@ -9,14 +9,24 @@ from typing import Any
 
 import polars as pl
 
+from meshlab.cancel import QueryHandle
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
-from meshlab.engine.choice import EngineSettings, run_plan
+from meshlab.engine.cancellable import run_cancellable
+from meshlab.engine.choice import EngineSettings, run_checked
 from meshlab.engine.polars_engine import build_frames, lazy_query
-from meshlab.errors import AccessDeniedError, DescriptorError, EngineError, UnknownDatasetError
+from meshlab.errors import (
+    AccessDeniedError,
+    DescriptorError,
+    EngineError,
+    MeshError,
+    UnknownDatasetError,
+    UnsupportedQueryError,
+)
 from meshlab.governance import Access, AuditConfig, Policy, choose_access
 from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
+from meshlab.limits import TimeLimits
 from meshlab.planner import QueryPlan, plan_query
 from meshlab.planner.explain import explain_text
 from meshlab.planner.parse import parse_statement, placeholders
@@ -138,12 +148,21 @@ class Mesh:
     def source(self, dataset: Dataset) -> Source:
         found = self._sources.get(dataset.address)
         if found is None:
-            found = self._sources[dataset.address] = source_for(dataset, self.full_catalog.manifest.storage)
+            manifest = self.full_catalog.manifest
+            malformed = str((manifest.settings.get("files") or {}).get("malformed_rows", "fail"))
+            found = self._sources[dataset.address] = source_for(dataset, manifest.storage, malformed, manifest.limits)
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
         """Plan ``sql`` without running it."""
-        return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        try:
+            return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
+        except MeshError:
+            raise
+        except RecursionError:  # a shape the limits of meshlab.planner.shape let through
+            raise UnsupportedQueryError("the query is nested too deeply to be planned") from None
+        except Exception as exc:  # noqa: BLE001 - one query never escapes as anything but a MeshError
+            raise UnsupportedQueryError(f"the query cannot be planned ({type(exc).__name__}: {exc})") from exc
 
     def parameters(self, sql: str) -> list[str]:
         """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""
@@ -152,6 +171,11 @@ class Mesh:
     def explain(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> str:
         """The plan as text: what each source will be sent, then the local query."""
         return explain_text(self.plan(sql, params, limit))
+
+    @property
+    def limits(self) -> TimeLimits:
+        """The ``timeouts:`` section of mesh.yaml (see :mod:`meshlab.limits`)."""
+        return self.full_catalog.manifest.limits
 
     @property
     def engine_settings(self) -> EngineSettings:
@@ -166,6 +190,8 @@ class Mesh:
         lazy: bool = False,
         limit: int | None = None,
         engine: str | None = None,
+        timeout: float | None = None,
+        handle: QueryHandle | None = None,
     ) -> Result | pl.LazyFrame:
         """Run a read query over the mesh's datasets.
 
@@ -183,17 +209,33 @@ class Mesh:
             ``polars``, ``streaming`` (out of core), ``spark`` or ``auto`` (streaming when
             the estimated input exceeds a share of memory); default: ``$MESHLAB_ENGINE``,
             else mesh.yaml's ``engine.default``, else ``auto``. See docs/engines.md.
+        timeout
+            Seconds the query may take (default: ``timeouts.query`` of mesh.yaml, else no
+            limit); past it, :class:`~meshlab.errors.QueryTimeoutError`.
+        handle
+            A :class:`~meshlab.cancel.QueryHandle`: ``handle.cancel()`` from another thread
+            stops the query (:class:`~meshlab.errors.QueryCancelledError`).
+
+        A KeyboardInterrupt (Ctrl-C, a kernel interrupt) or a timeout cancels every database
+        statement still running, on its server, before the call returns. See docs/reliability.md.
         """
         if lazy and engine is not None and self.engine_settings.requested(engine) == "spark":
             raise EngineError("lazy=True returns a polars LazyFrame: it cannot run on the spark engine")
+        handle = handle or QueryHandle()
+        handle.start(self.limits.with_query(timeout).query)
         with audited(self, sql, params) as audit:
             started = time.perf_counter()
-            plan = audit.plan = self.plan(sql, params, limit)
-            planned = time.perf_counter()
             if lazy:
+                plan = audit.plan = self.plan(sql, params, limit)
                 frames, _ = build_frames(plan)
                 return lazy_query(plan, frames)
-            frame, stats, choice = run_plan(plan, engine, self.engine_settings)
+
+            def run():
+                plan = audit.plan = self.plan(sql, params, limit)
+                planned = time.perf_counter()
+                return (plan, planned, *run_checked(plan, engine, self.engine_settings, handle))
+
+            plan, planned, frame, stats, choice = run_cancellable(run, handle)
             audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
             audit.result.engine, audit.result.engine_reason = choice.engine, choice.reason
         attach_status(self, audit.result)
@@ -265,7 +307,12 @@ class Mesh:
         )
 
 
-def connect(path: str = "mesh.yaml", role: str | None = None, storage: Mapping[str, Any] | None = None) -> Mesh:
+def connect(
+    path: str = "mesh.yaml",
+    role: str | None = None,
+    storage: Mapping[str, Any] | None = None,
+    timeouts: Mapping[str, Any] | None = None,
+) -> Mesh:
     """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
 
     Broken contracts do not fail the load: they are listed in ``Mesh.errors``.
@@ -280,6 +327,10 @@ def connect(path: str = "mesh.yaml", role: str | None = None, storage: Mapping[s
     storage
         Object-store options to reach ``path`` and the domains, in mesh.yaml's ``storage:``
         form (``{"s3": {"endpoint_url": ...}}``); credentials come from the environment.
+    timeouts
+        Time limits in mesh.yaml's ``timeouts:`` form (``{"connect": 2}``), over the
+        manifest's; see :mod:`meshlab.limits`. A domain whose server does not answer
+        within ``connect`` seconds is listed in ``Mesh.errors``; the rest loads.
     """
-    catalog = load_catalog(str(path), StorageSettings.parse(storage, "connect(storage=...)"))
+    catalog = load_catalog(str(path), StorageSettings.parse(storage, "connect(storage=...)"), timeouts)
     return Mesh(catalog, policy_of(catalog), role)

@@ -136,3 +136,9 @@ def run_all_and_wait(page) -> None:
 def next_frames(page) -> None:
     """Let the browser lay out and paint what changed (two animation frames)."""
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def cell_output(page, index: int):
+    """The output area of cell ``index`` of the current notebook (other notebooks may be open too)."""
+    panel_id = page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    return page.locator(f'[id="{panel_id}"] .jp-Cell').nth(index).locator(".jp-OutputArea-output")

@@ -77,7 +77,7 @@ def test_a_query_across_four_domains_matches_duckdb(demo, mesh):
         "plays.play_events",
     ]
     profiles = next(f for f in result.plan if f.dataset == "listeners.profiles")
-    assert "\"country\" IN ('DE', 'SE')" in profiles.sent[0]
+    assert "`country` IN ('DE', 'SE')" in profiles.sent[0]  # SQLite: backticked identifiers
 
 
 def test_lineage_through_ctes_with_kinds(mesh):
@@ -123,7 +123,7 @@ def test_explain_shows_what_each_source_is_sent(mesh):
         "WHERE p.signup_date >= DATE '2026-01-01' - INTERVAL '1' YEAR GROUP BY 1"
     )
     assert (
-        'SELECT "user_id", "country", "signup_date" FROM "profiles" WHERE "signup_date" >= DATE(\'2025-01-01\')' in text
+        "SELECT `user_id`, `country`, `signup_date` FROM `profiles` WHERE `signup_date` >= DATE('2025-01-01')" in text
     )
     assert "parquet scan of" in text and "columns: user_id" in text
     assert "Local query (Polars SQL):" in text

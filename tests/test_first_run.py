@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
+    cell_output,
     cell_sources,
     lab_page,
     new_notebook,
@@ -114,6 +115,11 @@ def _newcomer_env(base: Path) -> dict[str, str]:
     env["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
     env["JUPYTERLAB_SETTINGS_DIR"] = str(quiet_lab_settings(base / "user-settings"))
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(base / "workspaces")
+    # The browser steps read the app's state through window.jupyterapp (off by default).
+    extra_config = base / "jupyter-config"
+    extra_config.mkdir()
+    (extra_config / "jupyter_lab_config.json").write_text(json.dumps({"LabApp": {"expose_app_in_browser": True}}))
+    env["JUPYTER_CONFIG_PATH"] = str(extra_config)
     return env
 
 
@@ -123,10 +129,10 @@ def test_make_lab_in_a_fresh_clone_headless_serves_the_demo_mesh_to_the_sidebar(
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     lab = start_lab(["make", "lab"], clone, _newcomer_env(tmp_path), tmp_path / "make-lab.log")
     try:
-        server = subprocess.run(["ps", "-o", "args=", "-p", str(lab.server_pid())], capture_output=True, text=True)
+        server = Path(f"/proc/{lab.server_pid()}/cmdline").read_bytes().split(b"\0")
         if os.geteuid() == 0:
-            assert "--allow-root" in server.stdout
-        assert "--no-browser" in server.stdout  # no display: the URL is printed instead
+            assert b"--allow-root" in server
+        assert b"--no-browser" in server  # no display: the URL is printed instead
 
         # The HTTP API behind the sidebar serves the demo mesh make lab wrote.
         mesh = meshlab.connect(clone / NOTEBOOK_DEMO / "mesh.yaml")
@@ -158,7 +164,7 @@ def test_make_lab_in_a_fresh_clone_headless_serves_the_demo_mesh_to_the_sidebar(
                 "%%mesh\nSELECT * FROM listeners.profiles LIMIT 100",
             ]
             run_all_and_wait(page)
-            result = page.locator(".jp-NotebookPanel .jp-Cell").nth(2).locator(".jp-OutputArea-output")
+            result = cell_output(page, 2)
             columns = len(mesh.dataset("listeners.profiles").columns)
             assert f"100 rows × {columns} columns" in result.inner_text()
     finally:

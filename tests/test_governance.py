@@ -473,7 +473,7 @@ def test_sqlite_masks_after_fetch_and_no_join_pushdown_for_governed_scans(analys
     plan = analyst.explain(ATTACKS["join_masked_across_sqlite"])
     assert "then masked after the fetch (policy): customer_email: hash (pii)" in plan
     assert plan.count("[__scan") == 2  # two governed scans: the join stays local
-    assert '"amount" < 900' in plan
+    assert "`amount` < 900" in plan  # backticks: SQLite never reads them as a string
 
 
 def test_lineage_marks_masked_columns_and_propagates_classification(analyst):

@@ -92,7 +92,7 @@ def test_line_magics(ip, capsys):
     found = ip.run_line_magic("mesh", "search plays per country")
     assert found["address"][0] == "plays.play_events"
     ip.run_line_magic("mesh", "explain SELECT count(*) FROM listeners.profiles WHERE country = 'SE'")
-    assert "WHERE \"country\" = 'SE'" in capsys.readouterr().out
+    assert "WHERE `country` = 'SE'" in capsys.readouterr().out
 
 
 def completions(ip, text: str) -> list[str]:

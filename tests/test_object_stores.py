@@ -357,6 +357,12 @@ def test_storage_options_per_protocol_and_prefix_for_each_reader():
         "endpoint_url": "https://objects.team.example",
         "anon": True,
         "client_kwargs": {"region_name": "eu-central-1"},
+        # the time limits (meshlab.limits defaults): fsspec has none of its own
+        "config_kwargs": {
+            "connect_timeout": 10.0,
+            "read_timeout": 30.0,
+            "retries": {"max_attempts": 1, "mode": "standard"},
+        },
     }
     assert polars_options("s3://team/x", settings.options_for("s3://other/x")) == {
         "aws_endpoint_url": "http://minio:9000",

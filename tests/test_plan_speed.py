@@ -21,7 +21,8 @@ pytestmark = pytest.mark.postgres
 
 
 def _orders_statements(statements: list[str]) -> list[str]:
-    return [s for s in statements if '"orders"' in s and "pg_class" not in s]
+    # the scans, not catalog look-ups nor the column checks before each scan
+    return [s for s in statements if '"orders"' in s and "pg_class" not in s and "pg_attribute" not in s]
 
 
 def test_or_across_tables_implies_one_condition_per_table():
@@ -55,7 +56,7 @@ def test_implied_conditions_reach_postgres_and_sqlite(mesh, tpch_mesh, pg_log):
     [statement] = _orders_statements(pg_log())
     assert "\"o_orderpriority\" = '1-URGENT' OR \"o_orderpriority\" = '2-HIGH'" in statement
     customer = next(f for f in result.plan if f.dataset == "sales.customer")
-    assert "\"c_mktsegment\" = 'BUILDING' OR \"c_mktsegment\" = 'MACHINERY'" in customer.sent[0]
+    assert "`c_mktsegment` = 'BUILDING' OR `c_mktsegment` = 'MACHINERY'" in customer.sent[0]
 
 
 def test_a_table_read_twice_is_fetched_once(mesh, tpch_mesh, pg_log):
@@ -158,7 +159,7 @@ def test_nested_in_subqueries_narrow_sqlite_innermost_first(mesh, tpch_mesh):
     result = mesh.sql(sql)
     assert_same_rows(result.df, duckdb_answer(_plain(sql), tpch_mesh.parquet_dir), ordered=True)
     [supplier] = [f for f in result.plan if f.dataset == "supply.supplier"]
-    assert '"s_suppkey" IN (' in supplier.sent[0] and supplier.rows == result.df.height
+    assert "`s_suppkey` IN (" in supplier.sent[0] and supplier.rows == result.df.height
 
 
 def test_an_empty_in_subquery_sends_a_false_condition(mesh, pg_log):

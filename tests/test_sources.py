@@ -183,7 +183,7 @@ def test_limit_reaches_sqlite_only_when_safe(tmp_path, caplog):
 
     frame, sent = received("SELECT id FROM d.t WHERE id >= 10 ORDER BY id LIMIT 3 OFFSET 2")
     assert frame["id"].to_list() == [12, 13, 14]
-    assert sent[0].endswith('WHERE "id" >= 10 ORDER BY "id" NULLS LAST LIMIT 5')
+    assert sent[0].endswith("WHERE `id` >= 10 ORDER BY `id` NULLS LAST LIMIT 5")
     frame, sent = received("SELECT name, count(*) AS n FROM d.t GROUP BY name ORDER BY name LIMIT 2")
     assert "LIMIT" not in sent[0] and frame["n"].to_list() == [15, 15]
     # LIKE is case-insensitive in SQLite: pushed as a pre-filter, so no LIMIT below it.

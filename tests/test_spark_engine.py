@@ -66,7 +66,7 @@ def test_databases_receive_the_sql_the_polars_engine_sends(spark, mesh, tpch_mes
     frame, stats, _ = run_plan(plan, "spark", ENGINES)
 
     assert stats[plan.scans[0].scan_id].sent == [sent]
-    received = [s for s in pg_log() if "orders" in s]
+    received = [s for s in pg_log() if "orders" in s and "pg_attribute" not in s]  # not the column check
     # Spark wraps the statement (a schema probe with WHERE 1=0, then the read) and adds nothing else.
     assert received and all(sent in s for s in received), received
     assert all("SPARK_GEN_SUBQ" in s and s.count("WHERE") == sent.count("WHERE") + ("1=0" in s) for s in received)

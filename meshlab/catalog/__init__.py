@@ -18,6 +18,7 @@ from meshlab.catalog.loader import (
 from meshlab.catalog.search import SearchIndex
 from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
+from meshlab.limits import TimeLimits
 
 __all__ = ["Catalog", "Column", "Dataset", "Server", "load_catalog"]
 
@@ -109,20 +110,23 @@ class Catalog:
         return self._index.search(text, limit)
 
 
-def load_catalog(path: str, storage: StorageSettings | None = None) -> Catalog:
+def load_catalog(path: str, storage: StorageSettings | None = None, timeouts=None) -> Catalog:
     """Load the mesh at ``path``: a ``mesh.yaml``, a domain folder or one contract file.
 
     ``storage`` has the object-store options needed to reach ``path`` (see
     :mod:`meshlab.catalog.storage`); the manifest's ``storage:`` adds to them.
+    ``timeouts``: time limits in mesh.yaml's ``timeouts:`` form, over the manifest's
+    (see :mod:`meshlab.limits`).
     """
     text = str(path)
     storage = storage or StorageSettings()
+    limits = TimeLimits.parse(timeouts, "connect(timeouts=...)")
     if is_contract_file(text) or not text.endswith((".yaml", ".yml")):
-        manifest, datasets, errors, warnings = load_single(text, storage)
+        manifest, datasets, errors, warnings = load_single(text, storage, limits)
     else:
         try:
-            manifest = read_manifest(text, storage)
+            manifest = read_manifest(text, storage, limits, timeouts)
             datasets, errors, warnings = load_datasets(manifest)
         except IsAContract:  # orders.yaml holding one contract: a mesh of one, like orders.odcs.yaml
-            manifest, datasets, errors, warnings = load_single(text, storage, contract=True)
+            manifest, datasets, errors, warnings = load_single(text, storage, limits, contract=True)
     return Catalog(manifest, datasets, errors, warnings)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshlab.errors import DescriptorError
+from meshlab.limits import TimeLimits
 
 #: option names that would put a secret in a file
 SECRET_WORDS = ("key", "secret", "token", "password", "credential", "authorization", "signature")
@@ -107,21 +108,61 @@ def _under(url: str, prefix: str) -> bool:
     return url == prefix or url.startswith(prefix + "/")
 
 
-def fsspec_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` as fsspec's filesystem for ``url`` takes them."""
+def fsspec_options(url: str, options: Mapping[str, Any], limits: TimeLimits | None = None) -> dict[str, Any]:
+    """``options`` as fsspec's filesystem for ``url`` takes them, with ``limits``' timeouts.
+
+    fsspec's HTTP and S3 filesystems have no read timeout of their own (a server that
+    accepts and never answers hung a listing for over 15 minutes): HTTP gets aiohttp's
+    ``ClientTimeout`` (connect, then ``metadata`` seconds without a byte), S3 botocore's
+    ``connect_timeout`` / ``read_timeout`` and one attempt per call (meshlab's
+    ``retries`` are s3fs's attempts, see :func:`filesystem`).
+    """
     found = dict(options)
-    if protocol_of(url) in S3_PROTOCOLS and "region" in found:
+    protocol = protocol_of(url)
+    if protocol in S3_PROTOCOLS and "region" in found:
         client = dict(found.pop("client_kwargs", None) or {})
         client.setdefault("region_name", found.pop("region"))
         found["client_kwargs"] = client
+    limits = limits or TimeLimits()
+    if protocol in ("http", "https"):
+        import aiohttp
+
+        client = dict(found.pop("client_kwargs", None) or {})
+        client.setdefault(
+            "timeout", aiohttp.ClientTimeout(total=None, sock_connect=limits.connect, sock_read=limits.metadata)
+        )
+        found["client_kwargs"] = client
+    elif protocol in S3_PROTOCOLS:
+        config = dict(found.pop("config_kwargs", None) or {})
+        config.setdefault("connect_timeout", limits.connect)
+        config.setdefault("read_timeout", limits.metadata)
+        config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
+        found["config_kwargs"] = config
     return found
 
 
-def polars_options(url: str, options: Mapping[str, Any]) -> dict[str, str] | None:
-    """``options`` as Polars' native readers take them (object_store keys), or None."""
+def filesystem(url: str, options: Mapping[str, Any], limits: TimeLimits | None = None):
+    """fsspec's filesystem and path for ``url``, its calls bounded by ``limits``."""
+    import fsspec
+
+    limits = limits or TimeLimits()
+    fs, path = fsspec.core.url_to_fs(url, **fsspec_options(url, options, limits))
+    if protocol_of(url) in S3_PROTOCOLS:
+        fs.retries = limits.retries + 1  # s3fs retries a timeout 5 times by default: 5 waits
+    return fs, path
+
+
+def polars_options(url: str, options: Mapping[str, Any], limits: TimeLimits | None = None) -> dict[str, Any] | None:
+    """``options`` as Polars' native readers take them (object_store keys), or None.
+
+    With ``limits``: object_store's ``connect_timeout``, ``timeout`` (the read limit,
+    per request) and ``max_retries``.
+    """
     if protocol_of(url) not in S3_PROTOCOLS:
         return None
-    found: dict[str, str] = {}
+    found: dict[str, Any] = {}
+    if limits is not None:
+        found.update(connect_timeout=f"{limits.connect:g}s", timeout=f"{limits.read:g}s", max_retries=limits.retries)
     endpoint = options.get("endpoint_url")
     if endpoint:
         found["aws_endpoint_url"] = str(endpoint)

@@ -35,7 +35,7 @@ import polars as pl
 
 from meshlab.engine.estimate import estimate_input_bytes
 from meshlab.engine.spark_session import SparkSettings
-from meshlab.errors import DescriptorError, EngineError
+from meshlab.errors import DescriptorError, EngineError, ExecutionError, MeshError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
 
@@ -133,9 +133,12 @@ def choose_engine(plan: QueryPlan, engine: str | None, settings: EngineSettings)
 
 
 def run_plan(
-    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None
+    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None, handle=None
 ) -> tuple[pl.DataFrame, dict[str, ScanStats], EngineChoice]:
-    """Run ``plan`` on the engine chosen for it; returns the rows, per-scan figures and the choice."""
+    """Run ``plan`` on the engine chosen for it; returns the rows, per-scan figures and the choice.
+
+    ``handle`` (a :class:`meshlab.cancel.QueryHandle`) cancels the Polars engines' database statements.
+    """
     settings = settings or EngineSettings()
     choice = choose_engine(plan, engine, settings)
     if choice.engine == "spark":
@@ -145,5 +148,20 @@ def run_plan(
         return frame, stats, choice
     from meshlab.engine.polars_engine import execute
 
-    frame, stats = execute(plan, engine="streaming" if choice.engine == "streaming" else "auto")
+    frame, stats = execute(plan, engine="streaming" if choice.engine == "streaming" else "auto", handle=handle)
     return frame, stats, choice
+
+
+def run_checked(
+    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None, handle=None
+) -> tuple[pl.DataFrame, dict[str, ScanStats], EngineChoice]:
+    """:func:`run_plan`, where any failure is a :class:`~meshlab.errors.MeshError` (a Polars panic too)."""
+    try:
+        return run_plan(plan, engine, settings, handle)
+    except MeshError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - one query never kills the caller
+        if handle is not None and handle.cancelled:  # stopped on purpose: say so, not "internal error"
+            raise handle.error() from None
+        kind = type(exc).__name__
+        raise ExecutionError(f"the query failed while running: an internal error ({kind})") from exc

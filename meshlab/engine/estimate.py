@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 import time
 
-import fsspec
 import pyarrow.parquet as pq
 
 from meshlab.catalog.contract import Column, Dataset
@@ -80,7 +79,7 @@ def _listing(source: FileSource) -> dict[str, int]:
 
 
 def _list_files(source: FileSource) -> dict[str, int]:
-    fs, root = fsspec.core.url_to_fs(source.path, **source.fsspec_options)
+    fs, root = source.filesystem()  # calls bounded by the mesh's time limits
     if any(c in root for c in GLOB_CHARS):
         found = fs.glob(root, detail=True)
     elif fs.isdir(root):
@@ -99,7 +98,7 @@ def _footer(path: str, size: int, source: FileSource) -> tuple[int, dict[str, in
         cached = _footers.get(key)
     if cached is not None:
         return cached
-    with fsspec.open(path, "rb", **source.fsspec_options) as handle:
+    with source.filesystem()[0].open(path, "rb") as handle:
         meta = pq.ParquetFile(handle).metadata
     sizes: dict[str, int] = {}
     for g in range(meta.num_row_groups):

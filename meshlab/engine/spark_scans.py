@@ -302,6 +302,7 @@ def jdbc_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSetting
     names = list(outputs)
     governed = _governed(scan)
     computed = source.computed_masks(spec, names) if governed else set()
+    source.verify_schema(spec)  # schema drift: refused before Spark reads (docs/reliability.md)
     sql = source.render(source.query(spec))
     reader = session.read.format("jdbc").options(**jdbc_options(source, settings, is_connect(session)))
     reader = reader.option("customSchema", read_schema(source, outputs, computed)).option("preferTimestampNTZ", "true")

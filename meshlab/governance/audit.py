@@ -51,13 +51,19 @@ class AuditRecord:
     datasets: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # domain.dataset.column read from sources
     rows: int | None = None
-    outcome: str = "ok"  # ok | denied | error
+    outcome: str = "ok"  # ok | denied | error | interrupted
     error: str | None = None
     seconds: float | None = None
 
 
 def statement_hash(sql: str) -> str:
-    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate (refused by the parser) must not keep the query out of the log
+    return hashlib.sha256(sql.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def printable(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate is kept as its ``\\udXXX`` escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def now() -> str:
@@ -114,7 +120,7 @@ def write_record(config: AuditConfig, record: AuditRecord) -> None:
     if not config.log:
         return
     try:
-        _append(config.log, json.dumps(asdict(record), ensure_ascii=False, default=str))
+        _append(config.log, printable(json.dumps(asdict(record), ensure_ascii=False, default=str)))
     except OSError as exc:
         raise GovernanceError(f"audit log {config.log} cannot be written ({exc}); the result is withheld") from None
 

@@ -36,8 +36,9 @@ import yaml
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from meshlab.errors import DescriptorError
+from meshlab.errors import DescriptorError, SqlError
 from meshlab.governance.masks import MASK_KINDS, SQL_DIALECT, parse_mask_sql
+from meshlab.planner.shape import check_text, check_tree
 
 ROLE_KEYS = {"read", "unmask", "row_filters"}
 DOMAIN_ROLE_KEYS = {"deny", "row_filters"}
@@ -115,9 +116,13 @@ def _check_predicate(text, path: str, where: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise DescriptorError(path, "a row filter is a non-empty SQL condition", where)
     try:
+        check_text(text, SQL_DIALECT)  # the query shape limits hold for policies too (a DECIMAL(100, 2) panics)
         parsed = sqlglot.parse_one(text, read=SQL_DIALECT)
+        check_tree(parsed)
     except SqlglotError as exc:
         raise DescriptorError(path, f"not an SQL condition: {str(exc).splitlines()[0]}", where) from None
+    except SqlError as exc:
+        raise DescriptorError(path, f"not a usable SQL condition: {exc}", where) from None
     if isinstance(parsed, (exp.Query, exp.DDL, exp.DML)) or parsed.find(exp.Select, exp.Table, exp.AggFunc):
         raise DescriptorError(path, "a row filter is a condition over the dataset's columns, not a query", where)
     return text

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass
 
 from meshlab.errors import AccessDeniedError, GovernanceError
-from meshlab.governance.audit import AuditRecord, emit_event, now, run_event, statement_hash, write_record
+from meshlab.governance.audit import (
+    AuditRecord,
+    emit_event,
+    now,
+    printable,
+    run_event,
+    statement_hash,
+    write_record,
+)
 from meshlab.sources.base import column_dtype
 
 
@@ -38,6 +47,12 @@ def _schemas(plan) -> dict[str, list[dict]]:
     }
 
 
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, Exception):
+        return str(exc)
+    return f"the query failed: {type(exc).__name__}"  # a panic's text is the engine's internals
+
+
 @contextlib.contextmanager
 def audited(mesh, sql: str, params=None):
     """Run the body as one query of ``mesh``, then log it (also when it fails).
@@ -56,7 +71,7 @@ def audited(mesh, sql: str, params=None):
         role=mesh.access.role,
         mesh=mesh.name,
         statement_hash=statement_hash(sql),
-        statement=sql,
+        statement=printable(sql),
         parameters=sorted(params or {}),
     )
     try:
@@ -64,8 +79,11 @@ def audited(mesh, sql: str, params=None):
     except (AccessDeniedError, GovernanceError) as exc:
         record.outcome, record.error = "denied", str(exc)
         raise
-    except Exception as exc:
-        record.outcome, record.error = "error", str(exc)
+    except KeyboardInterrupt:
+        record.outcome, record.error = "interrupted", "the query was interrupted"
+        raise
+    except BaseException as exc:  # a Polars panic is a BaseException: still an error, still logged
+        record.outcome, record.error = "error", _error_text(exc)
         raise
     finally:
         record.seconds = round(time.perf_counter() - started, 6)
@@ -74,7 +92,13 @@ def audited(mesh, sql: str, params=None):
             record.columns = _columns_read(query.plan)
         if query.result is not None:
             record.rows = query.result.df.height
-        write_record(config, record)
+        try:
+            write_record(config, record)
+        except GovernanceError as failure:
+            if record.outcome != "interrupted":
+                raise  # fails closed: the rows (or the error) are withheld
+            # An interrupt stays an interrupt (Ctrl-C must still stop the program); no rows were returned.
+            warnings.warn(f"{failure} (the query was interrupted)", stacklevel=3)
         if config.openlineage:
             lineage = query.result.lineage if query.result is not None else None
             schemas = _schemas(query.plan) if query.plan is not None else {}

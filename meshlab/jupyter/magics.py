@@ -41,6 +41,7 @@ def cell_parser() -> argparse.ArgumentParser:
         choices=("auto", "polars", "streaming", "spark"),
         help="where the query runs (default: mesh.yaml's engine, else auto)",
     )
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop the query after SECONDS")
     parser.add_argument("--explain", action="store_true", help="show the plan instead of running")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     parser.add_argument("--save", metavar="DOMAIN.NAME", help="publish the result as a draft data product")
@@ -96,6 +97,11 @@ class MeshMagics(Magics):
     def _run(self, action, sql: str = "", debug: bool = False):
         try:
             return action()
+        except KeyboardInterrupt:
+            if debug or self.debug:
+                raise
+            # Kernel -> Interrupt: mesh.sql has cancelled the database statements already.
+            raise MeshUsageError("interrupted: the query was cancelled") from None
         except SqlError as exc:
             if debug or self.debug:
                 raise
@@ -123,7 +129,7 @@ class MeshMagics(Magics):
 
         Cell magic::
 
-            %%mesh [-o NAME] [--lazy] [--limit N] [--engine E] [--explain] [--debug] [--save DOMAIN.NAME]
+            %%mesh [-o NAME] [--lazy] [--limit N] [--engine E] [--timeout S] [--explain] [--debug] [--save DOMAIN.NAME]
             SELECT ... WHERE country = :country     (:country binds the variable `country`)
 
         ``--save DOMAIN.NAME`` writes the result and a draft contract (schema, lineage,
@@ -196,6 +202,10 @@ class MeshMagics(Magics):
             if options.explain:
                 return ExplainText(mesh.explain(sql, params, options.limit))
             chosen = {"engine": options.engine} if options.engine else {}  # server mode has no engine choice
+            if options.timeout is not None:
+                if isinstance(mesh, meshlab.RemoteMesh):
+                    raise MeshUsageError("--timeout: in server mode the server's time limits apply")
+                chosen["timeout"] = options.timeout
             return mesh.sql(sql, params, lazy=options.lazy, limit=options.limit, **chosen)
 
         value = self._run(run, sql, options.debug)

@@ -11,11 +11,12 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from meshlab.errors import ParameterError, SqlSyntaxError, UnsupportedQueryError
+from meshlab.planner.shape import check_text, check_tree
 
 READ_DIALECT = "duckdb"
 
@@ -40,8 +41,12 @@ def parse_statement(sql: str) -> exp.Expression:
     """The single read statement in ``sql``; anything else is a :class:`SqlError`."""
     if not sql or not sql.strip():
         raise SqlSyntaxError("the query is empty")
+    tokens = check_text(sql, READ_DIALECT)
     try:
-        statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
+        dialect = Dialect.get_or_raise(READ_DIALECT)
+        statements = [s for s in dialect.parser().parse(tokens, sql) if s is not None]
+    except RecursionError:
+        raise UnsupportedQueryError("the query is nested too deeply to be read") from None
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         near = (first.get("highlight") or "").strip()
@@ -50,6 +55,8 @@ def parse_statement(sql: str) -> exp.Expression:
         raise SqlSyntaxError(message, first.get("line"), first.get("col")) from exc
     except TokenError as exc:
         raise SqlSyntaxError(f"cannot read the SQL: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - the parser trips on some malformed input (TypeError, ...)
+        raise SqlSyntaxError(f"invalid SQL: the parser failed on it ({type(exc).__name__})") from exc
     if not statements:
         raise SqlSyntaxError("the query is empty")
     if len(statements) > 1:
@@ -64,6 +71,7 @@ def parse_statement(sql: str) -> exp.Expression:
             raise UnsupportedQueryError(f"{node.key.upper()} is not allowed in a read query", *_position(sql, node))
         if isinstance(node, exp.Into):
             raise UnsupportedQueryError("SELECT ... INTO is not allowed in a read query", *_position(sql, node))
+    check_tree(statement)
     return statement
 
 

@@ -107,9 +107,7 @@ CSV_SAMPLE_ROWS = 10_000
 def _csv_schema(source) -> dict[str, pl.DataType]:
     """What a CSV file's text holds, inferred (ISO dates and timestamps recognised), not the types
     meshlab casts it to when querying: a timestamp column declared a date is then caught."""
-    import fsspec
-
-    with fsspec.open(source.files()[0], "rb", **source.fsspec_options) as handle:
+    with source.filesystem()[0].open(source.files()[0], "rb") as handle:
         sample = pl.read_csv(
             handle, separator=source.dataset.server.delimiter, n_rows=CSV_SAMPLE_ROWS, try_parse_dates=True,
             infer_schema_length=CSV_SAMPLE_ROWS,

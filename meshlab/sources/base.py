@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlglot import exp
 
+from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Column, Dataset
+from meshlab.limits import TimeLimits
 
 
 class Pushdown(enum.Enum):
@@ -77,6 +79,8 @@ class ScanStats:
     bytes: int | None = None
     seconds: float = 0.0
     error: BaseException | None = None
+    # The query's cancel switch: a database scan registers its running statement with it.
+    handle: QueryHandle = field(default_factory=QueryHandle, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, sent: str, rows: int, nbytes: int, seconds: float) -> None:
@@ -160,6 +164,8 @@ class Source:
     dialect: str | None = None
     #: a word for explain output
     kind: str = "source"
+    #: the mesh's time limits (``timeouts:`` of mesh.yaml), set by :func:`meshlab.sources.source_for`
+    limits: TimeLimits = TimeLimits()
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset

@@ -23,9 +23,11 @@ import pyarrow as pa
 from polars.io.plugins import register_io_source
 from sqlglot import exp
 
+from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Column
-from meshlab.errors import SourceError
+from meshlab.errors import MeshError, SourceError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
+from meshlab.sources.drift import check_drift, touched_columns
 
 # Expression kinds every SQL database evaluates like Polars does.
 PORTABLE_NODES: tuple[type[exp.Expression], ...] = (
@@ -203,7 +205,9 @@ class DatabaseSource(Source):
         if spec.row_filter is not None and not self.takes_row_filter(spec):
             return set()
         masks = spec.masks_for(names)
-        computed = {n for n, m in masks.items() if self.can_compute(m.to_sql())}
+        # The row filter is checked again after the fetch, on raw values: its columns come raw.
+        filtered = {c.name for c in spec.row_filter.find_all(exp.Column)} if spec.row_filter is not None else set()
+        computed = {n for n, m in masks.items() if n not in filtered and self.can_compute(m.to_sql())}
         needed_raw = {c.name for n, m in masks.items() if n not in computed for c in m.to_sql().find_all(exp.Column)}
         return set() if computed & needed_raw else computed
 
@@ -217,7 +221,7 @@ class DatabaseSource(Source):
             for n in names
         ]
         extra = {c.name for n, m in masks.items() if n not in computed for c in m.to_sql().find_all(exp.Column)}
-        if spec.row_filter is not None and not self.takes_row_filter(spec):
+        if spec.row_filter is not None:  # checked again after the fetch, whether the database took it or not
             extra.update(c.name for c in spec.row_filter.find_all(exp.Column))
         items += [exp.column(c.name, quoted=True) for c in self.dataset.columns if c.name in extra - set(names)]
         return items
@@ -244,9 +248,43 @@ class DatabaseSource(Source):
         return "\n".join([text, *local])
 
     # -- fetching ------------------------------------------------------------------
-    def fetch(self, sql: str) -> pa.Table:
-        """Run ``sql`` and return every row as Arrow; closes what it opens."""
+    def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:
+        """Run ``sql`` and return every row as Arrow; closes what it opens.
+
+        ``expect``: contract columns the statement touches; first, on the same
+        connection, the table's columns are compared with them (:meth:`verify`).
+        ``handle``: the query's cancel switch; the statement registers with it while it runs.
+        """
         raise NotImplementedError
+
+    def columns_sql(self) -> str:
+        """A statement listing the table's columns: ``name`` and declared ``type``, one row each."""
+        raise NotImplementedError
+
+    def declared_type(self, declared: str) -> pl.DataType:
+        """The Polars type of values of a column declared ``declared`` in this database."""
+        raise NotImplementedError
+
+    def table_label(self) -> str:
+        """The table, for messages."""
+        return f"table {self.dataset.physical_name} of {self.location()}"
+
+    def verify(self, columns: pa.Table, expect: list[str]) -> None:
+        """Refuse (:class:`~meshlab.errors.SchemaDriftError`) when the table's ``columns``
+        (a :meth:`columns_sql` answer) lack one of ``expect`` or store it as another type."""
+        names = [str(n) for n in columns.column("name").to_pylist()]
+        types = [str(t or "") for t in columns.column("type").to_pylist()]
+        found = {n: (t or "no declared type", self.declared_type(t)) for n, t in zip(names, types)}
+        check_drift(self.dataset, self.server_label, self.table_label(), found, expect, self.dialect)
+
+    def verify_schema(self, spec: ScanSpec) -> None:
+        """:meth:`verify` on a connection of its own (for engines that fetch by themselves)."""
+        if spec.query is None:
+            self.verify(self.fetch(self.columns_sql()), touched_columns(spec))
+
+    def statement_label(self) -> str:
+        """What a running statement is, for messages: dataset and server."""
+        return f"dataset '{self.dataset.address}' on server '{self.server_label}'"
 
     def output_columns(self, spec: ScanSpec) -> dict[str, Column]:
         """Name -> contract column of what the scan returns."""
@@ -287,13 +325,15 @@ class DatabaseSource(Source):
         """Run ``sql``; the rows typed as the contract says (governed: filtered and masked); counted in ``stats``."""
         started = time.perf_counter()
         try:
-            table = self.fetch(sql)
-        except SourceError as exc:
+            # A join pushed down (spec.query) is never governed; its tables are not verified one by one.
+            table = self.fetch(sql, touched_columns(spec) if spec.query is None else None, stats.handle)
+        except MeshError as exc:
             stats.error = exc
             raise
         frame = pl.from_arrow(plain_arrow(table), rechunk=False)
         if not isinstance(frame, pl.DataFrame):
             frame = frame.to_frame()
+        frame = self.contract_names(frame)
         if spec.governed:
             frame = self.conform_governed(frame, spec, columns)
             if n_rows is not None:
@@ -303,13 +343,27 @@ class DatabaseSource(Source):
         stats.add(sql, frame.height, arrow_bytes(table), time.perf_counter() - started)
         return frame
 
+    def contract_names(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Columns named as the contract names them: SQLite answers ``country`` with the
+        table's own spelling (``Country``), its identifiers being case-insensitive."""
+        declared = {c.name.lower(): c.name for c in self.dataset.columns}
+        names = set(frame.columns)
+        renames = {
+            n: declared[n.lower()]
+            for n in frame.columns
+            if n not in declared.values() and declared.get(n.lower()) and declared[n.lower()] not in names
+        }
+        return frame.rename(renames) if renames else frame
+
     def conform_governed(self, frame: pl.DataFrame, spec: ScanSpec, names: list[str]) -> pl.DataFrame:
         """Contract types for the raw columns, then the row filter and masks not done by the database."""
         computed = self.computed_masks(spec, names)
         hashed = {n for n, m in spec.masks_for(names).items() if n in computed and m.kind == "hash"}
         raw = {c: self.dataset.column(c) for c in frame.columns if c not in hashed and self.dataset.column(c)}
         frame = self.conform(frame, raw)
-        return self.apply_governance(frame, spec, names, filtered=self.takes_row_filter(spec), masked=computed)
+        # The row filter is applied again here even when the database took it: the
+        # database's reading of it may differ (a drifted type, a collation), ours may not.
+        return self.apply_governance(frame, spec, names, masked=computed)
 
     def conform(self, frame: pl.DataFrame, columns: dict[str, Column]) -> pl.DataFrame:
         """Types as the contract says, whatever the driver returned."""

@@ -8,25 +8,33 @@ is given and Polars applies it.
 
 from __future__ import annotations
 
-import functools
 import glob
+import io
 import os
 from collections.abc import Mapping
 from typing import Any
 
-import fsspec
 import polars as pl
 import pyarrow.parquet as pq
 from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
-from meshlab.catalog.storage import fsspec_options, polars_options
-from meshlab.errors import SourceError
+from meshlab.catalog.storage import filesystem, fsspec_options, polars_options
+from meshlab.errors import SchemaDriftError, SourceError, SourceTimeoutError
+from meshlab.limits import seconds_text, timeout_in
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
+from meshlab.sources.drift import check_drift, touched_columns
+from meshlab.sources.malformed import csv_rows, malformed_rows
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
 GLOB_CHARS = "*?["
+PARQUET_MAGIC = b"PAR1"
+#: what a CSV row that does not fit the contract does: fail the query (naming it) or is skipped and counted
+MALFORMED_ROWS = ("fail", "skip")
+# Polars' HTTP reads ignore its timeout options: measured, a server that accepts and never
+# answers held a footer read for over a minute. Their files are listed through fsspec first.
+UNBOUNDED_PROTOCOLS = ("http", "https")
 
 
 def _protocol(path: str) -> str:
@@ -47,8 +55,19 @@ class FileSource(Source):
 
     kind = "files"
 
-    def __init__(self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None, malformed_rows: str = "fail"
+    ):
         super().__init__(dataset)
+        # The contract's server (customProperties malformedRows) overrides the mesh's default.
+        self.malformed_rows = (dataset.server.property("malformedRows") or malformed_rows).lower()
+        if self.malformed_rows not in MALFORMED_ROWS:
+            raise SourceError(
+                dataset.address,
+                dataset.server.name,
+                f"malformedRows must be {' or '.join(MALFORMED_ROWS)}, not '{self.malformed_rows}'",
+            )
+        self.skipped: list[str] = []
         # Object-store options from mesh.yaml (endpoint, region; never credentials).
         self.storage_options = dict(storage_options or {})
         self.format = dataset.server.format or "parquet"
@@ -65,28 +84,46 @@ class FileSource(Source):
     def files(self) -> list[str]:
         """The files the dataset's path names now; an error if there are none."""
         try:
-            fs, root = fsspec.core.url_to_fs(self.path, **self.fsspec_options)
+            fs, root = self.filesystem()
             found = sorted(fs.glob(root)) if any(c in root for c in GLOB_CHARS) else ([root] if fs.exists(root) else [])
             if not any(c in root for c in GLOB_CHARS) and found and fs.isdir(root):
                 found = sorted(p for p in fs.find(root) if not p.rsplit("/", 1)[-1].startswith((".", "_")))
         except Exception as exc:  # noqa: BLE001 - OSError, ValueError, and object stores' own (botocore, aiohttp)
             raise SourceError(self.dataset.address, self.server_label, f"cannot list {self.path}: {exc}") from exc
+        if not found and _protocol(self.path) in UNBOUNDED_PROTOCOLS:
+            self._raise_timeout(fs, root)
         if not found:
             raise SourceError(self.dataset.address, self.server_label, f"no file matches {self.path}")
         protocol = _protocol(self.path)
         return found if protocol == "file" else [f"{protocol}://{p}" if "://" not in p else p for p in found]
 
+    def _raise_timeout(self, fs, root: str) -> None:
+        """A :class:`SourceTimeoutError` if the server did not answer (fsspec's HTTP says "missing")."""
+        try:
+            fs.info(root)
+        except Exception as exc:  # noqa: BLE001 - only a timeout is looked for
+            if timeout_in(exc) is not None:
+                raise SourceTimeoutError(
+                    self.dataset.address,
+                    self.server_label,
+                    f"no answer from {self.path} within {seconds_text(self.limits.metadata)} (timeouts.metadata)",
+                ) from None
+
     def _read_target(self):
         """What to hand Polars: the path itself, or fsspec file objects."""
         if _protocol(self.path) in NATIVE_PROTOCOLS:
+            if _protocol(self.path) in UNBOUNDED_PROTOCOLS:
+                self.files()  # fails within the time limits where Polars' own request would hang
             # Polars lists the files itself; a run that fails calls check().
             return self.path.removeprefix("file://")
-        return [fsspec.open(p, "rb", **self.fsspec_options).open() for p in self.files()]
+        fs = self.filesystem()[0]
+        return [fs.open(p, "rb") for p in self.files()]
 
     def _frame(self) -> pl.LazyFrame:
         if self.format == "json" and self._json_documents():
             # JSON documents (an array of objects per file), not NDJSON: read whole, one frame per file.
-            frames = [pl.read_json(fsspec.open(p, "rb", **self.fsspec_options).open()).lazy() for p in self.files()]
+            fs = self.filesystem()[0]
+            frames = [pl.read_json(fs.open(p, "rb")).lazy() for p in self.files()]
             return _with_partitions(frames, self.files())
         target = self._read_target()
         if isinstance(target, list):
@@ -106,7 +143,7 @@ class FileSource(Source):
         """
         if self.dataset.server.json_document:
             return True
-        with fsspec.open(self.files()[0], "rb", **self.fsspec_options) as handle:
+        with self.filesystem()[0].open(self.files()[0], "rb") as handle:
             head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
         return head.startswith(b"[")
 
@@ -120,6 +157,8 @@ class FileSource(Source):
                 storage_options=self.polars_options(target),
                 missing_columns="insert",
             )
+        if self.format == "csv" and self.malformed_rows == "skip":
+            return self._read_skipping(target)
         if self.format == "csv":
             return pl.scan_csv(
                 target,
@@ -130,13 +169,38 @@ class FileSource(Source):
             )
         return pl.scan_ndjson(target, schema_overrides=overrides, storage_options=self.polars_options(target))
 
+    def _read_skipping(self, target) -> pl.LazyFrame:
+        """A CSV read row by row, without the rows that do not fit the contract (counted in ``skipped``).
+
+        Slower than Polars' reader (Python's csv module): the price of naming and counting each row.
+        """
+        handle = self.filesystem()[0].open(target, "rb") if isinstance(target, str) else target
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        columns = {c.name: c for c in self.dataset.columns}
+        rows = csv_rows(text, columns, self.dataset.server.delimiter or ",")
+        header, _ = next(rows, ([], None))
+        kept, skipped = [], []
+        for row, problem in rows:
+            (skipped if problem else kept).append(problem or row)
+        self.skipped += [f"{getattr(handle, 'path', target)} {p}" for p in skipped]
+        frame = pl.DataFrame(
+            [list(col) for col in zip(*kept)] or None, schema=dict.fromkeys(header, pl.String), orient="col"
+        )
+        frame = frame.with_columns(pl.col(header).replace("", None))
+        casts = casts_to_contract(frame.schema, columns)  # every kept row fits: the casts lose nothing
+        return (frame.with_columns(casts) if casts else frame).lazy()
+
     @property
     def fsspec_options(self) -> dict[str, Any]:
-        return fsspec_options(self.path, self.storage_options)
+        return fsspec_options(self.path, self.storage_options, self.limits)
 
-    def polars_options(self, target) -> dict[str, str] | None:
+    def filesystem(self):
+        """fsspec's filesystem of the dataset's path, and the path in it; calls bounded by the time limits."""
+        return filesystem(self.path, self.storage_options, self.limits)
+
+    def polars_options(self, target) -> dict[str, Any] | None:
         """Options for Polars' own reader of ``target`` (None for file objects)."""
-        return polars_options(target, self.storage_options) if isinstance(target, str) else None
+        return polars_options(target, self.storage_options, self.limits) if isinstance(target, str) else None
 
     @property
     def base_frame(self) -> pl.LazyFrame:
@@ -154,6 +218,9 @@ class FileSource(Source):
             cached = self._reused
             if signature is not None and cached is not None and cached[0] == signature:
                 return cached[1]
+            if signature is not None and self.format == "parquet":
+                self._check_parquet_files(signature)
+            self.skipped = []
             frame = self._frame()
             self._reused = None if signature is None else (signature, frame)
             return frame
@@ -163,6 +230,31 @@ class FileSource(Source):
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
 
     _reused: tuple[tuple, pl.LazyFrame] | None = None
+    _schema: tuple[pl.LazyFrame, pl.Schema] | None = None
+
+    def _check_parquet_files(self, signature: tuple) -> None:
+        """Refuse an empty or truncated parquet file: Polars would skip it, or fail mid-query.
+
+        A parquet file ends with its footer and the magic bytes ``PAR1``; a file
+        being written, cut short or emptied does not.
+        """
+        for path, size, _ in signature:
+            if os.path.basename(path).startswith((".", "_")):
+                continue  # _SUCCESS, .crc and the like: not data files
+            if size == 0:
+                raise SourceError(self.dataset.address, self.server_label, f"parquet file {path} is empty (0 bytes)")
+            try:
+                with open(path, "rb") as handle:
+                    handle.seek(max(size - 4, 0))
+                    tail = handle.read(4)
+            except OSError as exc:
+                raise SourceError(self.dataset.address, self.server_label, f"cannot read {path}: {exc}") from exc
+            if size < 12 or tail != PARQUET_MAGIC:
+                raise SourceError(
+                    self.dataset.address,
+                    self.server_label,
+                    f"parquet file {path} is truncated or not parquet (no footer at its end, {size} bytes)",
+                )
 
     def _local_signature(self) -> tuple | None:
         """Path, size and modification time of every local file the dataset's path names
@@ -186,36 +278,81 @@ class FileSource(Source):
             signature.append((path, info.st_size, info.st_mtime_ns))
         return tuple(signature)
 
-    @functools.cached_property
+    @property
     def file_schema(self) -> pl.Schema:
+        """The schema of the files as they are now (resolved again when they change)."""
+        frame = self.base_frame
+        cached = self._schema
+        if cached is not None and cached[0] is frame:
+            return cached[1]
         try:
-            return self.base_frame.collect_schema()
+            schema = frame.collect_schema()
         except SourceError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
+        except pl.exceptions.SchemaFieldNotFoundError as exc:  # NDJSON: a declared column the files lack
+            name = str(exc).strip().splitlines()[0]
+            raise SchemaDriftError(
+                self.dataset.address,
+                self.server_label,
+                f"schema drift: column '{name}' declared in {self.dataset.contract_path} is not in "
+                f"{self.format} {self.path} (renamed or dropped?)",
+            ) from None
+        except (Exception, pl.exceptions.PanicException) as exc:  # noqa: BLE001 - this source's failure
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
+        self._schema = (frame, schema)
+        return schema
 
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
         schema = self.file_schema
         raw = spec.raw_columns() if spec.governed else list(spec.columns)
-        missing = [c for c in raw if c not in schema]
-        if missing:
-            raise SourceError(
-                self.dataset.address,
-                self.server_label,
-                f"column(s) {', '.join(missing)} declared in {self.dataset.contract_path} are not in {self.path}",
-            )
+        found = {name: (str(dtype), dtype) for name, dtype in schema.items()}
+        check_drift(
+            self.dataset, self.server_label, f"{self.format} {self.path}", found, touched_columns(spec), "files"
+        )
         frame = self.base_frame.select(raw)
         casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
+        if self.skipped:
+            stats.sent.append(
+                f"skipped {len(self.skipped)} malformed row(s) (malformedRows: skip); first: {self.skipped[0]}"
+            )
         frame = frame.with_columns(casts) if casts else frame
         # Polars reads the files itself: the role's filter and masks are the
         # first operations on what it reads, before the query sees a value.
         return self.apply_governance(frame, spec, spec.columns) if spec.governed else frame
 
     def check(self) -> None:
-        """Raise a :class:`SourceError` when the files are gone (after a failed run)."""
+        """Raise a :class:`SourceError` when the files are gone, empty or cut short (after a failed run)."""
+        self._reused = self._schema = None  # a failed run may have read files rewritten since: resolve again
         self.files()
+        signature = self._local_signature()
+        if signature is not None and self.format == "parquet":
+            self._check_parquet_files(signature)
+            for path, _, _ in signature:  # the footer may end right and still be damaged
+                if not os.path.basename(path).startswith((".", "_")):
+                    try:
+                        pq.read_metadata(path)
+                    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+                        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                        raise SourceError(
+                            self.dataset.address, self.server_label, f"parquet file {path} cannot be read: {reason}"
+                        ) from exc
+        if self.format in ("csv", "json"):
+            self._check_rows()
+
+    def _check_rows(self) -> None:
+        """Name the first row of a CSV or NDJSON file that does not fit the contract."""
+        for path in self.files():
+            try:
+                with self.filesystem()[0].open(path, "rb") as raw:
+                    text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                    problem = next(malformed_rows(text, self.dataset, self.format), None)
+            except UnicodeDecodeError as exc:
+                problem = f"is not valid UTF-8 (byte {exc.start} of a chunk: {exc.reason})"
+            except OSError as exc:
+                problem = f"cannot be read ({exc})"
+            if problem is not None:
+                raise SourceError(self.dataset.address, self.server_label, f"{path} {problem}")
 
     def describe(self, spec: ScanSpec) -> str:
         parts = [f"{self.format} scan of {self.path}", f"columns: {', '.join(spec.columns)}"]
@@ -230,12 +367,12 @@ class FileSource(Source):
         try:
             files = self.files()
             if self.format != "parquet":
-                fs = fsspec.core.url_to_fs(self.path, **self.fsspec_options)[0]
+                fs = self.filesystem()[0]
                 return sum(fs.size(f) for f in files)
             wanted = set(columns)
             total = 0
             for path in files:
-                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
+                with self.filesystem()[0].open(path, "rb") as handle:
                     meta = pq.ParquetFile(handle).metadata
                 for g in range(meta.num_row_groups):
                     group = meta.row_group(g)
@@ -253,7 +390,7 @@ class FileSource(Source):
         try:
             total = 0
             for path in self.files():
-                with fsspec.open(path, "rb", **self.fsspec_options) as handle:
+                with self.filesystem()[0].open(path, "rb") as handle:
                     total += pq.ParquetFile(handle).metadata.num_rows
             return total
         except (OSError, SourceError, ValueError):

@@ -7,13 +7,19 @@ Credentials come from the environment variables the server's ``userEnv`` /
 
 from __future__ import annotations
 
+import math
 import os
 import urllib.parse
 
+import polars as pl
 import pyarrow as pa
 from sqlglot import exp
 
+from meshlab.cancel import QueryHandle
+from meshlab.errors import MeshError, SourceTimeoutError
+from meshlab.limits import seconds_text, with_retries
 from meshlab.sources.database import DatabaseSource
+from meshlab.sources.drift import postgres_declared
 
 
 class PostgresSource(DatabaseSource):
@@ -49,22 +55,74 @@ class PostgresSource(DatabaseSource):
         host = server.host or "localhost"
         return f"postgresql://{auth}{host}:{server.port or 5432}/{urllib.parse.quote(server.database or '')}"
 
-    def _connect(self):
+    def connect_uri(self, handle: QueryHandle | None = None) -> str:
+        """:meth:`uri` with the time limits: libpq's ``connect_timeout``, and the
+        query's remaining time as the server's ``statement_timeout``."""
+        limits = {"connect_timeout": str(max(int(math.ceil(self.limits.connect)), 2))}
+        remaining = handle.remaining() if handle is not None else None
+        if remaining is not None:
+            limits["options"] = f"-c statement_timeout={max(int(remaining * 1000), 1)}"
+        return f"{self.uri()}?{urllib.parse.urlencode(limits, quote_via=urllib.parse.quote)}"
+
+    def _connect(self, handle: QueryHandle | None = None):
         import adbc_driver_postgresql.dbapi as adbc
 
-        return adbc.connect(self.uri())
+        uri = self.connect_uri(handle)
+        return with_retries(lambda: adbc.connect(uri), self.limits, f"connecting to {self.location()}")
 
-    def fetch(self, sql: str) -> pa.Table:
+    def columns_sql(self) -> str:
+        # The table's (or view's) own columns, by its quoted name: fast, unlike information_schema.
+        name = exp.Literal.string(self.table().sql(dialect="postgres")).sql(dialect="postgres")
+        return (
+            "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
+            f"WHERE a.attrelid = to_regclass({name}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+        )
+
+    def declared_type(self, declared: str) -> pl.DataType:
+        return postgres_declared(declared)
+
+    def table_label(self) -> str:
+        return f"table {self.table().sql(dialect='postgres')} of {self.location()}"
+
+    def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:
+        """Run ``sql``; a cancel of ``handle`` sends PostgreSQL a cancel request (from the
+        cancelling thread) and the connection is closed.
+
+        ``expect``: contract columns the statement touches, compared first with the
+        table's columns on the same connection (:meth:`verify`).
+        """
+        handle = handle or QueryHandle()
         try:
-            with self._connect() as connection:
-                with connection.cursor() as cursor:
+            with self._connect(handle) as connection:
+                with connection.cursor() as cursor, handle.statement(self.statement_label(), cursor.adbc_cancel):
+                    handle.check()
+                    if expect is not None:
+                        cursor.execute(self.columns_sql())
+                        self.verify(cursor.fetch_arrow_table(), expect)
                     cursor.execute(sql)
                     return cursor.fetch_arrow_table()
+        except MeshError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
+            if handle.cancelled:
+                raise handle.error() from None
             raise self.failure(exc) from exc
 
     def failure(self, exc: BaseException):
         error = super().failure(exc)
+        text = str(exc).lower()
+        if "timeout expired" in text:  # libpq's connect_timeout
+            error = SourceTimeoutError(
+                error.dataset,
+                error.server,
+                f"no connection to {self.location()} within {seconds_text(self.limits.connect)} (timeouts.connect)",
+            )
+        elif "statement timeout" in text:
+            error = SourceTimeoutError(
+                error.dataset,
+                error.server,
+                "the statement ran past the query's time limit (timeout=); it was cancelled",
+            )
         # libpq messages may echo the connection string; never show a password.
         secret = os.environ.get(self.dataset.server.property("passwordEnv") or "", "") or os.environ.get(
             "PGPASSWORD", ""

@@ -4,6 +4,12 @@ Dates and timestamps in SQLite are ISO-8601 text (the only representation
 whose byte order is time order), so comparisons with date literals push down
 as text comparisons; columns declared with a numeric physical type keep such
 predicates local.
+
+Identifiers are sent in backticks, never double quotes: SQLite reads an unknown
+double-quoted identifier as a string literal (its "DQS" quirk, which Python
+3.11's sqlite3 cannot turn off), so a renamed column would silently compare a
+constant. A backticked unknown column is an error. Every scan also checks the
+table's columns (``pragma_table_xinfo``) on its connection before reading.
 """
 
 from __future__ import annotations
@@ -12,17 +18,28 @@ import logging
 import os
 import sqlite3
 
+import polars as pl
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 
+from meshlab.cancel import QueryHandle
 from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown
 from meshlab.sources.database import DatabaseSource
+from meshlab.sources.drift import sqlite_declared
 
 log = logging.getLogger("meshlab.sources.sqlite")
 
 NUMERIC_STORAGE = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
 ONE_BATCH = 1 << 30
+
+
+class StrictSQLite(SQLite):
+    """SQLite that quotes identifiers in backticks: an unknown one is an error, never a string."""
+
+    class Tokenizer(SQLite.Tokenizer):
+        IDENTIFIERS = ["`", '"', ("[", "]")]
 
 
 class SqliteSource(DatabaseSource):
@@ -50,6 +67,16 @@ class SqliteSource(DatabaseSource):
         # SQLite's LIKE ignores ASCII case: it may return extra rows, never fewer.
         return Pushdown.INEXACT if predicate.find(exp.Like) else Pushdown.EXACT
 
+    def render(self, select: exp.Select) -> str:
+        return select.sql(dialect=StrictSQLite)
+
+    def columns_sql(self) -> str:
+        name = exp.Literal.string(self.dataset.physical_name).sql(dialect="sqlite")
+        return f"SELECT name, type FROM pragma_table_xinfo({name})"
+
+    def declared_type(self, declared: str) -> pl.DataType:
+        return sqlite_declared(declared)
+
     def _check_file(self) -> None:
         if "://" in self.database_path:
             raise SourceError(self.dataset.address, self.server_label, "SQLite files must be local paths")
@@ -58,19 +85,39 @@ class SqliteSource(DatabaseSource):
                 self.dataset.address, self.server_label, f"database file {self.database_path} does not exist"
             )
 
-    def fetch(self, sql: str) -> pa.Table:
+    @property
+    def busy_milliseconds(self) -> int:
+        """How long a read waits for a writer's lock: the connect limit."""
+        return int(self.limits.connect * 1000)
+
+    def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:
+        """Run ``sql``. A writer's lock is waited for up to the connect limit.
+
+        ``expect``: contract columns the statement touches, compared first with the
+        table's columns in the same transaction (:meth:`verify`).
+        ADBC's SQLite driver cannot cancel a statement (``adbc_cancel``: NOT_IMPLEMENTED):
+        a cancelled query returns at once and the read ends on its own; with the
+        ``driver: sqlite3`` custom property the statement is interrupted.
+        """
         self._check_file()
+        handle = handle or QueryHandle()
+        handle.check()
         if self.dataset.server.property("driver") == "sqlite3":
-            return self._fetch_stdlib(sql)
+            return self._fetch_stdlib(sql, expect, handle)
         import adbc_driver_sqlite.dbapi as adbc
 
         try:
             with adbc.connect(f"file:{self.database_path}?mode=ro") as connection:
                 with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA busy_timeout = {self.busy_milliseconds}")
+                    cursor.fetchall()
                     # The driver types each column from its first batch; a column
                     # whose first rows are NULL would be typed INT64 and fail on
                     # the first text value. One batch types it from every row.
                     cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
+                    if expect is not None:  # in the same transaction as the read
+                        cursor.execute(self.columns_sql())
+                        self.verify(cursor.fetch_arrow_table(), expect)
                     log.debug("%s: %s", self.dataset.address, sql)
                     cursor.execute(sql)
                     return cursor.fetch_arrow_table()
@@ -79,19 +126,35 @@ class SqliteSource(DatabaseSource):
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
             raise self.failure(exc) from exc
 
-    def _fetch_stdlib(self, sql: str) -> pa.Table:
-        """The standard library's driver: slower, but SQLite traces what it runs."""
-        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True)
+    def _fetch_stdlib(self, sql: str, expect: list[str] | None, handle: QueryHandle) -> pa.Table:
+        """The standard library's driver: slower, but SQLite traces what it runs, and a
+        cancel interrupts the statement (``sqlite3_interrupt``)."""
+        connection = sqlite3.connect(
+            f"file:{self.database_path}?mode=ro", uri=True, timeout=self.limits.connect, check_same_thread=False
+        )
         try:
-            connection.set_trace_callback(lambda statement: log.debug("sqlite3 ran: %s", statement))
-            cursor = connection.execute(sql)
-            names = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
+            if expect is not None:
+                rows = connection.execute(self.columns_sql()).fetchall()
+                self.verify(pa.table({"name": [r[0] for r in rows], "type": [r[1] for r in rows]}), expect)
+            connection.set_trace_callback(lambda statement: log.debug("sqlite3 ran: %s", statement))  # the scan
+            with handle.statement(self.statement_label(), connection.interrupt):
+                cursor = connection.execute(sql)
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
             return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
         except sqlite3.Error as exc:
+            if handle.cancelled:
+                raise handle.error() from None
             raise self.failure(exc) from exc
         finally:
             connection.close()
+
+    def failure(self, exc: BaseException) -> SourceError:
+        error = super().failure(exc)
+        if "database is locked" in error.reason or "database is busy" in error.reason:
+            reason = f"{self.database_path} is locked by a writer (database is locked); run the query again later"
+            return SourceError(error.dataset, error.server, reason)
+        return error
 
     def count_rows(self) -> int | None:
         try:
