@@ -51,7 +51,7 @@ class AuditRecord:
     datasets: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # domain.dataset.column read from sources
     rows: int | None = None
-    outcome: str = "ok"  # ok | denied | error | interrupted
+    outcome: str = "ok"  # ok | denied | error | interrupted | timeout | cancelled (| crashed: server mode)
     error: str | None = None
     seconds: float | None = None
 

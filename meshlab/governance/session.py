@@ -7,7 +7,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from meshlab.errors import AccessDeniedError, GovernanceError
+from meshlab.errors import AccessDeniedError, GovernanceError, QueryCancelledError, QueryTimeoutError
 from meshlab.governance.audit import (
     AuditRecord,
     emit_event,
@@ -81,6 +81,12 @@ def audited(mesh, sql: str, params=None):
         raise
     except KeyboardInterrupt:
         record.outcome, record.error = "interrupted", "the query was interrupted"
+        raise
+    except QueryTimeoutError as exc:
+        record.outcome, record.error = "timeout", str(exc)
+        raise
+    except QueryCancelledError as exc:
+        record.outcome, record.error = "cancelled", str(exc)
         raise
     except BaseException as exc:  # a Polars panic is a BaseException: still an error, still logged
         record.outcome, record.error = "error", _error_text(exc)
