@@ -207,6 +207,8 @@ def test_json_documents_are_read_as_well_as_ndjson(tmp_path):
     mesh = meshlab.connect(tmp_path / "d.odcs.yaml")
     assert mesh.sql("SELECT sum(id) AS s FROM d.d").df["s"][0] == 3
     assert {r.status for r in mesh.check().results} == {"passed"}
+    (tmp_path / "d.json").write_text('{\n  "id": 7,\n  "name": "one object"\n}\n')  # one pretty-printed object
+    assert meshlab.connect(tmp_path / "d.odcs.yaml").sql("SELECT id FROM d.d").df["id"].to_list() == [7]
 
 
 def test_invalid_odcs_that_meshlab_can_read_is_loaded_and_listed_apart(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import io
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -136,16 +137,24 @@ class FileSource(Source):
         return self._read_one(target)
 
     def _json_documents(self) -> bool:
-        """Whether the dataset's JSON files hold documents (``[...]``) rather than one object per line.
+        """Whether the dataset's JSON files hold documents (an array, or one object over several
+        lines) rather than one object per line (NDJSON).
 
         The contract says so with ``delimiter: array`` (S3, Azure, SFTP servers);
-        otherwise the first character of the first file tells.
+        otherwise the first line of the first file tells: NDJSON's is a whole JSON value.
         """
         if self.dataset.server.json_document:
             return True
         with self.filesystem()[0].open(self.files()[0], "rb") as handle:
-            head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-        return head.startswith(b"[")
+            head = handle.read(1 << 16).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"["):
+            return True
+        first = head.split(b"\n", 1)[0]
+        try:
+            json.loads(first)
+        except ValueError:
+            return head.startswith(b"{")
+        return False
 
     def _read_one(self, target) -> pl.LazyFrame:
         overrides = {c.name: column_dtype(c) for c in self.dataset.columns if column_dtype(c) is not None}
