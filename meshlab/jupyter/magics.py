@@ -220,7 +220,7 @@ class MeshMagics(Magics):
         from meshlab.authoring.derived import save_derived
 
         path = self._run(lambda: save_derived(mesh, result, address, sql))
-        print(f"saved {address} as a draft product: {path}")
+        print(f"saved {address} as a draft product: {root_label(str(path))}")
         self._run(lambda: self.connect(mesh.full_catalog.manifest.path))
 
 
