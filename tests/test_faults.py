@@ -222,19 +222,25 @@ def test_the_mesh_default_for_malformed_rows_and_a_bad_value(fault_root):
 
 
 def test_a_parquet_file_rewritten_while_queries_run_gives_results_or_mesh_errors(mesh, fault_root):
-    """A writer rewrites the file in place (truncating it first) while queries read it: whatever
-    a query meets — the old file, a partial one, the new one — it ends in rows or a MeshError,
-    never a Polars panic or another exception."""
+    """A writer keeps replacing the file (a cut-off copy, then the whole one, each moved into
+    place as writers do) while queries read it: whatever a query meets — the old file, a
+    partial one, the new one — it ends in rows or a MeshError, never a Polars panic or
+    another exception.
+
+    Truncating the very file Polars has memory-mapped is another matter: the kernel then
+    stops the process with SIGBUS, which no library can turn into an error (docs/reliability.md,
+    "Faults mid-query"); server mode runs queries in worker processes for that reason.
+    """
     path = fault_root / "data" / "accounts.parquet"
     full = path.read_bytes()
     stop = threading.Event()
 
     def rewrite():
+        spare = path.with_name(".accounts.parquet.new")
         while not stop.is_set():
-            with path.open("wb") as handle:  # truncates, then writes in two steps
-                handle.write(full[: len(full) // 3])
-                handle.flush()
-                handle.write(full[len(full) // 3 :])
+            for content in (full[: len(full) // 3], full):
+                spare.write_bytes(content)
+                os.replace(spare, path)
 
     writer = threading.Thread(target=rewrite, daemon=True)
     writer.start()
