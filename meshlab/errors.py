@@ -31,6 +31,20 @@ class DescriptorError(MeshError):
         where = f"{path}: {field}" if field else path
         super().__init__(f"{where}: {message}")
 
+    def relative_to(self, root: str | None) -> DescriptorError:
+        """This error with its file named relative to the mesh's folder ``root`` (itself if outside)."""
+        from meshlab.catalog.root_paths import relative_to_root  # errors.py imports no module of its own
+
+        shown = relative_to_root(self.path, root)
+        if shown == self.path:
+            return self
+        twin = type(self).__new__(type(self))  # the same kind, its __init__ skipped
+        twin.__dict__.update(self.__dict__)
+        twin.path = shown
+        where = f"{shown}: {self.field}" if self.field else shown
+        Exception.__init__(twin, f"{where}: {self.reason}")
+        return twin
+
 
 class MeshLoadError(MeshError):
     """The mesh manifest itself cannot be read: nothing could be loaded."""

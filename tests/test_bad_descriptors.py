@@ -30,6 +30,9 @@ BOMB = (
     + "tags: *i\n"
 )
 
+# Bounded, not timed: "does not hang" on a busy shared machine (the limits themselves are counts).
+HANG_BOUND = 60
+
 
 def one_line_error(path, *, contract=True) -> str:
     """The single error meshlab gives for ``path`` (as a mesh of one, or as a manifest)."""
@@ -41,7 +44,9 @@ def one_line_error(path, *, contract=True) -> str:
         with pytest.raises(MeshError) as caught:
             meshlab.connect(path)
         message = str(caught.value)
-    assert "\n" not in message and str(path) in message
+    assert "\n" not in message
+    # A contract's own errors name it relative to the mesh's folder (here, its own folder).
+    assert message.startswith(f"{path.name}:") if contract else str(path) in message
     return message
 
 
@@ -60,7 +65,7 @@ def test_bad_text_is_one_error_line(tmp_path, body, fragment):
     path.write_text(body, encoding="utf-8")
     started = time.perf_counter()
     message = one_line_error(path)
-    assert fragment in message and time.perf_counter() - started < 5
+    assert fragment in message and time.perf_counter() - started < HANG_BOUND
     lint = [p for p in lint_mesh(str(path)) if p.severity == "error"]
     assert len(lint) == 1 and fragment in lint[0].message and "\n" not in str(lint[0])
 
@@ -80,7 +85,7 @@ def test_an_alias_bomb_in_the_manifest_is_refused_quickly(tmp_path):
     manifest.write_text("mesh: m\n" + BOMB.replace("tags: *i", "domains: {x: *i}"))
     started = time.perf_counter()
     assert "alias bomb" in one_line_error(manifest, contract=False)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG_BOUND
 
 
 def test_a_contract_over_the_size_limit_is_refused_before_parsing(tmp_path):
@@ -92,7 +97,7 @@ def test_a_contract_over_the_size_limit_is_refused_before_parsing(tmp_path):
             handle.write(filler)
     started = time.perf_counter()
     assert "over meshlab's limit" in one_line_error(path)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG_BOUND
 
 
 def test_wrong_types_at_the_top_of_a_contract_are_reported_not_raised(tmp_path):
@@ -136,7 +141,7 @@ def test_a_hundred_thousand_properties_load_in_reasonable_time(tmp_path):
     mesh = meshlab.connect(path)
     assert len(mesh.dataset("wide.wide").columns) == 100_000
     assert "c99999" in mesh.explain("SELECT c99999 FROM wide.wide")
-    assert time.perf_counter() - started < 60  # 7 s measured on the shared 2-core machine
+    assert time.perf_counter() - started < HANG_BOUND  # 7 s measured on the shared 2-core machine
 
 
 def test_an_alias_bomb_in_the_policy_file_is_refused_quickly(tmp_path):
@@ -146,4 +151,4 @@ def test_an_alias_bomb_in_the_policy_file_is_refused_quickly(tmp_path):
     started = time.perf_counter()
     with pytest.raises(DescriptorError, match="alias bomb"):
         load_policy(str(tmp_path / "policies.yaml"))
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG_BOUND
