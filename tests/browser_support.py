@@ -80,22 +80,34 @@ def open_catalog(page):
 
 def wait_panel(page, query: str | None = None) -> str:
     """Wait until the panel is settled (showing the answer to ``query`` when given); its state."""
-    page.wait_for_function(
-        """q => {
-            const p = document.querySelector('.jp-meshlab-panel');
-            if (!p || p.dataset.state === 'busy' || p.dataset.state === undefined) return false;
-            return q === null || p.dataset.state === 'error' || p.dataset.shownQuery === q;
-        }""",
-        arg=query,
-    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            """q => {
+                const p = document.querySelector('.jp-meshlab-panel');
+                if (!p || p.dataset.state === 'busy' || p.dataset.state === undefined) return false;
+                return q === null || p.dataset.state === 'error' || p.dataset.shownQuery === q;
+            }""",
+            arg=query,
+        )
+    except PlaywrightTimeout:  # say where the panel stood, not only that the guard ran out
+        shown = page.evaluate(
+            "() => { const p = document.querySelector('.jp-meshlab-panel');"
+            " return p ? {...p.dataset, text: p.innerText.slice(0, 300)} : null; }"
+        )
+        raise AssertionError(f"the catalog panel never settled on {query!r}: {shown}") from None
     return page.locator(".jp-meshlab-panel").get_attribute("data-state")
 
 
 def search(page, text: str) -> None:
-    """Type ``text`` into the search box as a person would and wait for its answer."""
+    """Put ``text`` in the search box and wait for the panel to show its answer."""
     box = page.locator(".jp-meshlab-panel .jp-meshlab-search-input")
-    box.fill("")
-    box.press_sequentially(text, delay=15)
+    # fill, not key by key: on a loaded machine JupyterLab may still move the focus while keys
+    # are typed, and the rest of the text would land elsewhere (typing itself, debounced, is
+    # unit-tested in labextension/src/__tests__/model.test.ts).
+    box.fill(text)
+    assert box.input_value() == text
     assert wait_panel(page, text) == "ready", page.locator(".jp-meshlab-panel").inner_text()
 
 
