@@ -65,15 +65,7 @@ def audited(mesh, sql: str, params=None):
         yield query
         return
     started = time.perf_counter()
-    record = AuditRecord(
-        time=now(),
-        user=mesh.access.user,
-        role=mesh.access.role,
-        mesh=mesh.name,
-        statement_hash=statement_hash(sql),
-        statement=printable(sql),
-        parameters=sorted(params or {}),
-    )
+    record = new_record(mesh, sql, params)
     try:
         yield query
     except (AccessDeniedError, GovernanceError) as exc:
@@ -109,3 +101,17 @@ def audited(mesh, sql: str, params=None):
             lineage = query.result.lineage if query.result is not None else None
             schemas = _schemas(query.plan) if query.plan is not None else {}
             emit_event(config, run_event(config, record, lineage, schemas))
+
+
+def new_record(mesh, sql: str, params=None, **fields) -> AuditRecord:
+    """The audit record of one query by the mesh's user and role; ``fields`` sets the rest."""
+    return AuditRecord(
+        time=now(),
+        user=mesh.access.user,
+        role=mesh.access.role,
+        mesh=mesh.name,
+        statement_hash=statement_hash(sql),
+        statement=printable(sql),
+        parameters=sorted(params or {}),
+        **fields,
+    )

@@ -19,8 +19,7 @@ from meshlab.errors import SourceError
 from meshlab.quality.metrics import DuplicateCount, NullCount
 from meshlab.quality.planned import Planned, known, none_allowed
 from meshlab.sources import Source
-
-_TEXT = (pl.String, pl.Categorical, pl.Enum)
+from meshlab.sources.drift import compatible  # one rule for checks and for drift
 
 
 def _sqlite_declared(declared: str) -> pl.DataType:
@@ -115,32 +114,6 @@ def _csv_schema(source) -> dict[str, pl.DataType]:
     # Every CSV value is text: a column declared a string holds strings whatever its text looks like.
     declared = {c.name: c.logical_type for c in source.dataset.columns}
     return {name: pl.String() if declared.get(name) == "string" else dtype for name, dtype in sample.schema.items()}
-
-
-def compatible(dtype: pl.DataType, logical: str, dialect: str | None) -> bool:
-    """Whether values stored as ``dtype`` can be values of ``logical``.
-
-    A column of nulls only (Polars' ``Null``) fits any type; SQLite keeps dates
-    and timestamps as text and booleans as 0/1, and that is compatible there.
-    """
-    if isinstance(dtype, pl.Null):
-        return True
-    if dialect == "sqlite" and logical in ("date", "timestamp", "time") and isinstance(dtype, pl.String):
-        return True
-    if dialect == "sqlite" and logical == "boolean" and dtype.is_integer():
-        return True
-    checks = {
-        "integer": lambda: dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0),
-        "number": lambda: dtype.is_numeric(),
-        "string": lambda: isinstance(dtype, _TEXT),
-        "boolean": lambda: isinstance(dtype, pl.Boolean),
-        "date": lambda: isinstance(dtype, pl.Date),
-        "timestamp": lambda: isinstance(dtype, pl.Datetime),
-        "time": lambda: isinstance(dtype, pl.Time),
-        "object": lambda: isinstance(dtype, (pl.Struct, pl.Object, pl.String)),
-        "array": lambda: isinstance(dtype, (pl.List, pl.Array)),
-    }
-    return checks.get(logical, lambda: True)()
 
 
 def columns_check(dataset: Dataset, physical: dict[str, pl.DataType]) -> Planned:

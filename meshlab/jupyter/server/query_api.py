@@ -20,7 +20,8 @@ from typing import Any
 import pyarrow as pa
 
 from meshlab.errors import MeshError, ParameterError
-from meshlab.governance.audit import AuditRecord, now, statement_hash, write_record
+from meshlab.governance.audit import write_record
+from meshlab.governance.session import new_record
 from meshlab.jupyter.server.catalog_api import RequestValueError
 from meshlab.mesh import Mesh
 
@@ -168,18 +169,7 @@ def audit_lost(mesh: Mesh, sql: str, params: dict | None, outcome: str, reason: 
     """
     if not mesh.audit.active:
         return
-    record = AuditRecord(
-        time=now(),
-        user=mesh.access.user,
-        role=mesh.access.role,
-        mesh=mesh.name,
-        statement_hash=statement_hash(sql),
-        statement=sql,
-        parameters=sorted(params or {}),
-        outcome=outcome,
-        error=reason,
-        seconds=round(seconds, 6),
-    )
+    record = new_record(mesh, sql, params, outcome=outcome, error=reason, seconds=round(seconds, 6))
     try:
         write_record(mesh.audit, record)
     except MeshError as error:
