@@ -8,7 +8,7 @@ DEMO_DIR ?= demo
 PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
-.PHONY: install demo lab test bench clean postgres spark-deps bench-streaming bench-object-stores browser-under-load
+.PHONY: install demo lab check test bench clean postgres spark-deps bench-streaming bench-object-stores browser-under-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(VENV)/.build-tools: $(BIN)/python
 # The build hook finds the bundle up to date (jlpm must be on PATH for its check).
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools | meshlab/labextension/package.json
 	rm -rf $(VENV)/share/jupyter/labextensions/meshlab  # pip writes shared data through develop's symlink
-	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast]"
+	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast,check]"
 	$(IN_VENV) $(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix meshlab >/dev/null 2>&1
 	touch $@
@@ -93,6 +93,13 @@ demo: $(DEMO_DIR)/mesh.yaml
 LAB_ARGS ?=
 lab: install
 	$(BIN)/meshlab lab --demo --open notebooks/01-discover-and-query.ipynb $(LAB_ARGS)
+
+# Static checks (docs/architecture.md): lint, the layers' import contracts, types, the sidebar's types.
+check: install
+	$(BIN)/ruff check meshlab tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	cd labextension && $(JLPM) typecheck
 
 test: install postgres
 	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
