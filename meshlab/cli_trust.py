@@ -21,7 +21,7 @@ def _write(text: str, output: str | None) -> None:
 
 def cmd_check(args) -> int:
     import meshlab
-    from meshlab.quality.render import report_text
+    from meshlab.rendering.checks import report_text
 
     mesh = meshlab.connect(args.mesh, role=args.role)
     report = mesh.check(args.addresses or None, as_of=args.as_of, failing_rows=args.failing_rows)

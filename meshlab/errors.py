@@ -2,6 +2,8 @@
 
 Each message names the cause and where it is: the SQL line and column, the
 descriptor file and field, or the dataset and server of a failing source.
+
+The lowest layer: this module imports nothing of meshlab (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -31,11 +33,8 @@ class DescriptorError(MeshError):
         where = f"{path}: {field}" if field else path
         super().__init__(f"{where}: {message}")
 
-    def relative_to(self, root: str | None) -> DescriptorError:
-        """This error with its file named relative to the mesh's folder ``root`` (itself if outside)."""
-        from meshlab.catalog.root_paths import relative_to_root  # errors.py imports no module of its own
-
-        shown = relative_to_root(self.path, root)
+    def with_path(self, shown: str) -> DescriptorError:
+        """This error naming its file as ``shown`` (e.g. relative to the mesh's folder); itself if unchanged."""
         if shown == self.path:
             return self
         twin = type(self).__new__(type(self))  # the same kind, its __init__ skipped

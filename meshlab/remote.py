@@ -67,17 +67,14 @@ class RemoteResult:
         return self.df.height
 
     def _repr_html_(self) -> str:
-        from meshlab.jupyter.display import preview_html
+        from meshlab.rendering.results import remote_result_html
 
-        masked = [c for c in self.df.columns if self.lineage.is_masked(c)]
-        note = f" · masked: {', '.join(masked)}" if masked else ""
-        return (
-            f'<div class="meshlab">{preview_html(self.df)}<div>{self.df.height:,} rows from '
-            f"{', '.join(self.datasets)} · run by the server as {self.user} in role {self.role}{note}</div></div>"
-        )
+        return remote_result_html(self)
 
     def __repr__(self) -> str:
-        return f"{self.df!r}\n{self.df.height:,} rows from {', '.join(self.datasets)} (server, role {self.role})"
+        from meshlab.rendering.results import remote_result_text
+
+        return remote_result_text(self)
 
 
 class RemoteMesh:

@@ -86,14 +86,9 @@ class ExecutedPlan:
         return self.fragments[index]
 
     def __str__(self) -> str:
-        lines = []
-        for f in self.fragments:
-            rows = "?" if f.rows is None else f"{f.rows:,}"
-            size = "?" if f.bytes is None else f"{f.bytes:,}"
-            lines.append(f"[{f.scan_id}] {', '.join(f.datasets)} ({f.kind}): {rows} rows, {size} bytes")
-            lines.extend("    " + s for text in f.sent for s in text.splitlines())
-        lines.append("local: " + self.local_sql)
-        return "\n".join(lines)
+        from meshlab.rendering.results import plan_text
+
+        return plan_text(self)
 
     __repr__ = __str__
 
@@ -162,14 +157,14 @@ class Result:
 
         return LineageSvg.of(self.lineage)
 
-    # Rendering lives in meshlab.jupyter.display; imported on use so that
-    # ``import meshlab`` stays light.
+    # Rendering lives in meshlab.rendering (every front end shows a result the same way);
+    # imported on use so that ``import meshlab`` stays light.
     def _repr_html_(self) -> str:
-        from meshlab.jupyter.display import result_html
+        from meshlab.rendering.results import result_html
 
         return result_html(self)
 
     def __repr__(self) -> str:
-        from meshlab.jupyter.display import result_text
+        from meshlab.rendering.results import result_text
 
         return result_text(self)

@@ -14,7 +14,7 @@ import yaml
 
 import meshlab
 from meshlab.demo import write_demo
-from meshlab.jupyter import display
+from meshlab import rendering
 from meshlab.lineage import Lineage
 from meshlab.lineage_graph import KIND_COLOURS, lineage_svg
 
@@ -76,7 +76,7 @@ def test_preview_holds_the_first_rows_only(mesh):
     result = mesh.sql(
         "SELECT 'row-' || CAST(track_id AS VARCHAR) AS marker FROM artists.tracks ORDER BY track_id LIMIT 25"
     )
-    page = display.result_html(result)
+    page = rendering.result_html(result)
     markers = result.df["marker"].to_list()
     assert preview_rows(page) == [[m] for m in markers[:10]]
     assert not any(f">{m}<" in page for m in markers[10:])
@@ -85,7 +85,7 @@ def test_preview_holds_the_first_rows_only(mesh):
 
 def test_preview_rows_is_a_setting(mesh, monkeypatch):
     result = mesh.sql("SELECT track_id FROM artists.tracks ORDER BY track_id LIMIT 25")
-    monkeypatch.setattr(display, "PREVIEW_ROWS", 3)
+    monkeypatch.setattr(rendering.results, "PREVIEW_ROWS", 3)
     page = result._repr_html_()
     assert preview_rows(page) == [[str(v)] for v in result.df["track_id"][:3]]
     assert "first 3 shown" in page
@@ -94,8 +94,8 @@ def test_preview_rows_is_a_setting(mesh, monkeypatch):
 
 
 def test_shape_uses_thousands_separators():
-    assert display.shape_text(1_234_567, 3) == "1,234,567 rows × 3 columns"
-    assert display.shape_text(1, 1) == "1 row × 1 column"
+    assert rendering.shape_text(1_234_567, 3) == "1,234,567 rows × 3 columns"
+    assert rendering.shape_text(1, 1) == "1 row × 1 column"
 
 
 def test_html_reports_shape_time_and_datasets(joined):
@@ -161,10 +161,10 @@ def test_html_is_well_formed_and_self_contained(joined):
 
 def test_output_is_stable_but_for_the_time(mesh):
     first, second = mesh.sql(JOINED), mesh.sql(JOINED)
-    for render in (display.result_html, display.result_text):
-        a, b = (re.sub(display.TIME_PATTERN, "T", render(r)) for r in (first, second))
+    for render in (rendering.result_html, rendering.result_text):
+        a, b = (re.sub(rendering.TIME_PATTERN, "T", render(r)) for r in (first, second))
         assert a == b and "0x" not in a
-    assert re.findall(display.TIME_PATTERN, display.result_text(first)) != []
+    assert re.findall(rendering.TIME_PATTERN, rendering.result_text(first)) != []
 
 
 def test_text_repr_is_the_preview_and_one_line(joined):

@@ -43,7 +43,7 @@ def dataset_values(widget: CatalogWidget) -> list[str]:
 
 def test_import_meshlab_does_not_import_ipywidgets():
     code = (
-        "import sys, meshlab, meshlab.jupyter.display, meshlab.lineage_graph; "
+        "import sys, meshlab, meshlab.rendering, meshlab.lineage_graph; "
         "assert 'ipywidgets' not in sys.modules and 'ipylab' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

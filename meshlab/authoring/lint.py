@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 
 from meshlab.authoring.odcs_structure import check_document
-from meshlab.authoring.positions import LocatedDocument, field_path, read_located
+from meshlab.catalog.positions import LocatedDocument, field_path, read_located
 from meshlab.catalog import load_catalog
 from meshlab.catalog.loader import CONTRACT_SUFFIXES, find_contracts, is_contract_file
 from meshlab.errors import DescriptorError, MeshError

@@ -23,7 +23,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.authoring.positions import LocatedDocument
+from meshlab.catalog.positions import LocatedDocument
 from meshlab.catalog.contract import not_queryable_reasons, property_rows
 from meshlab.catalog.odcs_schema import violations
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS

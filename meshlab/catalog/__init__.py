@@ -15,7 +15,7 @@ from meshlab.catalog.loader import (
     load_single,
     read_manifest,
 )
-from meshlab.catalog.root_paths import mesh_root
+from meshlab.catalog.root_paths import mesh_root, relative_to_root
 from meshlab.catalog.search import SearchIndex
 from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, UnknownDatasetError
@@ -131,5 +131,5 @@ def load_catalog(path: str, storage: StorageSettings | None = None, timeouts=Non
         except IsAContract:  # orders.yaml holding one contract: a mesh of one, like orders.odcs.yaml
             manifest, datasets, errors, warnings = load_single(text, storage, limits, contract=True)
     root = mesh_root(manifest.path)  # files of the mesh are named relative to its folder
-    errors = [e.relative_to(root) if isinstance(e, DescriptorError) else e for e in errors]
+    errors = [e.with_path(relative_to_root(e.path, root)) if isinstance(e, DescriptorError) else e for e in errors]
     return Catalog(manifest, datasets, errors, warnings)

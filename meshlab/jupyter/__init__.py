@@ -1,1 +1,1 @@
-"""Jupyter front ends: magics, completion, rich display, the catalog widget. All thin."""
+"""Jupyter front ends: magics, completion, the catalog widget, the server extension. All thin: they render with meshlab.rendering."""

@@ -1,7 +1,7 @@
 """The catalog widget (``%mesh catalog``): search, browse, inspect, sample, insert.
 
 A thin front end over :class:`meshlab.Mesh`: searching is ``mesh.search``,
-sampling is ``mesh.sql``, the detail pane is :func:`meshlab.jupyter.display.dataset_html`.
+sampling is ``mesh.sql``, the detail pane is :func:`meshlab.rendering.dataset_html`.
 The text the widget offers to the notebook comes from the small pure functions
 :func:`dataset_cell`, :func:`sample_sql` and :func:`column_address`.
 
@@ -20,7 +20,7 @@ import ipywidgets as widgets
 from sqlglot import exp
 
 from meshlab.errors import MeshError
-from meshlab.jupyter.display import FLAGGED_STATUSES, STYLE, dataset_html, status_badge
+from meshlab.rendering import FLAGGED_STATUSES, STYLE, dataset_html, status_badge
 from meshlab.planner.parse import READ_DIALECT
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.authoring.positions import LocatedDocument, field_path
+from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
 from meshlab.quality.metrics import NewestValue

@@ -191,13 +191,14 @@ class CheckReport:
             ", ".join(parts) or "nothing to check"
         )
 
+    # Rendering lives in meshlab.rendering, imported on use (import meshlab stays light).
     def _repr_html_(self) -> str:
-        from meshlab.quality.render import report_html
+        from meshlab.rendering.checks import report_html
 
         return report_html(self)
 
     def __repr__(self) -> str:
-        from meshlab.quality.render import report_text
+        from meshlab.rendering.checks import report_text
 
         return report_text(self)
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.authoring.positions import LocatedDocument, field_path
+from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog.contract import listed
 
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from meshlab.authoring.positions import LocatedDocument, read_located
+from meshlab.catalog.positions import LocatedDocument, read_located
 from meshlab.catalog import Dataset
 from meshlab.errors import MeshError
 from meshlab.quality.failing_rows import fetch_rows, rows_query

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from meshlab.authoring.positions import LocatedDocument, field_path
+from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
 from meshlab.planner.parse import READ_DIALECT

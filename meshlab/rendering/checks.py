@@ -1,4 +1,4 @@
-"""A :class:`CheckReport` as text (terminal, ``repr``) and as HTML (notebooks).
+"""Check reports and a dataset's last check, as text (terminal, ``repr``) and as HTML (notebooks).
 
 Every check time reads ``checked YYYY-MM-DD HH:MM:SS UTC`` (see
 :data:`CHECKED_PATTERN`) so notebook tests can mask it; everything else is
@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from meshlab.quality.report import CheckReport, CheckResult
+from meshlab.rendering.html_parts import STYLE, preview_html
+
+if TYPE_CHECKING:
+    from meshlab.quality.report import CheckReport, CheckResult
+    from meshlab.quality.status import DatasetStatus
 
 CHECKED_PATTERN = r"checked \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC"
 """Every check time in text and HTML matches this (an nbval sanitizer regex)."""
@@ -48,8 +53,9 @@ def _rows_text(result: CheckResult) -> list[str]:
     if not result.failing_rows:
         return []
     frame = pl.DataFrame(list(result.failing_rows[:ROWS_SHOWN]), infer_schema_length=None)
-    config = dict(tbl_rows=ROWS_SHOWN, tbl_cols=12, fmt_str_lengths=30, tbl_width_chars=150)
-    with pl.Config(tbl_hide_dataframe_shape=True, **config):
+    with pl.Config(
+        tbl_hide_dataframe_shape=True, tbl_rows=ROWS_SHOWN, tbl_cols=12, fmt_str_lengths=30, tbl_width_chars=150
+    ):
         table = str(frame)
     total = result.observed if isinstance(result.observed, int) and result.kind != "sla" else None
     shown = f"{frame.height} of {total:,}" if total and total > frame.height else f"{frame.height}"
@@ -64,7 +70,7 @@ def report_text(report: CheckReport, every: bool = False) -> str:
     every
         List passed checks too.
     """
-    lines = []
+    lines: list[str] = []
     for dataset, results in _by_dataset(report).items():
         lines.append(f"{dataset}: {dataset_outcome(results)}")
         for r in results:
@@ -92,8 +98,6 @@ def status_mark(status: str) -> str:
 
 
 def _rows_html(result: CheckResult) -> str:
-    from meshlab.jupyter.display import preview_html
-
     if not result.failing_rows:
         return ""
     frame = pl.DataFrame(list(result.failing_rows), infer_schema_length=None)
@@ -129,8 +133,6 @@ def _dataset_html(dataset: str, results: list[CheckResult]) -> str:
 
 def report_html(report: CheckReport) -> str:
     """The report for a notebook: summary, then each dataset with its problems and failing rows."""
-    from meshlab.jupyter.display import STYLE
-
     items = "".join(_dataset_html(d, rs) for d, rs in _by_dataset(report).items())
     head = (
         f'<div class="meshlab-summary"><b>{html.escape(report.summary())}</b> · {checked_text(report.checked_at)}'
@@ -140,7 +142,7 @@ def report_html(report: CheckReport) -> str:
 
 
 # -- a dataset's last check, for the query banner, the widget and the catalog ----------
-def last_check_text(status) -> str:
+def last_check_text(status: DatasetStatus) -> str:
     """``✗ 1 of 26 checks failed, stale (newest 2026-10-28, 4 d old; at most 1 d), checked … UTC``."""
     mark = {"passed": "✓", "failed": "✗", "error": "!"}.get(status.status, "")
     parts = [f"{mark} {status.summary()}"]
@@ -152,7 +154,7 @@ def last_check_text(status) -> str:
     return ", ".join(parts)
 
 
-def last_check_html(status) -> str:
+def last_check_html(status: DatasetStatus) -> str:
     """A dataset's last check as a badge plus freshness and check time (escaped)."""
     colour = {"passed": "active", "failed": "retired", "error": "draft"}.get(status.status, "proposed")
     badge = (
@@ -170,7 +172,7 @@ def last_check_html(status) -> str:
     return " · ".join(parts)
 
 
-def last_check_block_html(status) -> str:
+def last_check_block_html(status: DatasetStatus | None) -> str:
     """The widget card's section: the last check, and what failed in it."""
     if status is None:
         return '<div class="meshlab-muted">Never checked: run <code>%mesh check</code>.</div>'
