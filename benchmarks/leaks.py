@@ -1,6 +1,6 @@
 """Memory, connections, file handles and threads over many queries, failed and cancelled ones included.
 
-Runs the query mix of :mod:`meshlab.testing.query_mix` (PostgreSQL, parquet, a join of both,
+Runs the query mix of ``tests/support/query_mix.py`` (PostgreSQL, parquet, a join of both,
 a statement failing on the server, one failing in the planner, one cut by a 0.2 s time limit)
 against a throwaway PostgreSQL cluster and prints what the process holds every ``--every``
 queries: the curve ``tests/test_leaks.py`` asserts is flat.
@@ -17,9 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import _support_path  # noqa: F401
+from support.postgres_server import start_postgres
+from support.query_mix import ROUND, held, run_mix, write_mix_mesh
+
 import meshlab
-from meshlab.testing.postgres_server import start_postgres
-from meshlab.testing.query_mix import ROUND, held, run_mix, write_mix_mesh
 
 
 def main() -> None:

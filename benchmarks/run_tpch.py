@@ -27,6 +27,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import _support_path  # noqa: F401
 import tpch_data as data
 import tpch_report as report
 from tpch_systems import make_system, pg_uri
@@ -74,7 +75,7 @@ def prepared(args: argparse.Namespace, with_postgres: bool):
         log(f"data ready in {time.perf_counter() - started:.1f} s under {folder}")
         yield paths, None
         return
-    from meshlab.testing.postgres_server import start_postgres
+    from support.postgres_server import start_postgres
 
     if (folder / "pg" / "data" / "postmaster.pid").exists():
         raise SystemExit(f"a PostgreSQL server already runs on {folder / 'pg'}: another benchmark? stop it first")

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+import _support_path  # noqa: F401
+from faults import mesh as fault_mesh
+from support.postgres_server import start_postgres
 
-from faults import mesh as fault_mesh  # noqa: E402
-
-import meshlab  # noqa: E402
-from meshlab.sources.drift import touched_columns  # noqa: E402
-from meshlab.testing.postgres_server import start_postgres  # noqa: E402
+import meshlab
+from meshlab.sources.drift import touched_columns
 
 
 def main(runs: int = 200) -> None:

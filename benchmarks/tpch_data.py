@@ -27,7 +27,7 @@ import polars as pl
 import yaml
 
 if TYPE_CHECKING:  # the memory workers must not import meshlab just for a type
-    from meshlab.testing.postgres_server import PostgresServer
+    from support.postgres_server import PostgresServer
 
 TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
 DOMAINS = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal, overload
 
 import polars as pl
 
@@ -13,7 +14,7 @@ from meshlab.cancel import QueryHandle
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
 from meshlab.engine.cancellable import run_cancellable
-from meshlab.engine.choice import EngineSettings, run_checked
+from meshlab.engine.choice import EngineChoice, EngineSettings, run_checked
 from meshlab.engine.polars_engine import build_frames, lazy_query
 from meshlab.errors import (
     AccessDeniedError,
@@ -33,7 +34,7 @@ from meshlab.planner.parse import parse_statement, placeholders
 from meshlab.quality import CheckReport, run_checks
 from meshlab.quality.status import DatasetStatus, StatusStore, attach_status, default_path, record_report
 from meshlab.result import Result
-from meshlab.sources import Source, source_for
+from meshlab.sources import ScanStats, Source, source_for
 
 
 class Mesh:
@@ -183,6 +184,43 @@ class Mesh:
         manifest = self.full_catalog.manifest
         return EngineSettings.parse(manifest.settings.get("engine"), manifest.path)
 
+    @overload
+    def sql(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        lazy: Literal[False] = False,
+        limit: int | None = None,
+        engine: str | None = None,
+        timeout: float | None = None,
+        handle: QueryHandle | None = None,
+    ) -> Result: ...
+
+    @overload
+    def sql(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        lazy: Literal[True],
+        limit: int | None = None,
+        engine: str | None = None,
+        timeout: float | None = None,
+        handle: QueryHandle | None = None,
+    ) -> pl.LazyFrame: ...
+
+    @overload
+    def sql(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        lazy: bool = False,
+        limit: int | None = None,
+        engine: str | None = None,
+        timeout: float | None = None,
+        handle: QueryHandle | None = None,
+    ) -> Result | pl.LazyFrame: ...
+
     def sql(
         self,
         sql: str,
@@ -230,16 +268,16 @@ class Mesh:
                 frames, _ = build_frames(plan)
                 return lazy_query(plan, frames)
 
-            def run():
+            def run() -> tuple[QueryPlan, float, pl.DataFrame, dict[str, ScanStats], EngineChoice]:
                 plan = audit.plan = self.plan(sql, params, limit)
                 planned = time.perf_counter()
                 return (plan, planned, *run_checked(plan, engine, self.engine_settings, handle))
 
             plan, planned, frame, stats, choice = run_cancellable(run, handle)
-            audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
-            audit.result.engine, audit.result.engine_reason = choice.engine, choice.reason
-        attach_status(self, audit.result)
-        return audit.result
+            result = audit.result = Result(frame, plan, stats, planned - started, time.perf_counter() - planned)
+            result.engine, result.engine_reason = choice.engine, choice.reason
+        attach_status(self.status_path, result)
+        return result
 
     # -- trust: checks and their stored status -------------------------------------
     @property
@@ -276,10 +314,17 @@ class Mesh:
         """
         if isinstance(addresses, str):
             addresses = [addresses]
-        report = run_checks(self, addresses, as_of=as_of, failing_rows=failing_rows)
+        datasets = [self.dataset(a) for a in addresses] if addresses else self.datasets()
+        report = run_checks(self, datasets, as_of=as_of, failing_rows=failing_rows)
         if store:
-            record_report(self, report)
+            record_report(self.status_path, report)
         return report
+
+    @overload
+    def status(self, address: str) -> DatasetStatus | None: ...
+
+    @overload
+    def status(self, address: None = None) -> dict[str, DatasetStatus]: ...
 
     def status(self, address: str | None = None) -> DatasetStatus | dict[str, DatasetStatus] | None:
         """The latest stored check outcome of ``address`` (None if never checked), or of every dataset."""
@@ -297,7 +342,9 @@ class Mesh:
     def __enter__(self) -> Mesh:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -50,8 +50,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 from support import ci_no_skips
-
-from meshlab.testing.postgres_server import (  # noqa: F401 - re-exported for the tests
+from support.postgres_server import (  # noqa: F401 - re-exported for the tests
     PostgresServer,
     parse_statement_log,
     start_postgres,
@@ -62,7 +61,7 @@ from meshlab.testing.postgres_server import (  # noqa: F401 - re-exported for th
 # PostgreSQL
 # ---------------------------------------------------------------------------------------
 
-# The server itself lives in meshlab.testing.postgres_server (the benchmarks start it too).
+# The server itself lives in tests/support/postgres_server.py (the benchmarks start it too).
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import meshlab
-from meshlab.demo import write_demo
 from meshlab import rendering
+from meshlab.demo import write_demo
 from meshlab.lineage import Lineage
 from meshlab.lineage_graph import KIND_COLOURS, lineage_svg
 

@@ -1,6 +1,6 @@
 """No leaks: after 500 queries, ordinary, failed and cancelled, the process holds what it held before.
 
-The workload is :mod:`meshlab.testing.query_mix` (``benchmarks/leaks.py`` prints its memory
+The workload is :mod:`support.query_mix` (``benchmarks/leaks.py`` prints its memory
 curve): a PostgreSQL query, a parquet query, a join of both, a statement failing on the
 server, a query failing in the planner, a query on a sleeping view cut by a 0.2 s limit.
 """
@@ -8,9 +8,9 @@ server, a query failing in the planner, a query on a sleeping view cut by a 0.2 
 from __future__ import annotations
 
 from faults.slow_peers import wait_until
+from support.query_mix import ROUND, held, run_mix, write_mix_mesh
 
 import meshlab
-from meshlab.testing.query_mix import ROUND, held, run_mix, write_mix_mesh
 
 QUERIES = 500
 #: resident memory may grow this much from query 100 to query 500 (allocator caches settle)

@@ -16,8 +16,8 @@ from trust_fixtures import build_trust_mesh, write_yaml
 
 import meshlab
 from meshlab.jupyter.widgets import CatalogWidget, tree_options
-from meshlab.rendering import CHECKED_PATTERN
 from meshlab.quality.status import StatusStore, default_path
+from meshlab.rendering import CHECKED_PATTERN
 
 FRESH = "2026-10-14T12:00:00Z"  # orders' newest created_at is 2026-10-14 21:19 ... as_of after it
 STALE = "2026-10-20T00:00:00Z"

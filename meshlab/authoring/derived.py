@@ -13,7 +13,7 @@ import datetime as dt
 import getpass
 import os
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sqlglot
 import yaml
@@ -25,8 +25,16 @@ from meshlab.errors import MeshError
 from meshlab.planner.parse import READ_DIALECT
 
 if TYPE_CHECKING:
-    from meshlab.mesh import Mesh
+    from meshlab.catalog import Catalog
     from meshlab.result import Result
+
+
+class PublishingMesh(Protocol):
+    """What saving a product needs of a mesh (``Mesh`` provides it): the whole catalog, for
+    the domains' folders and the addresses already taken, whatever the role sees."""
+
+    @property
+    def full_catalog(self) -> Catalog: ...
 
 
 class SaveError(MeshError):
@@ -46,7 +54,7 @@ def _expressions(sql: str) -> dict[str, str]:
     return {e.alias_or_name: e.unalias().sql(dialect=READ_DIALECT) for e in tree.expressions}
 
 
-def _folder(mesh: Mesh, domain: str) -> str:
+def _folder(mesh: PublishingMesh, domain: str) -> str:
     domains = dict(mesh.full_catalog.manifest.domains)
     if domain not in domains:
         raise SaveError(f"domain '{domain}' is not in the mesh (domains: {', '.join(sorted(domains))})")
@@ -120,7 +128,7 @@ def derived_contract(result: Result, domain: str, name: str, sql: str, owner: st
     }
 
 
-def save_derived(mesh: Mesh, result: Result, address: str, sql: str, owner: str | None = None) -> str:
+def save_derived(mesh: PublishingMesh, result: Result, address: str, sql: str, owner: str | None = None) -> str:
     """Write ``result`` and its draft contract as the product ``address`` (``domain.name``).
 
     Returns

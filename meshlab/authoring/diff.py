@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.catalog.positions import read_located
 from meshlab.catalog.contract import listed
+from meshlab.catalog.positions import read_located
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS
 from meshlab.quality.rules import OPERATOR_ALIASES, v31_rule_form
 

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 
 from meshlab.authoring.odcs_structure import check_document
-from meshlab.catalog.positions import LocatedDocument, field_path, read_located
 from meshlab.catalog import load_catalog
 from meshlab.catalog.loader import CONTRACT_SUFFIXES, find_contracts, is_contract_file
+from meshlab.catalog.positions import LocatedDocument, field_path, read_located
 from meshlab.errors import DescriptorError, MeshError
 
 

@@ -23,9 +23,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.catalog.positions import LocatedDocument
 from meshlab.catalog.contract import not_queryable_reasons, property_rows
 from meshlab.catalog.odcs_schema import violations
+from meshlab.catalog.positions import LocatedDocument
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS
 from meshlab.quality.rules import METRIC_ALIASES, METRICS
 from meshlab.quality.type_options import EVALUATED

@@ -20,8 +20,8 @@ import ipywidgets as widgets
 from sqlglot import exp
 
 from meshlab.errors import MeshError
-from meshlab.rendering import FLAGGED_STATUSES, STYLE, dataset_html, status_badge
 from meshlab.planner.parse import READ_DIALECT
+from meshlab.rendering import FLAGGED_STATUSES, STYLE, dataset_html, status_badge
 
 if TYPE_CHECKING:
     from meshlab.catalog import Column, Dataset

@@ -1,4 +1,4 @@
-"""Failing rows: up to N rows that break a rule, fetched through ``mesh.sql``.
+"""Failing rows: up to N rows that break a rule, fetched through ``mesh.sql`` (:class:`CheckedMesh`).
 
 The queries are built as sqlglot trees (values as literals, names quoted) and
 run like any user query, so the planner pushes the predicate and the limit to
@@ -7,16 +7,15 @@ the source: a few null rows of a PostgreSQL table are found by PostgreSQL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from sqlglot import exp
 
 from meshlab.planner.parse import READ_DIALECT
 from meshlab.quality.metrics import DuplicateCount, Metric
 
 if TYPE_CHECKING:
-    from meshlab.mesh import Mesh
+    from meshlab.quality.checked_mesh import CheckedMesh
 
 
 def table_ref(address: str, alias: str | None = None) -> exp.Table:
@@ -66,8 +65,6 @@ def rows_query(address: str, metric: Metric, limit: int) -> exp.Select | None:
     return exp.select(exp.Star()).from_(table_ref(address)).where(predicate).limit(limit)
 
 
-def fetch_rows(mesh: Mesh, query: exp.Select) -> list[dict]:
+def fetch_rows(mesh: CheckedMesh, query: exp.Select) -> list[dict[str, Any]]:
     """Run ``query`` through the mesh (pushdown applies) and return its rows as dicts."""
-    result = mesh.sql(query.sql(dialect=READ_DIALECT))
-    frame = result.df if not isinstance(result, pl.LazyFrame) else result.collect()
-    return frame.to_dicts()
+    return mesh.sql(query.sql(dialect=READ_DIALECT)).df.to_dicts()

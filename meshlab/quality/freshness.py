@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
+from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.quality.metrics import NewestValue
 from meshlab.quality.planned import Planned, Verdict, known
 

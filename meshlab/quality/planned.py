@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshlab.quality.metrics import Metric
 from meshlab.quality.report import CheckResult
+
+if TYPE_CHECKING:
+    from meshlab.quality.checked_mesh import CheckedMesh
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Planned:
         A result known without measuring (a malformed rule, a ``text`` rule).
     run
         For a check that is its own query (a ``sql`` rule, a relationship):
-        ``run(mesh, failing_rows) -> CheckResult``, through ``mesh.sql``.
+        ``run(mesh, failing_rows) -> CheckResult``, through ``mesh.sql`` (a :class:`CheckedMesh`).
     """
 
     dataset: str
@@ -60,7 +63,7 @@ class Planned:
     needs_row_count: bool = False
     rows_of: Metric | None = None
     outcome: CheckResult | None = None
-    run: Callable[..., CheckResult] | None = None
+    run: Callable[[CheckedMesh, int], CheckResult] | None = None
 
     def result(
         self, status: str, observed: Any = None, expected: Any = None, message: str = "", rows=()

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
+from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.errors import MeshError
 from meshlab.planner.parse import READ_DIALECT
 from meshlab.quality.failing_rows import fetch_rows, qualified, table_ref
@@ -35,7 +35,7 @@ from meshlab.quality.rules import schema_index
 
 if TYPE_CHECKING:
     from meshlab.catalog import Catalog
-    from meshlab.mesh import Mesh
+    from meshlab.quality.checked_mesh import CheckedMesh
 
 
 class ReferenceProblem(Exception):
@@ -236,7 +236,7 @@ def orphan_query(key: ForeignKey, count: bool, limit: int | None = None) -> exp.
 
 
 def _runner(key: ForeignKey):
-    def run(mesh: Mesh, failing_rows: int):
+    def run(mesh: CheckedMesh, failing_rows: int):
         planned = Planned(key.dataset, key.check, "relationship", key.place)
         result = mesh.sql(orphan_query(key, count=True).sql(dialect=READ_DIALECT))
         orphans = int(result.df.item(0, 0) or 0)

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog.contract import listed
+from meshlab.catalog.positions import LocatedDocument, field_path
 
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 # ODCS v3.0 library rule names (``rule: nullCheck``), read as the v3.1 metric.

@@ -17,8 +17,8 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from meshlab.catalog.positions import LocatedDocument, read_located
 from meshlab.catalog import Dataset
+from meshlab.catalog.positions import LocatedDocument, read_located
 from meshlab.errors import MeshError
 from meshlab.quality.failing_rows import fetch_rows, rows_query
 from meshlab.quality.freshness import as_utc, freshness_check, latencies
@@ -34,12 +34,12 @@ from meshlab.quality.sql_checks import sql_check
 from meshlab.quality.type_options import type_option_checks
 
 if TYPE_CHECKING:
-    from meshlab.mesh import Mesh
+    from meshlab.quality.checked_mesh import CheckedMesh
 
 DEFAULT_FAILING_ROWS = 10
 
 
-def plan_checks(mesh: Mesh, dataset: Dataset, document: LocatedDocument, as_of: dt.datetime) -> list[Planned]:
+def plan_checks(mesh: CheckedMesh, dataset: Dataset, document: LocatedDocument, as_of: dt.datetime) -> list[Planned]:
     """Every check of ``dataset`` except the physical-schema ones, in report order."""
     planned = row_checks(dataset)
     for rule in quality_rules(document, dataset.address, dataset.name):
@@ -61,7 +61,7 @@ def _errored(planned: Planned, message: str) -> CheckResult:
     return planned.result("error", message=message)
 
 
-def _judged(planned: Planned, values: dict, errors: dict, mesh: Mesh, failing_rows: int) -> CheckResult:
+def _judged(planned: Planned, values: dict, errors: dict, mesh: CheckedMesh, failing_rows: int) -> CheckResult:
     metric = planned.metric
     if metric in errors:
         return _errored(planned, str(errors[metric]))
@@ -85,7 +85,7 @@ def _judged(planned: Planned, values: dict, errors: dict, mesh: Mesh, failing_ro
     return planned.result("failed", verdict.observed, verdict.expected, verdict.message, examples)
 
 
-def _run_query_check(planned: Planned, mesh: Mesh, failing_rows: int) -> CheckResult:
+def _run_query_check(planned: Planned, mesh: CheckedMesh, failing_rows: int) -> CheckResult:
     try:
         return planned.run(mesh, failing_rows)
     except MeshError as exc:
@@ -102,7 +102,7 @@ def _source_down(planned: list[Planned], error: MeshError) -> list[CheckResult]:
 
 
 def check_dataset(
-    mesh: Mesh, dataset: Dataset, document: LocatedDocument, as_of: dt.datetime, failing_rows: int
+    mesh: CheckedMesh, dataset: Dataset, document: LocatedDocument, as_of: dt.datetime, failing_rows: int
 ) -> tuple[list[CheckResult], list[str]]:
     """All results of one dataset, and what its source was sent for the batched metrics."""
     planned = plan_checks(mesh, dataset, document, as_of)
@@ -131,14 +131,14 @@ def check_dataset(
     return results, measured.sent
 
 
-def contract_document(mesh: Mesh, dataset: Dataset) -> LocatedDocument:
+def contract_document(mesh: CheckedMesh, dataset: Dataset) -> LocatedDocument:
     """The dataset's contract with line numbers, named relative to the mesh's folder.
 
     When the file cannot be read again (an object store that needs options), the
     catalog's copy is used: messages then lack line numbers but every check runs.
     """
     path = dataset.contract_path
-    root = mesh.full_catalog.manifest.path
+    root = mesh.catalog.manifest.path  # the role's view shares the mesh's manifest
     root = root if os.path.isdir(root) else os.path.dirname(root)
     shown = os.path.relpath(path, root) if "://" not in path and path.startswith(root + os.sep) else path
     try:
@@ -147,7 +147,7 @@ def contract_document(mesh: Mesh, dataset: Dataset) -> LocatedDocument:
         return LocatedDocument(dataset.descriptor, shown)
 
 
-def configured(mesh: Mesh, key: str, default: Any = None) -> Any:
+def configured(mesh: CheckedMesh, key: str, default: Any = None) -> Any:
     """A ``checks:`` setting of mesh.yaml (``as_of``, ``failing_rows``)."""
     settings = mesh.catalog.manifest.settings.get("checks") or {}
     return settings.get(key, default) if isinstance(settings, dict) else default
@@ -165,18 +165,17 @@ def _instant(value: Any) -> dt.datetime:
 
 
 def run_checks(
-    mesh: Mesh,
-    addresses: list[str] | None = None,
+    mesh: CheckedMesh,
+    datasets: list[Dataset],
     as_of: dt.datetime | str | None = None,
     failing_rows: int | None = None,
 ) -> CheckReport:
-    """Check ``addresses`` (default: every dataset) of ``mesh``; see :meth:`meshlab.Mesh.check`."""
+    """Check ``datasets`` of ``mesh``; see :meth:`meshlab.Mesh.check`."""
     started = time.perf_counter()
     checked_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     fixed = as_of if as_of is not None else configured(mesh, "as_of")
     moment = _instant(fixed) if fixed is not None else checked_at
     limit = int(failing_rows if failing_rows is not None else configured(mesh, "failing_rows", DEFAULT_FAILING_ROWS))
-    datasets = [mesh.dataset(a) for a in addresses] if addresses else mesh.datasets()
     documents: dict[str, LocatedDocument] = {}
     results: list[CheckResult] = []
     sent: dict[str, list[str]] = {}

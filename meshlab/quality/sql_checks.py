@@ -25,7 +25,7 @@ from meshlab.quality.planned import Planned, known
 from meshlab.quality.rules import QualityRule
 
 if TYPE_CHECKING:
-    from meshlab.mesh import Mesh
+    from meshlab.quality.checked_mesh import CheckedMesh
 
 OBJECT_NAMES = ("object", "table", "model")
 PROPERTY_NAMES = ("property", "column", "field")
@@ -92,7 +92,7 @@ def sql_check(rule: QualityRule) -> Planned:
         return known(rule.dataset, rule.name, "quality", "error", f"{rule.place}: {rule.problem}", rule.place)
     planned = Planned(rule.dataset, rule.name, "quality", rule.place)
 
-    def run(mesh: Mesh, failing_rows: int):
+    def run(mesh: CheckedMesh, failing_rows: int):
         try:
             sql = render_query(rule)
             dataset = mesh.catalog.resolve(rule.dataset)

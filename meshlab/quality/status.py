@@ -22,8 +22,13 @@ import posixpath
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from meshlab.quality.report import CheckReport, CheckResult
+
+if TYPE_CHECKING:
+    from meshlab.catalog import Dataset
+    from meshlab.result import Result
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -288,7 +293,7 @@ def _status(row: tuple, problems: tuple[CheckResult, ...]) -> DatasetStatus:
     )  # fmt: skip
 
 
-def dataset_warnings(statuses: dict[str, DatasetStatus], datasets: list) -> list[str]:
+def dataset_warnings(statuses: dict[str, DatasetStatus], datasets: list[Dataset]) -> list[str]:
     """Warnings for a query result: datasets read that are deprecated or retired, or that
     failed their freshness SLA or a check at the last check run."""
     warnings = []
@@ -311,20 +316,19 @@ def dataset_warnings(statuses: dict[str, DatasetStatus], datasets: list) -> list
     return warnings
 
 
-def record_report(mesh, report: CheckReport) -> None:
-    """Keep ``report`` in ``mesh``'s status store; a store that cannot be written is noted
-    on the report (``store_error``), never raised: the checks themselves ran."""
+def record_report(path: str, report: CheckReport) -> None:
+    """Keep ``report`` in the status store at ``path`` (``Mesh.status_path``); a store that cannot
+    be written is noted on the report (``store_error``), never raised: the checks themselves ran."""
     try:
-        StatusStore(mesh.status_path).record(report)
+        StatusStore(path).record(report)
     except (OSError, sqlite3.Error) as exc:
-        report.store_error = f"results not stored in {mesh.status_path}: {exc}"
+        report.store_error = f"results not stored in {path}: {exc}"
 
 
-def attach_status(mesh, result) -> None:
-    """Give a query result the latest check status of the datasets it read, and the warnings
-    they call for (``Result.checks``, ``Result.warnings``)."""
+def attach_status(path: str, result: Result) -> None:
+    """Give a query result the latest check status of the datasets it read, from the status store
+    at ``path``, and the warnings they call for (``Result.checks``, ``Result.warnings``)."""
     datasets = list({ds.address: ds for ds in result.query_plan.datasets.values()}.values())
-    path = mesh.status_path
     statuses = StatusStore(path).latest([d.address for d in datasets]) if os.path.isfile(path) else {}
     result.checks = statuses
     result.warnings = dataset_warnings(statuses, datasets)

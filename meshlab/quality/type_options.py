@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
+from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.planner.parse import READ_DIALECT
 from meshlab.quality.failing_rows import fetch_rows, table_ref
 from meshlab.quality.planned import Planned, known, plural
 from meshlab.quality.rules import schema_index
 
 if TYPE_CHECKING:
-    from meshlab.mesh import Mesh
+    from meshlab.quality.checked_mesh import CheckedMesh
 
 EVALUATED = ("pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
@@ -61,7 +61,7 @@ def _query(address: str, column: str, condition: exp.Expression, count: bool, li
 
 
 def _runner(planned: Planned, column: str, condition: exp.Expression, text: str):
-    def run(mesh: Mesh, failing_rows: int):
+    def run(mesh: CheckedMesh, failing_rows: int):
         result = mesh.sql(_query(planned.dataset, column, condition, True).sql(dialect=READ_DIALECT))
         count = int(result.df.item(0, 0) or 0)
         message = f"{plural(count, 'value')} breaking {text}"

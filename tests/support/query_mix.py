@@ -52,7 +52,7 @@ def _contract(domain: str, name: str, server: dict, columns: tuple[tuple[str, st
 
 
 def write_mix_mesh(root: Path, server) -> Path:
-    """Create database ``mix`` on ``server`` (a :class:`~meshlab.testing.postgres_server.PostgresServer`)
+    """Create database ``mix`` on ``server`` (a :class:`~support.postgres_server.PostgresServer`)
     and the mesh in ``root``; returns the path of its mesh.yaml. Needs ``PGUSER`` = ``server.user``."""
     import psycopg
 
