@@ -8,6 +8,7 @@ transformation (OpenLineage's IDENTITY / TRANSFORMATION / AGGREGATION).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -49,7 +50,7 @@ class Lineage:
     def is_masked(self, output: str) -> bool:
         return bool(self.masked.get(output))
 
-    def to_openlineage(self, namespace: str = "meshlab") -> dict:
+    def to_openlineage(self, namespace: str = "meshlab") -> dict[str, Any]:
         """The OpenLineage ``columnLineage`` facet's ``fields`` (``masking`` marks masked inputs)."""
         fields = {}
         for output, sources in self.columns.items():
@@ -69,7 +70,7 @@ class Lineage:
         return {"fields": fields}
 
 
-def _kind(expression: exp.Expression) -> str:
+def _kind(expression: exp.Expr) -> str:
     value = expression.this if isinstance(expression, exp.Alias) else expression
     if value.find(exp.AggFunc):
         return "aggregation"
@@ -88,7 +89,7 @@ def column_lineage(
     schema = qualify_schema(datasets)
     columns: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
-    for position, name in enumerate(tree.named_selects):
+    for position, name in enumerate(tree.named_selects if isinstance(tree, exp.Query) else []):
         output = name or f"column_{position}"
         sources: set[str] = set()
         kind = "identity"

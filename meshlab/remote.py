@@ -50,14 +50,14 @@ class RemoteError(MeshError):
 class RemoteResult:
     """A query's answer from the server: the rows and what the server says of them."""
 
-    def __init__(self, df: pl.DataFrame, about: dict):
+    def __init__(self, df: pl.DataFrame, about: dict[str, Any]) -> None:
         self.df = df
-        self.user = about.get("user")
-        self.role = about.get("role")
-        self.datasets = list(about.get("datasets", []))
+        self.user: str | None = about.get("user")
+        self.role: str | None = about.get("role")
+        self.datasets: list[str] = list(about.get("datasets", []))
         self.lineage = Lineage(**about.get("lineage", {}))
-        self.plan_seconds = about.get("plan_seconds")
-        self.run_seconds = about.get("run_seconds")
+        self.plan_seconds: float | None = about.get("plan_seconds")
+        self.run_seconds: float | None = about.get("run_seconds")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -90,7 +90,9 @@ class RemoteMesh:
         The role to act in; the server checks the user holds it.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, role: str | None = None, timeout=300.0):
+    def __init__(
+        self, url: str | None = None, token: str | None = None, role: str | None = None, timeout: float = 300.0
+    ) -> None:
         url = url or os.environ.get(URL_ENV)
         if not url:
             raise GovernanceError(f"server mode needs the Jupyter server's URL: pass url= or set ${URL_ENV}")
@@ -99,7 +101,7 @@ class RemoteMesh:
         self.role = role
         self.timeout = timeout
 
-    def _request(self, path: str, body: dict | None = None) -> tuple[bytes, str]:
+    def _request(self, path: str, body: dict[str, Any] | None = None) -> tuple[bytes, str]:
         url = f"{self.url}/meshlab/api/{path}"
         headers = {"Content-Type": "application/json"}
         if self.token:
@@ -143,17 +145,20 @@ class RemoteMesh:
         """Names of the ``:name`` placeholders in ``sql`` (parsed here, run there)."""
         return placeholders(parse_statement(sql))
 
-    def search(self, text: str = "", limit: int | None = None) -> list[dict]:
-        """The datasets the role may read, ranked by ``text`` (as the sidebar lists them)."""
+    def search(self, text: str = "", limit: int | None = None) -> list[dict[str, Any]]:
+        """The datasets the role may read, ranked by ``text`` (as the sidebar lists them): JSON objects."""
         query = urllib.parse.urlencode({"q": text, **({"limit": limit} if limit is not None else {})})
         body, _ = self._request(f"datasets?{query}")
-        return json.loads(body)
+        found: list[dict[str, Any]] = json.loads(body)
+        return found
 
-    def datasets(self) -> list[dict]:
+    def datasets(self) -> list[dict[str, Any]]:
         return self.search("")
 
-    def status(self) -> dict:
-        return json.loads(self._request("status")[0])
+    def status(self) -> dict[str, Any]:
+        """The server's ``GET status`` (the mesh it serves, its load errors, the user and role)."""
+        answer: dict[str, Any] = json.loads(self._request("status")[0])
+        return answer
 
     def __repr__(self) -> str:
         return f"<RemoteMesh {self.url} role {self.role or '(default)'}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from meshlab.sources import FileSource, ScanStats
 
 if TYPE_CHECKING:
     from meshlab.lineage_graph import LineageSvg
+    from meshlab.quality.status import DatasetStatus
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,19 @@ class Fragment:
 
 
 def _fragment(scan: ScanPlan, stats: ScanStats, root: str | None) -> Fragment:
-    is_file = isinstance(scan.source, FileSource)
+    source = scan.source
+    is_file = isinstance(source, FileSource)
     return Fragment(
         scan_id=scan.scan_id,
         datasets=tuple(ds.address for ds in scan.datasets),
-        server=scan.source.server_label,
-        kind=scan.source.kind,
+        server=source.server_label,
+        kind=source.kind,
         sent=tuple(relative_to_root(text, root) for text in stats.sent or [scan.describe()]),
         pushed=tuple(p for p, _ in scan.pushed),
         kept_local=scan.kept_local,
         limit=scan.spec.limit,
         rows=stats.rows,
-        bytes=scan.source.bytes_for(scan.spec.columns) if is_file else stats.bytes,
+        bytes=source.bytes_for(scan.spec.columns) if isinstance(source, FileSource) else stats.bytes,
         seconds=None if is_file else stats.seconds,
     )
 
@@ -76,7 +79,7 @@ class ExecutedPlan:
     def local_sql(self) -> str:
         return self.query_plan.local_sql
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Fragment]:
         return iter(self.fragments)
 
     def __len__(self) -> int:
@@ -118,7 +121,7 @@ class Result:
 
     def __init__(
         self, df: pl.DataFrame, plan: QueryPlan, stats: dict[str, ScanStats], plan_seconds: float, run_seconds: float
-    ):
+    ) -> None:
         self.df = df
         self.query_plan = plan
         self.plan = ExecutedPlan(plan, stats)
@@ -126,7 +129,7 @@ class Result:
         self.run_seconds = run_seconds
         # Filled in by Mesh.sql from the status store: see meshlab.quality.status.
         self.warnings: list[str] = []
-        self.checks: dict = {}
+        self.checks: dict[str, DatasetStatus] = {}
         # Set by Mesh.sql: see meshlab.engine.choice.
         self.engine, self.engine_reason = "polars", ""
 

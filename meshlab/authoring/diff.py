@@ -98,8 +98,14 @@ def _relationship_changes(where: str, old: Any, new: Any) -> list[Change]:
 
 
 # -- quality rules -------------------------------------------------------------------
-def _rule_key(rule: dict) -> tuple:
-    arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
+def _arguments(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule's ``arguments`` mapping (empty when it has none, or something else)."""
+    arguments = rule.get("arguments")
+    return arguments if isinstance(arguments, dict) else {}
+
+
+def _rule_key(rule: dict[str, Any]) -> tuple[Any, ...]:
+    arguments = _arguments(rule)
     keys = tuple(map(str, listed(arguments.get("properties"))))
     return tuple(
         v if v is None or isinstance(v, str | tuple) else str(v)
@@ -141,8 +147,7 @@ def _rule_changes(where: str, old: dict, new: dict) -> list[Change]:
             out.append(Change(False, where, "threshold loosened"))
         else:
             out.append(Change(True, where, "threshold changed"))
-    args_a = old.get("arguments") if isinstance(old.get("arguments"), dict) else {}
-    args_b = new.get("arguments") if isinstance(new.get("arguments"), dict) else {}
+    args_a, args_b = _arguments(old), _arguments(new)
     for key, tighter in (("validValues", "fewer valid values"), ("missingValues", "more values count as missing")):
         va, vb = set(map(str, listed(args_a.get(key)))), set(map(str, listed(args_b.get(key))))
         if va != vb:

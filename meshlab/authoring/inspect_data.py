@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +154,7 @@ def file_server(path: str, fmt: str) -> dict:
     custom property.
     """
     protocol = path.split("://", 1)[0].lower() if "://" in path else "file"
+    server: dict[str, Any]
     if protocol == "file":
         server = {"server": "files", "type": "local", "format": fmt, "path": path}
     else:
@@ -173,9 +175,12 @@ def sqlite_server(path: str) -> dict:
     }
 
 
-def _database_profile(fetch, table_sql: str, declared: dict[str, str], server: dict, table: str) -> DataProfile:
+def _database_profile(
+    fetch: Callable[[str], pa.Table], table_sql: str, declared: dict[str, str], server: dict[str, Any], table: str
+) -> DataProfile:
     rows = int(fetch(f"SELECT count(*) AS n FROM {table_sql}").column(0)[0].as_py())
-    sample = pl.from_arrow(_plain(fetch(f"SELECT * FROM {table_sql} LIMIT {SAMPLE_ROWS}")))
+    fetched = pl.from_arrow(_plain(fetch(f"SELECT * FROM {table_sql} LIMIT {SAMPLE_ROWS}")))
+    sample = fetched if isinstance(fetched, pl.DataFrame) else fetched.to_frame()
     _, columns = profile_frame(sample.lazy(), declared)
     sampled = sample.height if sample.height < rows else None
     return DataProfile(rows, columns, server, table, sampled)
@@ -184,7 +189,8 @@ def _database_profile(fetch, table_sql: str, declared: dict[str, str], server: d
 def _plain(table: pa.Table) -> pa.Table:
     from meshlab.sources.database import plain_arrow
 
-    return plain_arrow(table)
+    plain: pa.Table = plain_arrow(table)
+    return plain
 
 
 def _sqlite(url: urllib.parse.SplitResult, table: str) -> DataProfile:
@@ -201,14 +207,15 @@ def _sqlite(url: urllib.parse.SplitResult, table: str) -> DataProfile:
             with adbc.connect(f"file:{path}?mode=ro") as connection, connection.cursor() as cursor:
                 cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 30)})
                 cursor.execute(sql)
-                return cursor.fetch_arrow_table()
+                answer: pa.Table = cursor.fetch_arrow_table()
+                return answer
         except Exception as exc:  # noqa: BLE001 - the driver's error, named
             raise InitError(f"SQLite {path}, table {table}: {str(exc).splitlines()[0]}") from exc
 
     info = fetch(f"SELECT name, type FROM pragma_table_info('{table.replace(chr(39), chr(39) * 2)}')")
     if info.num_rows == 0:
         raise InitError(f"SQLite {path} has no table '{table}'")
-    declared = dict(zip(info.column("name").to_pylist(), info.column("type").to_pylist()))
+    declared = {str(n): str(t) for n, t in zip(info.column("name").to_pylist(), info.column("type").to_pylist())}
     return _database_profile(fetch, quoted, declared, sqlite_server(path), table)
 
 
@@ -226,7 +233,8 @@ def _postgres(url: urllib.parse.SplitResult, table: str) -> DataProfile:
         try:
             with adbc.connect(uri) as connection, connection.cursor() as cursor:
                 cursor.execute(sql)
-                return cursor.fetch_arrow_table()
+                answer: pa.Table = cursor.fetch_arrow_table()
+                return answer
         except Exception as exc:  # noqa: BLE001 - the driver's error, named
             raise InitError(f"PostgreSQL {url.hostname}/{database}, table {table}: {str(exc).splitlines()[0]}") from exc
 
@@ -237,7 +245,9 @@ def _postgres(url: urllib.parse.SplitResult, table: str) -> DataProfile:
     )
     if info.num_rows == 0:
         raise InitError(f"PostgreSQL {url.hostname}/{database} has no table {schema}.{name}")
-    declared = dict(zip(info.column("column_name").to_pylist(), info.column("data_type").to_pylist()))
+    declared = {
+        str(n): str(t) for n, t in zip(info.column("column_name").to_pylist(), info.column("data_type").to_pylist())
+    }
     server = {"server": "database", "type": "postgres", "host": url.hostname or "localhost", "port": url.port or 5432,
               "database": database, "schema": schema}  # fmt: skip
     quoted = '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'

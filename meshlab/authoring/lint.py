@@ -57,10 +57,12 @@ def lint_document(document: LocatedDocument) -> list[LintProblem]:
 def _contract_files(path: str) -> tuple[str, list[tuple[str | None, str]], list[LintProblem]]:
     """(root folder, [(domain or None, contract path)], manifest problems) for a mesh, folder or file."""
     path = os.path.abspath(path) if "://" not in path else path
+    files: list[tuple[str | None, str]]
     if is_contract_file(path):
         return os.path.dirname(path), [(None, path)], []
     if os.path.isdir(path):
-        return path, [(None, p) for p in find_contracts(path)], []
+        files = [(None, p) for p in find_contracts(path)]
+        return path, files, []
     manifest = read_located(path)
     root = os.path.dirname(path)
     if (
@@ -69,7 +71,8 @@ def _contract_files(path: str) -> tuple[str, list[tuple[str | None, str]], list[
         and "domains" not in manifest.data
     ):
         return root, [(None, path)], []  # one contract in a .yaml file: a mesh of one
-    problems, files = [], []
+    problems: list[LintProblem] = []
+    files = []
     domains = manifest.data.get("domains") if isinstance(manifest.data, dict) else None
     if not isinstance(domains, dict) or not domains:
         line = manifest.line(("domains",))
@@ -85,7 +88,8 @@ def _contract_files(path: str) -> tuple[str, list[tuple[str | None, str]], list[
 
 
 def _mesh_problems(documents: list[tuple[str | None, LocatedDocument]]) -> list[LintProblem]:
-    problems, ids = [], {}
+    problems: list[LintProblem] = []
+    ids: dict[str | int | float, str] = {}
     for domain, doc in documents:
         raw = doc.data if isinstance(doc.data, dict) else {}
         if isinstance(raw.get("id"), str | int | float):
@@ -151,9 +155,9 @@ def lint_mesh(path: str) -> list[LintProblem]:
     except MeshError as exc:
         return sorted(problems, key=_order) + [LintProblem(_shown(str(path), root), None, "error", "", str(exc))]
     for error in catalog.errors:  # what meshlab itself refuses in a valid contract (a limit, an address clash)
-        shown = _shown(error.path, root)
-        if shown not in broken:
-            problems.append(_unreadable(shown, error, "warning"))
+        named = _shown(error.path, root)
+        if named not in broken:
+            problems.append(_unreadable(named, error, "warning"))
     problems += _relationship_problems(catalog, documents, root)
     return sorted(problems, key=_order)
 

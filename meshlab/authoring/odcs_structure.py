@@ -96,10 +96,10 @@ def _semantic(raw: dict) -> list[Finding]:
                     found.append(Finding((*path, "logicalTypeOptions", option), "notice", message))
         found += _rules(obj.get("quality"), (*where, "quality"), columns, on_property=False)
     found += _sla(raw, objects)
-    names = [s.get("server") for s in _items(raw.get("servers")) if isinstance(s, dict)]
-    for i, name in enumerate(names):
-        if name is not None and name in names[:i]:
-            found.append(Finding(("servers", i, "server"), "warning", f"server name '{name}' is used twice"))
+    servers = [s.get("server") for s in _items(raw.get("servers")) if isinstance(s, dict)]
+    for i, server in enumerate(servers):
+        if server is not None and server in servers[:i]:
+            found.append(Finding(("servers", i, "server"), "warning", f"server name '{server}' is used twice"))
     return found
 
 

@@ -1,1 +1,1 @@
-"""Jupyter front ends: magics, completion, the catalog widget, the server extension. All thin: they render with meshlab.rendering."""
+"""Jupyter front ends: magics, completion, the catalog widget, the server extension (all thin; see meshlab.rendering)."""

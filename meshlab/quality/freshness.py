@@ -18,7 +18,7 @@ from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
 from meshlab.catalog.positions import LocatedDocument, field_path
 from meshlab.quality.metrics import NewestValue
-from meshlab.quality.planned import Planned, Verdict, known
+from meshlab.quality.planned import Judge, Planned, Verdict, known
 
 LATENCY_NAMES = ("latency", "ly", "freshness")
 UNITS = {
@@ -156,7 +156,7 @@ def latencies(document: LocatedDocument, dataset: Dataset) -> list[Latency]:
     return found
 
 
-def _judge(latency: Latency, as_of: dt.datetime):
+def _judge(latency: Latency, limit: dt.timedelta, as_of: dt.datetime) -> Judge:
     def judge(value: Any, rows: int | None) -> Verdict:
         expected = {"max_age": latency.text, "as_of": as_of.isoformat()}
         newest = newest_instant(value)
@@ -165,7 +165,7 @@ def _judge(latency: Latency, as_of: dt.datetime):
         age = as_of - newest
         observed = {"newest": value.isoformat(), "age": age_text(age), "age_seconds": age.total_seconds()}
         stamp = as_of.strftime("%Y-%m-%d %H:%M UTC")
-        ok = age <= latency.limit
+        ok = age <= limit
         verb = "within" if ok else "more than"
         message = (
             f"newest {latency.column} {value.isoformat()} is {age_text(age)} old at {stamp}: {verb} {latency.text}"
@@ -185,6 +185,9 @@ def freshness_check(latency: Latency, dataset: Dataset, as_of: dt.datetime) -> P
             latency.dataset, latency.check, "sla", status, f"{latency.place}: {latency.problem}", latency.place
         )
     column = dataset.column(latency.column)
+    if column is None or latency.limit is None:  # latencies() reports either as the problem: not reached
+        problem = f"{latency.place}: latency element '{latency.column}' cannot be measured"
+        return known(latency.dataset, latency.check, "sla", "error", problem, latency.place)
     if column.logical_type not in ("date", "timestamp"):
         problem = (
             f"{latency.place}: latency element '{latency.column}' is {column.logical_type}, not a date or timestamp"
@@ -196,5 +199,5 @@ def freshness_check(latency: Latency, dataset: Dataset, as_of: dt.datetime) -> P
         kind="sla",
         rule=latency.place,
         metric=NewestValue(latency.column, column.logical_type),
-        judge=_judge(latency, as_of),
+        judge=_judge(latency, latency.limit, as_of),
     )

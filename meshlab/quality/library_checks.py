@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshlab.catalog import Dataset
+from meshlab.errors import MeshError
 from meshlab.quality.metrics import (
     DuplicateCount,
     InvalidCount,
@@ -19,7 +20,7 @@ from meshlab.quality.metrics import (
     RowCount,
     typed_values,
 )
-from meshlab.quality.planned import Planned, Verdict, known, plural
+from meshlab.quality.planned import Judge, Planned, Verdict, known, plural
 from meshlab.quality.rules import QualityRule
 from meshlab.sources.base import column_dtype
 
@@ -32,6 +33,13 @@ NOUNS = {
 }
 
 
+def _column(rule: QualityRule) -> str:
+    """The column of a well-formed column rule (``parse_rule`` made a column-less one a problem)."""
+    if rule.column is None:
+        raise MeshError(f"{rule.place}: {rule.metric} needs a column")
+    return rule.column
+
+
 def rule_metric(rule: QualityRule, dataset: Dataset) -> Metric:
     """The metric a (well-formed) library rule is judged on."""
     column = dataset.column(rule.column) if rule.column else None
@@ -39,21 +47,21 @@ def rule_metric(rule: QualityRule, dataset: Dataset) -> Metric:
     if rule.metric == "rowCount":
         return RowCount()
     if rule.metric == "nullValues":
-        return NullCount(rule.column)
+        return NullCount(_column(rule))
     if rule.metric == "missingValues":
         values, include_null = typed_values(list(rule.argument("missingValues", (None, ""))), dtype)
-        return MissingCount(rule.column, values, include_null)
+        return MissingCount(_column(rule), values, include_null)
     if rule.metric == "invalidValues":
         valid = rule.argument("validValues")
         typed = typed_values(list(valid), dtype)[0] if valid is not None else None
         pattern = rule.argument("pattern")
-        return InvalidCount(rule.column, typed, str(pattern) if pattern is not None else None)
+        return InvalidCount(_column(rule), typed, str(pattern) if pattern is not None else None)
     keys = rule.argument("properties")
-    return DuplicateCount(tuple(str(k) for k in keys) if keys else (rule.column,))
+    return DuplicateCount(tuple(str(k) for k in keys) if keys else (_column(rule),))
 
 
-def _judge(rule: QualityRule):
-    noun = NOUNS[rule.metric]
+def _judge(rule: QualityRule) -> Judge:
+    noun = NOUNS[str(rule.metric)]  # a well-formed library rule names one of them
 
     def judge(value: Any, rows: int | None) -> Verdict:
         count = int(value or 0)

@@ -38,8 +38,8 @@ class Measurement:
 
     def record(self, metrics: list[Metric], row: dict[str, Any] | None, error: MeshError | None = None) -> None:
         for i, metric in enumerate(metrics):
-            if error is not None:
-                self.errors[metric] = error
+            if error is not None or row is None:
+                self.errors[metric] = error or ExecutionError("the check query returned no row")
             else:
                 self.values[metric] = row[f"m{i}"]
 
@@ -160,23 +160,30 @@ def measure(source: Source, metrics: list[Metric]) -> Measurement:
     metrics = list(dict.fromkeys(metrics))
     if not metrics:
         return out
-    local: list[Metric] = []
-    if isinstance(source, DatabaseSource):
-        table = source.table()
-        shared = [m for m in metrics if m.sql(source.dialect) is not None]
-        alone = [m for m in metrics if m not in shared and m.statement(table, source.dialect) is not None]
-        local = [m for m in metrics if m not in shared and m not in alone]
-        if shared:
-            query = exp.select(*(exp.alias_(m.sql(source.dialect), f"m{i}", quoted=True) for i, m in enumerate(shared)))
-            _database_batch(source, shared, query.from_(table), out)
-        for metric in alone:
-            _database_batch(source, [metric], metric.statement(table, source.dialect), out)
-        if shared and isinstance(out.errors.get(shared[0]), SourceError):
-            for metric in local:  # the database is gone: no point in asking it again
-                out.errors[metric] = out.errors[shared[0]]
-            return out
-    else:
-        local = metrics
+    local = metrics
+    if isinstance(source, DatabaseSource) and source.dialect is not None:
+        local = _in_database(source, source.dialect, metrics, out)
     if local:
         _local_batch(source, local, out)
     return out
+
+
+def _in_database(source: DatabaseSource, dialect: str, metrics: list[Metric], out: Measurement) -> list[Metric]:
+    """Measure what the database computes (one shared SELECT, plus statements of their own);
+    return the metrics left for Polars (none when the database is gone: they are errors too)."""
+    table = source.table()
+    shared = [(m, e) for m in metrics if (e := m.sql(dialect)) is not None]
+    done = {m for m, _ in shared}
+    alone = [(m, q) for m in metrics if m not in done and (q := m.statement(table, dialect)) is not None]
+    done |= {m for m, _ in alone}
+    local = [m for m in metrics if m not in done]
+    if shared:
+        query = exp.select(*(exp.alias_(e, f"m{i}", quoted=True) for i, (_, e) in enumerate(shared)))
+        _database_batch(source, [m for m, _ in shared], query.from_(table), out)
+    for metric, statement in alone:
+        _database_batch(source, [metric], statement, out)
+    if shared and isinstance(out.errors.get(shared[0][0]), SourceError):
+        for metric in local:  # the database is gone: no point in asking it again
+            out.errors[metric] = out.errors[shared[0][0]]
+        return []
+    return local

@@ -26,6 +26,9 @@ from sqlglot import exp
 
 from meshlab.planner.parse import literal
 
+ColumnRef = Callable[[str], exp.Column]
+"""Makes the reference to a column by name (``"x"`` or ``t."x"``), for :meth:`Metric.offending`."""
+
 # Databases whose regular-expression match meshlab sends a pattern to.
 REGEX_DIALECTS = ("postgres",)
 
@@ -34,13 +37,13 @@ def _col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _count_if(condition: exp.Expression) -> exp.Expression:
+def _count_if(condition: exp.Expr) -> exp.Expr:
     """``SUM(CASE WHEN condition THEN 1 ELSE 0 END)``: portable where COUNT(*) FILTER is not."""
     case = exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))], default=exp.Literal.number(0))
     return exp.Coalesce(this=exp.Sum(this=case), expressions=[exp.Literal.number(0)])
 
 
-def _in(column: exp.Expression, values: tuple) -> exp.Expression:
+def _in(column: exp.Expr, values: tuple[Any, ...]) -> exp.Expr:
     return exp.In(this=column, expressions=[literal(v) for v in values])
 
 
@@ -63,14 +66,14 @@ class Metric:
     def polars(self) -> pl.Expr:
         raise NotImplementedError
 
-    def sql(self, dialect: str) -> exp.Expression | None:
+    def sql(self, dialect: str) -> exp.Expr | None:
         return None
 
     def statement(self, table: exp.Table, dialect: str) -> exp.Select | None:
         """A statement of its own whose one value (named ``m0``) is the metric."""
         return None
 
-    def offending(self, column: callable) -> exp.Expression | None:
+    def offending(self, column: ColumnRef) -> exp.Expr | None:
         return None
 
     def stages(self) -> tuple[tuple[pl.Expr, Callable[[Any], Any]], ...]:
@@ -92,7 +95,7 @@ class RowCount(Metric):
     def polars(self) -> pl.Expr:
         return pl.len().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expression:
+    def sql(self, dialect: str) -> exp.Expr:
         return exp.Count(this=exp.Star())
 
 
@@ -107,10 +110,10 @@ class NullCount(Metric):
     def polars(self) -> pl.Expr:
         return pl.col(self.column).null_count().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expression:
+    def sql(self, dialect: str) -> exp.Expr:
         return exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=_col(self.column)))
 
-    def offending(self, column) -> exp.Expression:
+    def offending(self, column: ColumnRef) -> exp.Expr:
         return column(self.column).is_(exp.null())
 
 
@@ -133,10 +136,10 @@ class MissingCount(Metric):
             hit = hit.fill_null(False) | c.is_null()
         return hit.fill_null(False).sum().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expression:
+    def sql(self, dialect: str) -> exp.Expr:
         return _count_if(self.offending(_col))
 
-    def offending(self, column) -> exp.Expression:
+    def offending(self, column: ColumnRef) -> exp.Expr:
         parts = []
         if self.values:
             parts.append(_in(column(self.column), self.values))
@@ -166,12 +169,12 @@ class InvalidCount(Metric):
             bad = bad | ~c.cast(pl.String).str.contains(self.pattern)
         return (c.is_not_null() & bad).fill_null(False).sum().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expression | None:
+    def sql(self, dialect: str) -> exp.Expr | None:
         if self.pattern is not None and dialect not in REGEX_DIALECTS:
             return None
         return _count_if(self.offending(_col))
 
-    def offending(self, column) -> exp.Expression:
+    def offending(self, column: ColumnRef) -> exp.Expr:
         c = column(self.column)
         bad = []
         if self.valid is not None:
@@ -220,7 +223,7 @@ class DuplicateCount(Metric):
         hashed = (pl.len() - pl.struct(list(self.keys)).hash().n_unique()).cast(pl.Int64)
         return ((hashed, lambda value: 0 if value == 0 else UNSETTLED), exact)
 
-    def sql(self, dialect: str) -> exp.Expression | None:
+    def sql(self, dialect: str) -> exp.Expr | None:
         if len(self.keys) != 1:
             return None
         c = _col(self.keys[0])
@@ -252,7 +255,7 @@ class NewestValue(Metric):
     def polars(self) -> pl.Expr:
         return pl.col(self.column).max()
 
-    def sql(self, dialect: str) -> exp.Expression:
+    def sql(self, dialect: str) -> exp.Expr:
         return exp.Max(this=_col(self.column))
 
 

@@ -19,6 +19,7 @@ both may live on different servers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from meshlab.quality.rules import schema_index
 if TYPE_CHECKING:
     from meshlab.catalog import Catalog
     from meshlab.quality.checked_mesh import CheckedMesh
+    from meshlab.quality.report import CheckResult
 
 
 class ReferenceProblem(Exception):
@@ -75,8 +77,9 @@ def _property_name(document: LocatedDocument, target: Dataset, key: str) -> str:
     for prop in listed(document.data["schema"][i].get("properties")) if i is not None else ():
         if isinstance(prop, dict) and key in (str(prop.get("name")), str(prop.get("id"))):
             return str(prop.get("name"))
-    if target.column(key) is not None:
-        return target.column(key).name
+    declared = target.column(key)
+    if declared is not None:
+        return declared.name
     raise ReferenceProblem(f"{target.address} has no column '{key}'")
 
 
@@ -105,9 +108,10 @@ def resolve_reference(ref: str, document: LocatedDocument, dataset: Dataset, cat
         except MeshError:
             continue
         column = ".".join(parts[cut:])
-        if target.column(column) is None:
+        declared = target.column(column)
+        if declared is None:
             raise ReferenceProblem(f"{target.address} has no column '{column}'")
-        return target, target.column(column).name
+        return target, declared.name
     raise ReferenceProblem(f"'{ref}' names no dataset of the mesh or of {dataset.contract_path}")
 
 
@@ -152,17 +156,20 @@ def _from_column(ref: str, dataset: Dataset) -> str | None:
     return column if obj in ("", dataset.name) else None
 
 
-def _listed(value: Any) -> list:
+def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _entries(document: LocatedDocument, dataset: Dataset) -> list[tuple[tuple, dict, list[str] | None]]:
+Entry = tuple[tuple[str | int, ...], Any, list[str] | None]
+
+
+def _entries(document: LocatedDocument, dataset: Dataset) -> list[Entry]:
     """(where, raw relationship, source columns or None for property level) of ``dataset``'s object."""
     i = schema_index(document, dataset.name)
     if i is None:
         return []
     obj = document.data["schema"][i]
-    found = []
+    found: list[Entry] = []
     for j, prop in enumerate(_listed(obj.get("properties"))):
         if isinstance(prop, dict):
             for k, raw in enumerate(_listed(prop.get("relationships"))):
@@ -235,8 +242,8 @@ def orphan_query(key: ForeignKey, count: bool, limit: int | None = None) -> exp.
     return query.limit(limit) if limit is not None else query
 
 
-def _runner(key: ForeignKey):
-    def run(mesh: CheckedMesh, failing_rows: int):
+def _runner(key: ForeignKey) -> Callable[[CheckedMesh, int], CheckResult]:
+    def run(mesh: CheckedMesh, failing_rows: int) -> CheckResult:
         planned = Planned(key.dataset, key.check, "relationship", key.place)
         result = mesh.sql(orphan_query(key, count=True).sql(dialect=READ_DIALECT))
         orphans = int(result.df.item(0, 0) or 0)

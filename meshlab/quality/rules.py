@@ -61,6 +61,10 @@ class Threshold:
     def holds(self, observed: float) -> bool:
         """Whether ``observed`` passes this comparison."""
         v = self.value
+        if isinstance(v, tuple):  # mustBeBetween / mustNotBeBetween
+            low, high = v
+            inside = low <= observed <= high
+            return inside if self.operator == "mustBeBetween" else not inside
         if self.operator == "mustBe":
             return observed == v
         if self.operator == "mustNotBe":
@@ -71,11 +75,7 @@ class Threshold:
             return observed >= v
         if self.operator == "mustBeLessThan":
             return observed < v
-        if self.operator == "mustBeLessOrEqualTo":
-            return observed <= v
-        low, high = v
-        inside = low <= observed <= high
-        return inside if self.operator == "mustBeBetween" else not inside
+        return observed <= v  # mustBeLessOrEqualTo
 
     def text(self) -> str:
         """``< 5``, ``between 0 and 100``: the expectation as people write it."""

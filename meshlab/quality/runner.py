@@ -24,7 +24,7 @@ from meshlab.quality.failing_rows import fetch_rows, rows_query
 from meshlab.quality.freshness import as_utc, freshness_check, latencies
 from meshlab.quality.library_checks import library_check, unrunnable
 from meshlab.quality.measure import measure
-from meshlab.quality.metrics import RowCount
+from meshlab.quality.metrics import Metric, RowCount
 from meshlab.quality.planned import Planned
 from meshlab.quality.relationships import foreign_key_checks
 from meshlab.quality.report import CheckReport, CheckResult
@@ -61,15 +61,19 @@ def _errored(planned: Planned, message: str) -> CheckResult:
     return planned.result("error", message=message)
 
 
-def _judged(planned: Planned, values: dict, errors: dict, mesh: CheckedMesh, failing_rows: int) -> CheckResult:
-    metric = planned.metric
+def _judged(
+    planned: Planned, values: dict[Metric, Any], errors: dict[Metric, MeshError], mesh: CheckedMesh, failing_rows: int
+) -> CheckResult:
+    metric, judge = planned.metric, planned.judge
+    if metric is None or judge is None:  # the runner judges only measured checks
+        return _errored(planned, f"{planned.check}: nothing to judge it on")
     if metric in errors:
         return _errored(planned, str(errors[metric]))
     rows = values.get(RowCount()) if planned.needs_row_count else None
     if planned.needs_row_count and RowCount() in errors:
         return _errored(planned, str(errors[RowCount()]))
     try:
-        verdict = planned.judge(values.get(metric), rows)
+        verdict = judge(values.get(metric), rows)
     except (TypeError, ValueError) as exc:
         return _errored(planned, f"{planned.rule or planned.check}: cannot judge the measured value: {exc}")
     if verdict.passed:
@@ -86,6 +90,8 @@ def _judged(planned: Planned, values: dict, errors: dict, mesh: CheckedMesh, fai
 
 
 def _run_query_check(planned: Planned, mesh: CheckedMesh, failing_rows: int) -> CheckResult:
+    if planned.run is None:  # the runner runs only checks that are queries of their own
+        return _errored(planned, f"{planned.check}: nothing to run")
     try:
         return planned.run(mesh, failing_rows)
     except MeshError as exc:
@@ -115,9 +121,10 @@ def check_dataset(
     present = set(physical)
     schema = [columns_check(dataset, physical), *type_checks(dataset, physical, source.dialect)]
     measurable = [p for p in planned if p.metric is not None and set(p.metric.columns) <= present]
-    metrics = [p.metric for p in measurable] + ([RowCount()] if any(p.needs_row_count for p in measurable) else [])
+    metrics = [m for p in measurable if (m := p.metric) is not None]
+    metrics += [RowCount()] if any(p.needs_row_count for p in measurable) else []
     measured = measure(source, metrics)
-    results = [p.outcome for p in schema]
+    results = [p.outcome for p in schema if p.outcome is not None]
     for p in planned:
         if p.outcome is not None:
             results.append(p.outcome)

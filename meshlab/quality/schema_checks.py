@@ -18,7 +18,7 @@ from meshlab.catalog.contract import listed
 from meshlab.errors import SourceError
 from meshlab.quality.metrics import DuplicateCount, NullCount
 from meshlab.quality.planned import Planned, known, none_allowed
-from meshlab.sources import Source
+from meshlab.sources import FileSource, Source
 from meshlab.sources.drift import compatible  # one rule for checks and for drift
 
 
@@ -90,7 +90,9 @@ def physical_schema(source: Source) -> dict[str, pl.DataType]:
     if source.dialect == "postgres":
         return _postgres_schema(source)
     try:
-        if getattr(source, "format", None) == "csv":
+        if not isinstance(source, FileSource):
+            raise TypeError(f"no physical schema for a {type(source).__name__}")
+        if source.format == "csv":
             return _csv_schema(source)
         return dict(source.file_schema)
     except SourceError:
@@ -103,7 +105,7 @@ def physical_schema(source: Source) -> dict[str, pl.DataType]:
 CSV_SAMPLE_ROWS = 10_000
 
 
-def _csv_schema(source) -> dict[str, pl.DataType]:
+def _csv_schema(source: FileSource) -> dict[str, pl.DataType]:
     """What a CSV file's text holds, inferred (ISO dates and timestamps recognised), not the types
     meshlab casts it to when querying: a timestamp column declared a date is then caught."""
     with source.filesystem()[0].open(source.files()[0], "rb") as handle:
@@ -177,15 +179,15 @@ def row_checks(dataset: Dataset) -> list[Planned]:
     out = []
     for column in dataset.columns:
         if column.required or column.name in key:
-            metric = NullCount(column.name)
+            nulls = NullCount(column.name)
             out.append(
                 Planned(
                     address,
                     f"required:{column.name}",
                     "schema",
-                    metric=metric,
+                    metric=nulls,
                     judge=none_allowed("null value"),
-                    rows_of=metric,
+                    rows_of=nulls,
                 )  # fmt: skip
             )
         if column.unique and (column.name,) != key:

@@ -26,6 +26,7 @@ from meshlab.quality.rules import QualityRule
 
 if TYPE_CHECKING:
     from meshlab.quality.checked_mesh import CheckedMesh
+    from meshlab.quality.report import CheckResult
 
 OBJECT_NAMES = ("object", "table", "model")
 PROPERTY_NAMES = ("property", "column", "field")
@@ -92,7 +93,7 @@ def sql_check(rule: QualityRule) -> Planned:
         return known(rule.dataset, rule.name, "quality", "error", f"{rule.place}: {rule.problem}", rule.place)
     planned = Planned(rule.dataset, rule.name, "quality", rule.place)
 
-    def run(mesh: CheckedMesh, failing_rows: int):
+    def run(mesh: CheckedMesh, failing_rows: int) -> CheckResult:
         try:
             sql = render_query(rule)
             dataset = mesh.catalog.resolve(rule.dataset)

@@ -303,8 +303,8 @@ def dataset_warnings(statuses: dict[str, DatasetStatus], datasets: list[Dataset]
         status = statuses.get(ds.address)
         if status is None:
             continue
-        if status.stale:
-            f = status.freshness
+        f = status.freshness
+        if status.stale and f is not None:
             warnings.append(
                 f"{ds.address} fails its freshness SLA (at most {f.max_age} old): newest value {f.newest}, "
                 f"{f.age} old at the last check"

@@ -14,6 +14,7 @@ other option (``format``, ``precision``, ``timezone``, ...) is reported as a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -28,6 +29,7 @@ from meshlab.quality.rules import schema_index
 
 if TYPE_CHECKING:
     from meshlab.quality.checked_mesh import CheckedMesh
+    from meshlab.quality.report import CheckResult
 
 EVALUATED = ("pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
@@ -36,7 +38,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def violation(column: exp.Expression, option: str, value: Any) -> exp.Expression | None:
+def violation(column: exp.Expr, option: str, value: Any) -> exp.Expr | None:
     """The condition a value breaking ``option: value`` meets; None when the option cannot be checked."""
     if option == "pattern" and isinstance(value, str):
         anchored = value if value.startswith("^") else f"^(?:{value})$"
@@ -52,7 +54,7 @@ def violation(column: exp.Expression, option: str, value: Any) -> exp.Expression
     return None
 
 
-def _query(address: str, column: str, condition: exp.Expression, count: bool, limit: int | None = None) -> exp.Select:
+def _query(address: str, column: str, condition: exp.Expr, count: bool, limit: int | None = None) -> exp.Select:
     col = exp.column(column, quoted=True)
     where = exp.and_(col.is_(exp.null()).not_(), condition)
     projection = exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True) if count else exp.Star()
@@ -60,8 +62,8 @@ def _query(address: str, column: str, condition: exp.Expression, count: bool, li
     return query.limit(limit) if limit is not None else query
 
 
-def _runner(planned: Planned, column: str, condition: exp.Expression, text: str):
-    def run(mesh: CheckedMesh, failing_rows: int):
+def _runner(planned: Planned, column: str, condition: exp.Expr, text: str) -> Callable[[CheckedMesh, int], CheckResult]:
+    def run(mesh: CheckedMesh, failing_rows: int) -> CheckResult:
         result = mesh.sql(_query(planned.dataset, column, condition, True).sql(dialect=READ_DIALECT))
         count = int(result.df.item(0, 0) or 0)
         message = f"{plural(count, 'value')} breaking {text}"
@@ -81,9 +83,10 @@ def type_option_checks(document: LocatedDocument, dataset: Dataset) -> list[Plan
     out = []
     for j, prop in enumerate(listed(document.data["schema"][i].get("properties"))):
         options = prop.get("logicalTypeOptions") if isinstance(prop, dict) else None
-        if not isinstance(options, dict) or dataset.column(str(prop.get("name"))) is None:
+        declared = dataset.column(str(prop.get("name"))) if isinstance(options, dict) else None
+        if not isinstance(options, dict) or declared is None:
             continue
-        column = dataset.column(str(prop.get("name"))).name
+        column = declared.name
         for option, value in options.items():
             where = ("schema", i, "properties", j, "logicalTypeOptions", option)
             place = f"{document.place(where)} {field_path(where)}"

@@ -113,11 +113,9 @@ def preview_html(df: pl.DataFrame, rows: int) -> str:
     body = []
     for row in shown.iter_rows():
         cells = "".join(
-            f'<td class="meshlab-num">{cell(v)}</td>' if num else f"<td>{cell(v)}</td>"
-            for v, num in zip(row, numeric)
+            f'<td class="meshlab-num">{cell(v)}</td>' if num else f"<td>{cell(v)}</td>" for v, num in zip(row, numeric)
         )
         body.append(f"<tr>{cells}</tr>")
     more = df.width - shown.width
     note = f'<div class="meshlab-muted">… {more:,} more columns not shown</div>' if more > 0 else ""
     return f'<table class="meshlab-table meshlab-preview"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{note}'
-

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 PREVIEW_ROWS = 10
 """Rows shown by the HTML and text reprs of a result (a setting: read at call time)."""
 
+
 def datasets_read(result: Result) -> list[Dataset]:
     """The datasets a result read, once each, by address."""
     unique = {ds.address: ds for ds in result.query_plan.datasets.values()}
@@ -172,6 +173,7 @@ def result_html(result: Result, rows: int | None = None) -> str:
         pushdown_html(result.plan),
     )
     return f'<div class="meshlab meshlab-result">{STYLE}{"".join(parts)}</div>'
+
 
 def summary_text(result: Result, rows: int = PREVIEW_ROWS) -> str:
     """One line: shape, what part is shown, time and datasets (flagged ones marked)."""
