@@ -54,3 +54,5 @@ def test_the_wheel_carries_the_extension_and_the_server_config(tmp_path):
     # Only the built bundle travels: no TypeScript sources, no node_modules.
     assert not [n for n in names if "node_modules" in n or n.endswith(".ts")]
     assert "meshlab/jupyter/server/handlers.py" in names
+    # The test infrastructure (a PostgreSQL harness, the query mix) lives in tests/support, not in the package.
+    assert not [n for n in names if n.startswith(("meshlab/testing/", "tests/", "support/"))]
