@@ -8,10 +8,10 @@ the scan then returns the same rows as the local query would keep: the source
 can limit, takes every conjunct of the SELECT exactly, can order by the keys,
 and applies the role's row filter exactly.
 
-    SELECT o.o_id FROM __ds0 AS o WHERE o.status = 'F' AND lower(o.clerk) = 'x' LIMIT 5
-    (a SQLite table: it takes ``status = 'F'``, not ``lower(...)``)
-    -> __scan0: columns (clerk, o_id, status), pushed exact: o.status = 'F',
-       kept local: LOWER(o.clerk) = 'x', no limit (a conjunct stays local)
+    SELECT o.o_id FROM __ds0 AS o WHERE o.status = 'F' AND o.amount / 2 > 100 LIMIT 5
+    (a SQLite table: it takes ``status = 'F'``, not a division, which engines differ on)
+    -> __scan0: columns (o_id, status, amount), pushed exact: o.status = 'F',
+       kept local: o.amount / 2 > 100, no limit (a conjunct stays local)
 """
 
 from __future__ import annotations

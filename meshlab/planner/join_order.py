@@ -14,8 +14,11 @@ table's own conditions, and the contracts' keys: a join on a key of the table ad
 keeps at most one match per row. Joins stay where Polars puts them otherwise: the
 order of the FROM list is all that changes, so the answer cannot.
 
-    SELECT ... FROM __scan0 AS big, __scan1 AS mid, __scan2 AS small WHERE <equi-joins>
-    -> SELECT ... FROM __scan2 AS small CROSS JOIN __scan1 AS mid CROSS JOIN __scan0 AS big WHERE ...
+    SELECT ... FROM __scan0 AS o JOIN __scan1 AS e ON e.c_id = o.c_id
+      JOIN __scan2 AS c ON c.c_id = o.c_id JOIN __scan3 AS r ON r.country = c.country
+    WHERE r.region = 'Nordics'                      (o: 200 rows in SQLite, c: 20)
+    -> SELECT ... FROM __scan2 AS c, __scan3 AS r, __scan0 AS o, __scan1 AS e
+       WHERE r.region = 'Nordics' AND e.c_id = o.c_id AND c.c_id = o.c_id AND r.country = c.country
 """
 
 from __future__ import annotations

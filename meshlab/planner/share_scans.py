@@ -10,8 +10,8 @@ the two would (:func:`shared_predicates`): TPC-H Q2, Q11 and Q22 read a table
 twice. The shared scan sends the weaker reference's predicates; every
 predicate is re-checked locally anyway.
 
-    SELECT ... FROM lake.events AS a JOIN lake.events AS b ON ...
-    -> __scan0 reads events for a and b (columns of both), __scan1 -> __scan0
+    SELECT a.kind, b.value FROM __ds0 AS a JOIN __ds0 AS b ON a.c_id = b.c_id   (__ds0: parquet)
+    -> one scan __scan0 (columns c_id, kind, value) for both; __scan1 reads as __scan0
 """
 
 from __future__ import annotations
