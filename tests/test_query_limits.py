@@ -1,6 +1,6 @@
 """One query must not take the process down: shape limits, types, odd characters, audit outcomes.
 
-The limits are in meshlab/planner/shape.py and docs/reliability.md; each is
+The limits are in meshlab/sql_shape.py and docs/reliability.md; each is
 tested at its edge. Queries run on the governed fault mesh (tests/faults/mesh.py)
 as the analyst, so every one is audited.
 """
@@ -26,7 +26,7 @@ from meshlab.errors import (
     UnsupportedQueryError,
 )
 from meshlab.governance.session import audited
-from meshlab.planner.shape import MAX_CHAIN_TERMS, MAX_NESTING, MAX_SET_OPERATION_TERMS
+from meshlab.sql_shape import MAX_CHAIN_TERMS, MAX_NESTING, MAX_SET_OPERATION_TERMS
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_engine_failures_name_the_datasets_and_are_audited(mesh, fault_root):
 def test_the_limits_are_documented_with_their_values():
     from pathlib import Path
 
-    from meshlab.planner import shape
+    from meshlab import sql_shape as shape
 
     text = (Path(__file__).parents[1] / "docs" / "reliability.md").read_text(encoding="utf-8")
     assert f"| {shape.MAX_NESTING} levels |" in text

@@ -38,7 +38,7 @@ from sqlglot.errors import SqlglotError
 
 from meshlab.errors import DescriptorError, SqlError
 from meshlab.governance.masks import MASK_KINDS, SQL_DIALECT, parse_mask_sql
-from meshlab.planner.shape import check_text, check_tree
+from meshlab.sql_shape import check_text, check_tree
 
 ROLE_KEYS = {"read", "unmask", "row_filters"}
 DOMAIN_ROLE_KEYS = {"deny", "row_filters"}

@@ -1,18 +1,44 @@
-"""Fold date arithmetic on literals into a literal.
+"""Pass: fold date arithmetic on literals into a literal.
 
 sqlglot writes ``DATE '1994-01-01' + INTERVAL '1' YEAR`` in a form SQLite
 does not understand; folded, the predicate pushes down everywhere:
 
     o_orderdate < DATE '1994-01-01' + INTERVAL '1' YEAR
     -> o_orderdate < CAST('1995-01-01' AS DATE)
+
+Only a DATE literal moved by whole days, weeks, months, quarters or years is
+folded (month ends clamped: Jan 31 + 1 month = Feb 28/29); a time of day
+(HOUR, MINUTE, ...) and TIMESTAMP literals are left to the engines.
+
+Why not sqlglot's simplifier (``sqlglot.optimizer.simplify``, measured on
+sqlglot 30.30 against every case of tests/planner_passes/fold_dates.sql and
+the date predicates of TPC-H Q1-Q22): with python-dateutil installed it folds
+the singular units the same way, clamping included, and all nine TPC-H
+predicates identically. It misses:
+
+- plural units, which is how ``INTERVAL '90 days'``, ``INTERVAL '2 weeks'``
+  and ``INTERVAL 2 QUARTERS`` parse (unit ``DAYS``, ``WEEKS``, ``QUARTERS``):
+  left unfolded, so they do not push down to SQLite;
+- everything, silently, without python-dateutil, which meshlab does not
+  depend on (its interval arithmetic is ``relativedelta``): a plain install
+  would stop pushing TPC-H's date ranges down;
+
+and it folds ``DATE '1994-01-01' + INTERVAL '1' HOUR`` into a DATE, dropping
+the hour. The whole simplifier also rewrites the rest of the query. So the
+folding stays here: the unit table and month arithmetic below are the part
+sqlglot lacks without a new dependency.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import replace
+from typing import cast
 
 from sqlglot import exp
+
+from meshlab.planner.state import PlanState
 
 UNITS = {
     "DAY": "days",
@@ -28,7 +54,7 @@ UNITS = {
 }
 
 
-def _date_literal(node: exp.Expression) -> dt.date | None:
+def _date_literal(node: exp.Expr) -> dt.date | None:
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATE and isinstance(node.this, exp.Literal):
         try:
             return dt.date.fromisoformat(node.this.name)
@@ -37,7 +63,7 @@ def _date_literal(node: exp.Expression) -> dt.date | None:
     return None
 
 
-def _interval(node: exp.Expression) -> tuple[int, str] | None:
+def _interval(node: exp.Expr) -> tuple[int, str] | None:
     if not isinstance(node, exp.Interval):
         return None
     value, unit = node.this, node.unit
@@ -69,7 +95,7 @@ def shift(day: dt.date, amount: int, kind: str) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last))
 
 
-def _fold(node: exp.Expression) -> exp.Expression:
+def _fold(node: exp.Expr) -> exp.Expr:
     if isinstance(node, (exp.Add, exp.Sub)):
         day = _date_literal(node.left)
         interval = _interval(node.right)
@@ -82,6 +108,11 @@ def _fold(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def run(state: PlanState) -> PlanState:
+    tree = fold_dates(state.tree)
+    return state if tree is state.tree else replace(state, tree=tree)
+
+
 def fold_dates(tree: exp.Expression) -> exp.Expression:
     """Fold every ``date literal ± interval literal`` in ``tree`` (returns the tree)."""
-    return tree.transform(_fold, copy=False)
+    return cast(exp.Expression, tree.transform(_fold, copy=False))  # typed by sqlglot as its Expr trait

@@ -1,4 +1,4 @@
-"""Governance pass: the role's row filters and column masks, on every scan.
+"""Pass: the role's row filters and column masks, on every scan.
 
 Runs on the dataset occurrences before pushdown is decided, so that:
 
@@ -19,22 +19,24 @@ Runs on the dataset occurrences before pushdown is decided, so that:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 from sqlglot import exp
 
 from meshlab.catalog import Dataset
 from meshlab.governance.access import Access
-from meshlab.governance.masks import Mask
-from meshlab.planner.pushdown import Occurrence
+from meshlab.planner.plan import Occurrence, ScanGovernance
+from meshlab.planner.state import PlanState
+
+__all__ = ["ScanGovernance", "govern_occurrences", "run"]
 
 
-@dataclass(frozen=True)
-class ScanGovernance:
-    """What the role imposes on one scan."""
-
-    row_filter: exp.Expression | None
-    masks: tuple[Mask, ...]
+def run(state: PlanState) -> PlanState:
+    """Each occurrence's rules from the role; what touches a masked column stays local."""
+    if state.access is None or not state.access.governed:
+        return state
+    occurrences, rules = govern_occurrences(state.occurrences, state.datasets, state.access)
+    return replace(state, occurrences=occurrences, governance=rules)
 
 
 def _uses(node: exp.Expression, names: set[str]) -> bool:
@@ -42,15 +44,14 @@ def _uses(node: exp.Expression, names: set[str]) -> bool:
 
 
 def govern_occurrences(
-    occurrences: list[Occurrence], datasets: dict[str, Dataset], access: Access | None
-) -> list[ScanGovernance | None]:
-    """Per occurrence: the role's rules for its scan (None: nothing to impose).
+    occurrences: tuple[Occurrence, ...], datasets: dict[str, Dataset], access: Access
+) -> tuple[tuple[Occurrence, ...], tuple[ScanGovernance | None, ...]]:
+    """The occurrences without what touches a masked column, and per occurrence the
+    role's rules for its scan (None: nothing to impose).
 
-    Candidates and ORDER BY/LIMIT that touch masked columns are dropped from
-    the occurrences in place: they stay local.
+    Candidates and ORDER BY/LIMIT that touch masked columns are dropped: they stay local.
     """
-    if access is None or not access.governed:
-        return [None] * len(occurrences)
+    kept: list[Occurrence] = []
     found: list[ScanGovernance | None] = []
     for occurrence in occurrences:
         dataset = datasets[occurrence.key]
@@ -58,8 +59,10 @@ def govern_occurrences(
         row_filter = access.row_filter(dataset)
         masked = set(masks)
         if masked:
-            occurrence.candidates = [c for c in occurrence.candidates if not _uses(c, masked)]
+            candidates = [c for c in occurrence.candidates if not _uses(c, masked)]
+            occurrence = replace(occurrence, candidates=candidates)
             if any(_uses(o, masked) for o in occurrence.order_by):
-                occurrence.limit, occurrence.order_by = None, ()
+                occurrence = replace(occurrence, limit=None, order_by=())
+        kept.append(occurrence)
         found.append(ScanGovernance(row_filter, tuple(masks.values())) if row_filter is not None or masks else None)
-    return found
+    return tuple(kept), tuple(found)

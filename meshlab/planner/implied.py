@@ -1,4 +1,4 @@
-"""Per-table predicates implied by an OR of conjunctions, so each scan can take its share.
+"""Pass: per-table predicates implied by an OR of conjunctions, so each scan can take its share.
 
     WHERE (p.brand = 'A' AND l.mode = 'AIR' AND l.qty < 5)
        OR (p.brand = 'B' AND l.mode = 'AIR' AND l.qty > 9)
@@ -18,8 +18,15 @@ Works on the qualified tree (every column carries its table alias), in place.
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 from meshlab.planner.pushdown import NOT_PUSHABLE, conjuncts
+from meshlab.planner.state import PlanState
+
+
+def run(state: PlanState) -> PlanState:
+    add_implied_predicates(state.scopes)  # in place: each WHERE and ON gains its implied conjuncts
+    return state
 
 
 def _alias(node: exp.Expression) -> str | None:
@@ -35,7 +42,7 @@ def _branches(condition: exp.Expression) -> list[list[tuple[str | None, exp.Expr
     return [[(_alias(c), c) for c in conjuncts(branch.unnest())] for branch in condition.flatten()]
 
 
-def _implied(branches: list[list[tuple[str | None, exp.Expression]]], alias: str) -> list[exp.Expression]:
+def _implied(branches: list[list[tuple[str | None, exp.Expression]]], alias: str) -> list[exp.Expr]:
     """Conjuncts over ``alias`` alone that every branch implies.
 
     Conjuncts are compared as trees (sqlglot's structural equality), not as SQL text:
@@ -46,17 +53,17 @@ def _implied(branches: list[list[tuple[str | None, exp.Expression]]], alias: str
         return []
     common = [c for c in parts[0] if all(c in other for other in parts[1:])]
     rests = [[c for c in part if c not in common] for part in parts]
-    implied = [c.copy() for c in common]
+    implied: list[exp.Expr] = [c.copy() for c in common]
     if all(rests):  # one branch with nothing left is true whenever it holds: no OR to add
         ands = [exp.and_(*(c.copy() for c in rest), copy=False) if len(rest) > 1 else rest[0].copy() for rest in rests]
         implied.append(exp.or_(*ands, copy=False))
     return implied
 
 
-def implied_conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+def implied_conjuncts(condition: exp.Expr | None) -> list[exp.Expr]:
     """Single-table conjuncts implied by the OR conjuncts of ``condition`` that span tables."""
-    found: list[exp.Expression] = []
-    present: set[exp.Expression] | None = None  # the conjuncts already there, made on first need
+    found: list[exp.Expr] = []
+    present: set[exp.Expr] | None = None  # the conjuncts already there, made on first need
     for conjunct in conjuncts(condition):
         if not isinstance(conjunct, exp.Or) or conjunct.find(*NOT_PUSHABLE):
             continue
@@ -74,7 +81,7 @@ def implied_conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
     return found
 
 
-def add_implied_predicates(scopes: list) -> None:
+def add_implied_predicates(scopes: list[Scope]) -> None:
     """AND each SELECT's WHERE and each join's ON with the conjuncts they imply per table."""
     for scope in scopes:
         select = scope.expression

@@ -1,14 +1,15 @@
-"""Parse one read-only statement and bind its ``:name`` parameters as literals.
+"""Parse one read-only statement; the literal a ``:name`` parameter's value binds as.
 
->>> bind_parameters(parse_statement("SELECT * FROM t WHERE c = :c"), {"c": "x'y"}).sql()
-"SELECT * FROM t WHERE c = 'x''y'"
+>>> parse_statement("SELECT * FROM t WHERE c = :c").sql()
+'SELECT * FROM t WHERE c = :c'
+>>> literal("x'y").sql()
+"'x''y'"
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Mapping
 from typing import Any
 
 from sqlglot import exp
@@ -16,7 +17,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from meshlab.errors import ParameterError, SqlSyntaxError, UnsupportedQueryError
-from meshlab.planner.shape import check_text, check_tree
+from meshlab.sql_shape import check_text, check_tree
 
 READ_DIALECT = "duckdb"
 
@@ -24,7 +25,7 @@ READ_DIALECT = "duckdb"
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 
-def _position(sql: str, node: exp.Expression | None) -> tuple[int | None, int | None]:
+def _position(sql: str, node: exp.Expr | None) -> tuple[int | None, int | None]:
     """1-based line and column of ``node`` in ``sql`` when sqlglot kept its position."""
     if node is None:
         return None, None
@@ -94,40 +95,6 @@ def literal(value: Any, name: str = "?") -> exp.Expression:
     raise ParameterError(f"parameter :{name} has a value of type {type(value).__name__}, which cannot be bound")
 
 
-def _values(value: Any, name: str) -> list[exp.Expression]:
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
-        if not items:
-            raise ParameterError(f"parameter :{name} is an empty list")
-        return [literal(v, name) for v in items]
-    return [literal(value, name)]
-
-
 def placeholders(statement: exp.Expression) -> list[str]:
     """Names of the ``:name`` placeholders in ``statement``, in order of appearance."""
     return list(dict.fromkeys(p.name for p in statement.find_all(exp.Placeholder) if p.name))
-
-
-def bind_parameters(statement: exp.Expression, params: Mapping[str, Any] | None) -> exp.Expression:
-    """Replace each ``:name`` with the literal value of ``params[name]``.
-
-    A list binds as several values where a list is allowed (``x IN :names``).
-    """
-    params = dict(params or {})
-    for node in list(statement.find_all(exp.Placeholder)):
-        name = node.name
-        if not name:
-            raise ParameterError("positional '?' parameters are not supported; use :name")
-        if name not in params:
-            raise ParameterError(f"no value for parameter :{name}")
-        values = _values(params[name], name)
-        parent = node.parent
-        if isinstance(parent, exp.In) and node.arg_key in ("field", "expressions"):
-            parent.set("field", None)
-            kept = [e for e in parent.expressions if e is not node]
-            parent.set("expressions", kept + values)
-        elif len(values) == 1:
-            node.replace(values[0])
-        else:
-            node.replace(exp.Tuple(expressions=values))
-    return statement

@@ -1,4 +1,4 @@
-"""Frozen plan nodes: what each scan is asked, and the local query over them."""
+"""Plan nodes: the table references found, what each scan is asked, and the local query over them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,34 @@ import functools
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 from meshlab.catalog import Dataset
+from meshlab.governance.masks import Mask
 from meshlab.sources import Pushdown, ScanSpec, Source
+
+
+@dataclass
+class Occurrence:
+    """One table reference of the qualified tree that reads a dataset (filled in by
+    :func:`meshlab.planner.pushdown.find_occurrences`)."""
+
+    table: exp.Table
+    alias: str
+    key: str  # canonical dataset name, __dsN
+    scope: Scope
+    columns: set[str] = field(default_factory=set)
+    candidates: list[exp.Expression] = field(default_factory=list)  # conjuncts its scan may take
+    limit: int | None = None
+    order_by: tuple[exp.Ordered, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanGovernance:
+    """What the role imposes on one scan."""
+
+    row_filter: exp.Expression | None
+    masks: tuple[Mask, ...]
 
 
 @dataclass(frozen=True)

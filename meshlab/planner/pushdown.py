@@ -1,4 +1,4 @@
-"""Per-scan pushdown: the columns each scan needs and the conjuncts it can take.
+"""Pass: per table reference, the columns its scan needs and the conjuncts it may take.
 
 Works on the qualified tree, one table occurrence at a time (a dataset read
 twice is two scans, each with its own columns and predicates):
@@ -10,49 +10,60 @@ twice is two scans, each with its own columns and predicates):
 A conjunct is a candidate for a scan when every column in it belongs to that
 scan, it holds no subquery, aggregate or window, and filtering the table
 before the join keeps the join's meaning: never on the null-supplying side
-of an outer join, except the join's own ON condition.
+of an outer join, except the join's own ON condition. A lone table of a
+SELECT also offers its LIMIT (plus OFFSET) and the ORDER BY over its columns.
 Every conjunct stays in the local query too, so an inexact source is safe.
+Which candidates each source takes is :mod:`meshlab.planner.ask_sources`'s part.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TypeVar, cast
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
+from meshlab.planner.plan import Occurrence
+from meshlab.planner.state import PlanState
+
+E = TypeVar("E", bound=exp.Expression)
+
 NOT_PUSHABLE = (exp.Subquery, exp.Exists, exp.AggFunc, exp.Window, exp.Placeholder, exp.Rand, exp.Select)
 
-
-@dataclass
-class Occurrence:
-    """One table reference of the qualified tree that reads a dataset."""
-
-    table: exp.Table
-    alias: str
-    key: str  # canonical dataset name, __dsN
-    scope: Scope
-    columns: set[str] = field(default_factory=set)
-    candidates: list[exp.Expression] = field(default_factory=list)
-    limit: int | None = None
-    order_by: tuple[exp.Ordered, ...] = ()
+__all__ = ["NOT_PUSHABLE", "Occurrence", "conjuncts", "find_occurrences", "run", "strip_tables"]
 
 
-def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+def run(state: PlanState) -> PlanState:
+    """The dataset references of ``state.tree``, each with its columns and candidate conjuncts."""
+    return replace(state, occurrences=tuple(find_occurrences(state.scopes, state.datasets)))
+
+
+def conjuncts(condition: exp.Expr | None) -> list[exp.Expression]:
+    """The terms of an AND chain (``a AND (b AND c)`` -> a, b, c), parentheses dropped."""
     if condition is None:
         return []
-    return (
-        [c.unnest() if isinstance(c, exp.Paren) else c for c in condition.flatten()]
-        if isinstance(condition, exp.And)
-        else [condition.unnest() if isinstance(condition, exp.Paren) else condition]
-    )
+    terms = condition.flatten() if isinstance(condition, exp.And) else (condition,)
+    # sqlglot types a node's children as its Expr trait; each node of a parsed tree is an Expression
+    return cast(list[exp.Expression], [t.unnest() if isinstance(t, exp.Paren) else t for t in terms])
+
+
+def strip_tables(node: E) -> E:
+    """A copy of ``node`` whose columns name no table (a scan's own SQL), each one quoted."""
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+        column.set("this", exp.to_identifier(column.name, quoted=True))
+    return copy
 
 
 def _source_scope(scope: Scope, alias: str) -> Scope | None:
-    while scope is not None:
-        if alias in scope.sources:
-            return scope
-        scope = scope.parent
+    found: Scope | None = scope
+    while found is not None:
+        if alias in found.sources:
+            return found
+        found = found.parent
     return None
 
 
@@ -153,13 +164,13 @@ def _exists_projection(scope: Scope, column: exp.Column) -> bool:
     select = scope.expression
     if not isinstance(select, exp.Select) or not isinstance(select.parent, exp.Exists):
         return False
-    node = column
+    node: exp.Expr = column
     while node.parent is not None and node.parent is not select:
         node = node.parent
     return node.parent is select and node.arg_key == "expressions"
 
 
-def find_occurrences(scopes: list[Scope], datasets: dict[str, object]) -> list[Occurrence]:
+def find_occurrences(scopes: list[Scope], datasets: Mapping[str, object]) -> list[Occurrence]:
     """Every dataset occurrence of the tree whose ``scopes`` are given, with its
     needed columns and candidate conjuncts."""
     by_table: dict[int, Occurrence] = {}
@@ -172,14 +183,14 @@ def find_occurrences(scopes: list[Scope], datasets: dict[str, object]) -> list[O
             if not column.table or _exists_projection(scope, column):
                 continue
             owner = _source_scope(scope, column.table)
-            source = owner.sources.get(column.table) if owner else None
-            if isinstance(source, exp.Table) and id(source) in by_table:
-                by_table[id(source)].columns.add(column.name)
+            read = owner.sources.get(column.table) if owner else None
+            if isinstance(read, exp.Table) and id(read) in by_table:
+                by_table[id(read)].columns.add(column.name)
         if isinstance(scope.expression, exp.Select):
             for alias, conjunct in _candidates(scope.expression):
-                source = scope.sources.get(alias)
-                if isinstance(source, exp.Table) and id(source) in by_table:
-                    by_table[id(source)].candidates.append(conjunct)
+                read = scope.sources.get(alias)
+                if isinstance(read, exp.Table) and id(read) in by_table:
+                    by_table[id(read)].candidates.append(conjunct)
     for occurrence in by_table.values():
         select = occurrence.scope.expression
         if isinstance(select, exp.Select) and len(occurrence.scope.sources) == 1:

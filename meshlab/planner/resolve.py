@@ -1,4 +1,4 @@
-"""Resolve dataset addresses and qualify every column against the contracts.
+"""Pass: resolve dataset addresses and qualify every column against the contracts.
 
 Each table reference naming a catalog address becomes a canonical reference
 ``__dsN AS alias`` (one ``N`` per dataset), so that sqlglot's ``qualify`` can
@@ -8,22 +8,26 @@ resolve every column through a schema built from the contracts:
     -> SELECT play_events.country AS country FROM __ds0 AS play_events
 
 References that are not addresses are refused: table functions that read
-paths (``read_parquet('...')``), file paths and physical table names.
+paths (``read_parquet('...')``), file paths and physical table names. Under a
+policy, an address the role may not read is unknown to it (whether it exists
+or not).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
 from meshlab.errors import (
+    AccessDeniedError,
     MeshError,
     NotQueryableError,
     SqlError,
@@ -31,7 +35,9 @@ from meshlab.errors import (
     UnknownDatasetError,
     UnsupportedQueryError,
 )
+from meshlab.governance.access import Access
 from meshlab.planner.parse import READ_DIALECT, _position
+from meshlab.planner.state import PlanState
 
 CANONICAL_PREFIX = "__ds"
 
@@ -52,10 +58,31 @@ class Resolved:
 
     tree: exp.Expression
     datasets: dict[str, Dataset]  # canonical name -> dataset
-    scopes: list = None  # sqlglot scopes of ``tree``, computed once for the later passes
+    scopes: list[Scope] = field(default_factory=list)  # sqlglot scopes of ``tree``, computed once for the later passes
 
     def schema(self) -> dict[str, dict[str, str]]:
         return qualify_schema(self.datasets)
+
+
+def run(state: PlanState) -> PlanState:
+    resolved = resolve_for(state.tree, state.catalog, state.sql, state.access)
+    return replace(state, tree=resolved.tree, datasets=resolved.datasets, scopes=resolved.scopes)
+
+
+def resolve_for(statement: exp.Expression, catalog: Catalog, sql: str, access: Access | None) -> Resolved:
+    """:func:`resolve`, where an address the role may not read reads as unknown to it."""
+    try:
+        return resolve(statement, catalog, sql)
+    except AccessDeniedError:
+        raise
+    except UnknownDatasetError as exc:
+        if access is None or not access.governed:
+            raise
+        denied = AccessDeniedError(exc.address, access.role_label, exc.suggestions)
+        place = re.search(r"\(line \d+, column \d+\)", str(exc))
+        if place:
+            denied.args = (f"{denied.args[0]} {place.group(0)}",)
+        raise denied from None
 
 
 def qualify_schema(datasets: dict[str, Dataset]) -> dict[str, dict[str, str]]:
@@ -75,7 +102,8 @@ def cached_schema(datasets: dict[str, Dataset]) -> MappingSchema:
     # The entry holds the datasets themselves, so their ids cannot be reused meanwhile.
     if hit is not None and all(a is b for a, b in zip(hit[0], datasets.values())):
         return hit[1]
-    schema = MappingSchema(qualify_schema(datasets), dialect=READ_DIALECT)
+    tables: dict[str, object] = {name: columns for name, columns in qualify_schema(datasets).items()}
+    schema = MappingSchema(tables, dialect=READ_DIALECT)
     if len(_SCHEMAS) >= _SCHEMAS_KEPT:
         _SCHEMAS.clear()
     _SCHEMAS[key] = (tuple(datasets.values()), schema)

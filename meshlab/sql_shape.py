@@ -1,5 +1,8 @@
 """Limits on the shape of a query, checked before anything deep looks at it.
 
+A foundation module (like :mod:`meshlab.limits`): the planner checks every query with
+it, the governance layer every policy's SQL, so it depends on neither.
+
 One query must not take the process down: Polars segfaults on a 3,000-term
 ``UNION ALL``, panics on ``DECIMAL(100, 2)``, and a pure-Python sqlglot raises
 ``RecursionError`` from about 40 nested parentheses. So the text is checked
@@ -78,12 +81,13 @@ def check_text(sql: str, dialect: str = "duckdb") -> list[Token]:
     return tokens
 
 
-def _chain_length(node: exp.Expression) -> int:
+def _chain_length(node: exp.Binary) -> int:
     """Operands of the chain of ``node``'s operator that ``node`` heads (left-deep, as parsed)."""
     length, kind = 1, type(node)
-    while isinstance(node, kind):
+    operand: exp.Expr = node
+    while isinstance(operand, kind):
         length += 1
-        node = node.left
+        operand = operand.left
     return length
 
 
