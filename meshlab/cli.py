@@ -9,6 +9,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import polars as pl
 
@@ -210,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.run  # each subcommand's set_defaults(run=...)
     try:
-        return args.run(args)
+        return command(args)
     except MeshError as exc:
         if args.debug:
             raise

@@ -162,3 +162,24 @@ def test_the_catalog_widget_of_an_empty_mesh_says_how_to_start(tmp_path):
     widget = CatalogWidget(meshlab.connect(tmp_path / "mesh.yaml"))
     assert "This mesh has no dataset yet" in widget.detail.value
     assert "meshlab init DATA --domain D --name N" in widget.detail.value
+
+
+def test_mesh_help_prints_the_magic_help(ip, capsys):
+    ip.run_line_magic("mesh", "help")
+    out = capsys.readouterr().out
+    assert out.startswith("Query the data mesh.") and "%mesh connect PATH" in out
+
+
+def test_server_mode_refuses_what_only_a_local_mesh_does_in_one_line(ip):
+    """Catalog, search, check and --engine need the mesh in the kernel: a usage error, before any request."""
+    import meshlab
+    from meshlab.jupyter.magics import MeshMagics
+
+    magics = MeshMagics(ip)
+    magics.connected = meshlab.RemoteMesh("http://127.0.0.1:9")  # nothing listens there: nothing is asked
+    for command in ("catalog", "search plays", "check"):
+        name = command.split()[0]
+        with pytest.raises(UsageError, match=rf"^%mesh {name} needs a local mesh: %mesh connect PATH$"):
+            MeshMagics.mesh(magics, command)
+    with pytest.raises(UsageError, match="--engine: in server mode the server chooses the engine"):
+        MeshMagics.mesh(magics, "--engine polars", "SELECT 1")

@@ -37,7 +37,7 @@ class Catalog:
         self.datasets = sorted(self.datasets, key=lambda d: d.address)
         self._by_address = {d.address.lower(): d for d in self.datasets}
         # The long form domain.product.name always works, even when unambiguous.
-        self._long = {}
+        self._long: dict[str, Dataset] = {}
         for ds in self.datasets:
             self._long.setdefault(f"{ds.domain}.{ds.product}.{ds.name}".lower(), ds)
         self._index: SearchIndex | None = None
@@ -62,8 +62,10 @@ class Catalog:
                 continue
             seen.add(ds.contract_path)
             judged = verdict(ds.descriptor)
-            if judged and judged[0]:
-                count, first = judged
+            if judged is None:
+                continue
+            count, first = judged
+            if first is not None:
                 more = f" (and {count - 1} more: run meshlab lint)" if count > 1 else ""
                 field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.where).lstrip(".") or None
                 found.append(

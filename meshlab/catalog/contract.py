@@ -81,7 +81,7 @@ class Dataset:
     contract_id: str | None = None
     version: str | None = None
     sla: tuple[tuple[str, Any], ...] = ()
-    descriptor: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    descriptor: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     address: str = ""
     # Every server of the contract (``server`` is the one meshlab reads).
     servers: tuple[Server, ...] = ()

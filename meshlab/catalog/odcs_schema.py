@@ -43,10 +43,11 @@ class Violation:
 
 
 @functools.cache
-def schema(version: str) -> dict:
+def schema(version: str) -> dict[str, Any]:
     """The official JSON schema of ``version`` (a key of :data:`SCHEMA_FILES`)."""
     text = resources.files("meshlab.catalog").joinpath("odcs_schemas", SCHEMA_FILES[version]).read_text("utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 
 @functools.cache

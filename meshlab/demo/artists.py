@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
@@ -104,7 +105,7 @@ TRACKS = Table(
     ),
 )
 
-_COMMON = dict(
+_COMMON: dict[str, Any] = dict(
     domain="artists",
     version="1.7.0",
     data_product="music-catalog",
@@ -185,7 +186,7 @@ def artists(sampler: Sampler, sizes: DemoSizes) -> pl.DataFrame:
         formed_year=pl.when(~s.exactly("artists/no_formed", n, 0.06)).then(formed),
         is_verified=s.bernoulli("artists/verified", n, 0.6),
         updated_at=pl.lit(_CLOSE)
-        - pl.duration(seconds=1 + s.integers("artists/updated", n, 0, _EDIT_SPAN_DAYS * 86_400)),
+        - pl.duration(seconds=pl.lit(1 + s.integers("artists/updated", n, 0, _EDIT_SPAN_DAYS * 86_400))),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import yaml
@@ -219,9 +220,9 @@ def reference_form(target: str, domain: str) -> str:
     raise ValueError(f"demo reference {target!r} names no table of the demo")
 
 
-def _server(server: Server) -> dict:
+def _server(server: Server) -> dict[str, Any]:
     # SQLite is not an ODCS server type: a custom server says which engine reads its path.
-    out = {"server": server.name, "type": "custom" if server.type == "sqlite" else server.type}
+    out: dict[str, Any] = {"server": server.name, "type": "custom" if server.type == "sqlite" else server.type}
     if server.format:
         out["format"] = server.format
     out["path"] = server.path

@@ -225,7 +225,7 @@ def subscriptions(sampler: Sampler, profiles: pl.DataFrame) -> pl.DataFrame:
     owners = profiles.select(
         "user_id",
         start=pl.col("signup_date").cast(pl.Datetime("us"))
-        + pl.duration(seconds=s.integers("subs/signup_time", n, 0, 86_400)),
+        + pl.duration(seconds=pl.lit(s.integers("subs/signup_time", n, 0, 86_400))),
         periods=periods,
         churned=s.bernoulli("subs/churned", n, 0.12),
     )

@@ -137,27 +137,31 @@ def run_cancellable(work: Callable[[], T], handle: QueryHandle) -> T:
     Raises ``handle.error()`` after a timeout or a cancel, KeyboardInterrupt after an
     interrupt (once the handle is cancelled), else what ``work`` raised.
     """
-    box: dict[str, object] = {}
+    # What the worker hands the waiting thread: its value, or what it raised (at most one each).
+    values: list[T] = []
+    errors: list[BaseException] = []
     done = threading.Event()
 
     def run() -> None:
         try:
-            box["value"] = work()
+            values.append(work())
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            box["error"] = exc
+            errors.append(exc)
         finally:
             done.set()
 
     worker = threading.Thread(target=run, name="meshlab-query", daemon=True)
     worker.start()
     try:
-        return _wait(worker, done, box, handle)
+        return _wait(worker, done, values, errors, handle)
     finally:
         if worker.is_alive():
             _abandoned.append(worker)
 
 
-def _wait(worker: threading.Thread, done: threading.Event, box: dict, handle: QueryHandle):
+def _wait(
+    worker: threading.Thread, done: threading.Event, values: list[T], errors: list[BaseException], handle: QueryHandle
+) -> T:
     with polars_sigint() as armed:
         try:
             while not done.wait(POLL_SECONDS):
@@ -170,10 +174,10 @@ def _wait(worker: threading.Thread, done: threading.Event, box: dict, handle: Qu
             handle.cancel(INTERRUPTED)
             _let_it_end(done, armed, handle)
             raise
-        if handle.cancelled and "value" not in box:
+        if handle.cancelled and not values:
             _let_it_end(done, armed, handle)
             raise handle.error() from None
-    error = box.get("error")
+    error = errors[0] if errors else None
     if isinstance(error, KeyboardInterrupt):
         # Polars aborted although this query was not cancelled: an interrupted query is
         # still ending, and Polars' abort flag holds until it does.
@@ -182,7 +186,7 @@ def _wait(worker: threading.Thread, done: threading.Event, box: dict, handle: Qu
         ) from None
     if error is not None:
         raise error
-    return box["value"]
+    return values[0]
 
 
 import polars  # noqa: E402, F401 - Polars installs its SIGINT handler on import: keep it before anyone replaces it

@@ -33,6 +33,7 @@ from typing import Any
 
 import polars as pl
 
+from meshlab.cancel import QueryHandle
 from meshlab.engine.estimate import estimate_input_bytes
 from meshlab.engine.spark_session import SparkSettings
 from meshlab.errors import DescriptorError, EngineError, ExecutionError, MeshError
@@ -133,7 +134,10 @@ def choose_engine(plan: QueryPlan, engine: str | None, settings: EngineSettings)
 
 
 def run_plan(
-    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None, handle=None
+    plan: QueryPlan,
+    engine: str | None = None,
+    settings: EngineSettings | None = None,
+    handle: QueryHandle | None = None,
 ) -> tuple[pl.DataFrame, dict[str, ScanStats], EngineChoice]:
     """Run ``plan`` on the engine chosen for it; returns the rows, per-scan figures and the choice.
 
@@ -153,7 +157,10 @@ def run_plan(
 
 
 def run_checked(
-    plan: QueryPlan, engine: str | None = None, settings: EngineSettings | None = None, handle=None
+    plan: QueryPlan,
+    engine: str | None = None,
+    settings: EngineSettings | None = None,
+    handle: QueryHandle | None = None,
 ) -> tuple[pl.DataFrame, dict[str, ScanStats], EngineChoice]:
     """:func:`run_plan`, where any failure is a :class:`~meshlab.errors.MeshError` (a Polars panic too)."""
     try:

@@ -53,8 +53,11 @@ def contract_rows(dataset: Dataset) -> int | None:
         if isinstance(obj, dict) and obj.get("name") == dataset.name:
             for item in obj.get("customProperties") or ():
                 if isinstance(item, dict) and item.get("property") in ROW_COUNT_PROPERTIES:
+                    value = item.get("value")
+                    if value is None:
+                        return None
                     try:
-                        return int(item.get("value"))
+                        return int(value)
                     except (TypeError, ValueError):
                         return None
     return None
@@ -139,7 +142,8 @@ def _rows(scan: ScanPlan) -> int | None:
     # The database itself is not asked: the estimate must cost nothing and send no
     # statement the pushdown report does not show.
     declared = [contract_rows(ds) for ds in scan.datasets]
-    return max(declared) if declared and all(n is not None for n in declared) else None
+    known = [n for n in declared if n is not None]
+    return max(known) if known and len(known) == len(declared) else None
 
 
 def database_scan_bytes(scan: ScanPlan) -> int | None:

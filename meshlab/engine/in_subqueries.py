@@ -36,7 +36,7 @@ PREFIX = "__in"
 LOCAL_DIALECT = "postgres"
 
 
-def _depth(node: exp.Expression) -> int:
+def _depth(node: exp.Expr) -> int:
     depth = 0
     while node.parent is not None:
         node, depth = node.parent, depth + 1
@@ -68,7 +68,9 @@ def _owner_table(select: exp.Select, alias: str) -> exp.Table | None:
 def _database_scan(node: exp.In, scans: dict[str, ScanPlan], local: exp.Expression) -> ScanPlan | None:
     """The database scan whose column ``node`` tests, when its values may narrow that scan."""
     select = node.find_ancestor(exp.Select)
-    where = select.args.get("where") if select is not None else None
+    if select is None:
+        return None
+    where = select.args.get("where")
     if where is None or not any(c is node for c in conjuncts(where.this)):
         return None
     if any((j.side or j.kind or "").upper() not in ("", "INNER", "CROSS") for j in select.args.get("joins") or []):

@@ -7,6 +7,8 @@ run by Polars' SQL engine.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import polars as pl
 
 from meshlab.cancel import QueryHandle
@@ -15,6 +17,9 @@ from meshlab.engine.prefetch import KEEP_JOIN_ORDER, prefetch_database_scans
 from meshlab.errors import ExecutionError, MeshError
 from meshlab.planner.plan import QueryPlan
 from meshlab.sources import ScanStats
+
+#: the Polars engines meshlab runs a plan on (``auto``: Polars' in-memory engine unless it chooses otherwise)
+PolarsEngine = Literal["auto", "streaming"]
 
 
 def build_frames(
@@ -60,7 +65,7 @@ def _datasets(plan: QueryPlan) -> str:
 
 
 def execute(
-    plan: QueryPlan, engine: str = "auto", handle: QueryHandle | None = None
+    plan: QueryPlan, engine: PolarsEngine = "auto", handle: QueryHandle | None = None
 ) -> tuple[pl.DataFrame, dict[str, ScanStats]]:
     """Run ``plan`` and return its rows and the figures of every scan.
 

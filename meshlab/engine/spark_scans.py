@@ -80,7 +80,7 @@ def conform(frame, targets: dict[str, str | None]):
     return frame.withColumns(changes) if changes else frame
 
 
-def unqualified_sql(node: exp.Expression) -> str:
+def unqualified_sql(node: exp.Expr) -> str:
     """``node`` in Spark SQL, with table qualifiers dropped: it runs against one scan."""
     copy = node.copy()
     for column in copy.find_all(exp.Column):
@@ -167,11 +167,11 @@ def _json_type(column: Column) -> str:
     return contract_type(column) or "string"
 
 
-def spark_file_frame(session, scan: ScanPlan, stats: ScanStats, single_reference: bool):
-    """A file dataset read by Spark itself."""
+def spark_file_frame(session, scan: ScanPlan, source: FileSource, stats: ScanStats, single_reference: bool):
+    """A file dataset (``source``, the scan's) read by Spark itself."""
     from pyspark.sql import functions as F
 
-    source, spec = scan.source, scan.spec
+    spec = scan.spec
     raw = spec.raw_columns() if _governed(scan) else list(spec.columns)
     if source.path.startswith(("s3://", "s3a://")):
         configure_s3a(session, source)
@@ -193,9 +193,9 @@ def spark_file_frame(session, scan: ScanPlan, stats: ScanStats, single_reference
     return govern(frame, scan, list(spec.columns)) if _governed(scan) else frame
 
 
-def driver_file_frame(session, scan: ScanPlan, stats: ScanStats, single_reference: bool):
+def driver_file_frame(session, scan: ScanPlan, source: FileSource, stats: ScanStats, single_reference: bool):
     """A file dataset Spark cannot open: read by the Polars scan on the driver, handed over as Arrow."""
-    source, spec = scan.source, scan.spec
+    spec = scan.spec
     started = time.perf_counter()
     frame = source.scan(spec, stats)  # columns, casts and governance as on the Polars engine
     if single_reference and spec.predicates:
@@ -226,7 +226,7 @@ def _unqualified(predicates) -> list[exp.Expression]:
 
 def spark_arrow(table: pa.Table) -> pa.Table:
     """Arrow types Spark's converter takes: plain strings and binaries instead of large or view ones."""
-    replacements = {
+    replacements: dict[pa.DataType, pa.DataType] = {
         pa.large_string(): pa.string(),
         pa.string_view(): pa.string(),
         pa.large_binary(): pa.binary(),
@@ -270,7 +270,7 @@ def java_message(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def read_schema(source: DatabaseSource, outputs: dict[str, Column | None], computed: set[str]) -> str:
+def read_schema(source: DatabaseSource, outputs: dict[str, Column], computed: set[str]) -> str:
     """The types Spark's JDBC reader asks the driver for, by column name (Spark's ``customSchema``).
 
     The drivers' own type reports are not to be trusted: SQLite's says INTEGER is
@@ -279,7 +279,7 @@ def read_schema(source: DatabaseSource, outputs: dict[str, Column | None], compu
     doubles -- and cast afterwards; names the statement does not return are ignored.
     """
     sqlite = isinstance(source, SqliteSource)
-    columns = {c.name: c for c in source.dataset.columns} | {n: c for n, c in outputs.items() if c is not None}
+    columns = {c.name: c for c in source.dataset.columns} | outputs
     types = []
     for name, column in columns.items():
         kind = column.logical_type
@@ -295,9 +295,9 @@ def read_schema(source: DatabaseSource, outputs: dict[str, Column | None], compu
     return ", ".join(types)
 
 
-def jdbc_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSettings):
-    """A database scan through Spark's JDBC reader, sent the plan's own SQL."""
-    source, spec = scan.source, scan.spec
+def jdbc_frame(session, scan: ScanPlan, source: DatabaseSource, stats: ScanStats, settings: SparkSettings):
+    """A database scan (``source``, the scan's) through Spark's JDBC reader, sent the plan's own SQL."""
+    spec = scan.spec
     outputs = source.output_columns(spec)
     names = list(outputs)
     governed = _governed(scan)
@@ -323,9 +323,9 @@ def scan_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSetting
     """The Spark DataFrame of one scan."""
     source = scan.source
     if isinstance(source, DatabaseSource):
-        return jdbc_frame(session, scan, stats, settings)
+        return jdbc_frame(session, scan, source, stats, settings)
     if isinstance(source, FileSource):
         if spark_reads(session, source.path):
-            return spark_file_frame(session, scan, stats, single_reference)
-        return driver_file_frame(session, scan, stats, single_reference)
+            return spark_file_frame(session, scan, source, stats, single_reference)
+        return driver_file_frame(session, scan, source, stats, single_reference)
     raise EngineError(f"the spark engine cannot read {source.kind} sources ({scan.dataset.address})")

@@ -80,28 +80,35 @@ class Access:
             return None
         for row_filter, condition in filters:
             for column in condition.find_all(exp.Column):
-                if dataset.column(column.name) is None:
+                declared = dataset.column(column.name)
+                if declared is None:
                     raise GovernanceError(
                         f"{row_filter.origin}: the row filter for {dataset.address} uses '{column.name}', "
                         f"which is not a column of it; the dataset cannot be read until the policy is fixed"
                     )
                 column.set("table", None)
-                column.set("this", exp.to_identifier(dataset.column(column.name).name, quoted=True))
-        return exp.and_(*(exp.paren(c, copy=False) for _, c in filters), copy=False)
+                column.set("this", exp.to_identifier(declared.name, quoted=True))
+        # The tree exp.and_ builds from parenthesized terms, built here: exp.and_ is typed as returning a trait.
+        terms = [exp.paren(c, copy=False) for _, c in filters]
+        combined: exp.Expression = terms[0]
+        for term in terms[1:]:
+            combined = exp.And(this=combined, expression=term)
+        return combined
 
     def masks(self, dataset: Dataset) -> dict[str, Mask]:
         """Column name -> its mask, for the columns this role may not see in clear."""
-        if not self.governed:
+        policy = self.policy
+        if policy is None:
             return {}
         role = self._role_policy()
         unmasked = role.unmask if role else frozenset()
-        domain = self.policy.domains.get(dataset.domain)
+        domain = policy.domains.get(dataset.domain)
         masks = {}
         for column in dataset.columns:
             classification = column.classification
             if not classification or classification in unmasked:
                 continue
-            spec = self.policy.masks.get(classification) or (domain.masks.get(classification) if domain else None)
+            spec = policy.masks.get(classification) or (domain.masks.get(classification) if domain else None)
             if spec is None:
                 continue
             kind = spec if spec in MASK_KINDS else "sql"

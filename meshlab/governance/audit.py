@@ -27,6 +27,7 @@ import urllib.request
 import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 from meshlab.errors import DescriptorError, GovernanceError
 
@@ -130,7 +131,15 @@ def job_name() -> str:
     return os.environ.get("JPY_SESSION_NAME") or os.environ.get("MESHLAB_JOB") or "meshlab-session"
 
 
-def run_event(config: AuditConfig, record: AuditRecord, lineage, schemas: dict[str, list[dict]]) -> dict:
+class ColumnLineage(Protocol):
+    """A query's column lineage (:class:`meshlab.lineage.Lineage`), as OpenLineage reads it."""
+
+    def to_openlineage(self, namespace: str = ...) -> dict[str, Any]: ...
+
+
+def run_event(
+    config: AuditConfig, record: AuditRecord, lineage: ColumnLineage | None, schemas: dict[str, list[dict[str, str]]]
+) -> dict[str, Any]:
     """An OpenLineage RunEvent: inputs = datasets read, output = the notebook with column lineage."""
     facets = {}
     if lineage is not None:

@@ -38,7 +38,7 @@ PLACEHOLDER = "{column}"
 SQL_DIALECT = "duckdb"  # masks and row filters are written like queries
 
 
-def parse_mask_sql(text: str, column: str = "__column__") -> exp.Expression:
+def parse_mask_sql(text: str, column: str = "__column__") -> exp.Expr:
     """The mask expression ``text`` with ``{column}`` standing for ``column``.
 
     Raises ``ValueError`` with the reason when ``text`` is not one expression.
@@ -93,7 +93,7 @@ class Mask:
             return pl.String()
         return column_dtype(self.column)
 
-    def to_sql(self) -> exp.Expression:
+    def to_sql(self) -> exp.Expr:
         """The mask as an SQL expression over the unqualified column."""
         value = exp.column(self.name, quoted=True)
         if self.kind == "hash":

@@ -53,7 +53,7 @@ class RowFilter:
     sql: str
     origin: str  # where it was declared, for messages
 
-    def expression(self) -> exp.Expression:
+    def expression(self) -> exp.Expr:
         return sqlglot.parse_one(self.sql, read=SQL_DIALECT)
 
 

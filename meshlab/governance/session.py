@@ -6,10 +6,14 @@ import contextlib
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
 
 from meshlab.errors import AccessDeniedError, GovernanceError, QueryCancelledError, QueryTimeoutError
 from meshlab.governance.audit import (
     AuditRecord,
+    ColumnLineage,
     emit_event,
     now,
     printable,
@@ -17,19 +21,29 @@ from meshlab.governance.audit import (
     statement_hash,
     write_record,
 )
+from meshlab.planner.plan import QueryPlan
 from meshlab.sources.base import column_dtype
+
+
+class AuditedResult(Protocol):
+    """What the audit reads of a query's result (a :class:`meshlab.Result`)."""
+
+    @property
+    def df(self) -> pl.DataFrame: ...
+    @property
+    def lineage(self) -> ColumnLineage: ...
 
 
 @dataclass
 class AuditedQuery:
     """Filled in by the query as it goes: its plan, then its result."""
 
-    plan: object = None
-    result: object = None
+    plan: QueryPlan | None = None
+    result: AuditedResult | None = None
 
 
-def _columns_read(plan) -> list[str]:
-    found = []
+def _columns_read(plan: QueryPlan) -> list[str]:
+    found: list[str] = []
     for scan in plan.scans:
         spec = scan.spec
         if spec.output_columns:
@@ -40,7 +54,7 @@ def _columns_read(plan) -> list[str]:
     return sorted(set(found))
 
 
-def _schemas(plan) -> dict[str, list[dict]]:
+def _schemas(plan: QueryPlan) -> dict[str, list[dict[str, str]]]:
     return {
         ds.address: [{"name": c.name, "type": str(column_dtype(c) or c.logical_type)} for c in ds.columns]
         for ds in plan.datasets.values()

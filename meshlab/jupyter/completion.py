@@ -13,13 +13,14 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 from meshlab.catalog import Dataset
+from meshlab.mesh import Mesh
 from meshlab.planner.parse import READ_DIALECT
 
 NAME_TOKENS = (TokenType.VAR, TokenType.IDENTIFIER)
 MAGIC_PREFIXES = ("%%mesh", "%mesh")
 
 
-def referenced_datasets(mesh, sql: str) -> dict[str, Dataset]:
+def referenced_datasets(mesh: Mesh, sql: str) -> dict[str, Dataset]:
     """Aliases and addresses named in ``sql`` (lower-cased) -> the dataset they refer to."""
     try:
         tokens = tokenize(sql, read=READ_DIALECT)
@@ -54,7 +55,7 @@ def referenced_datasets(mesh, sql: str) -> dict[str, Dataset]:
     return found
 
 
-def complete(mesh, cell: str, token: str) -> list[str]:
+def complete(mesh: Mesh, cell: str, token: str) -> list[str]:
     """Completions replacing ``token`` (the word before the cursor) in a ``%%mesh`` cell."""
     head, dot, tail = token.rpartition(".")
     lowered_tail = tail.lower()
@@ -89,10 +90,11 @@ def register_completer(shell, magics) -> None:
     @context_matcher(identifier="meshlab.sql")
     def mesh_matcher(context):
         text = context.full_text.lstrip()
-        if not text.startswith(MAGIC_PREFIXES) or magics.mesh is None:
+        mesh = magics.connected
+        if not text.startswith(MAGIC_PREFIXES) or not isinstance(mesh, Mesh):  # server mode: no catalog here
             return {"completions": [], "suppress": False}
         body = text.split("\n", 1)[1] if text.startswith("%%") and "\n" in text else text
-        options = complete(magics.mesh, body, context.token)
+        options = complete(mesh, body, context.token)
         return {
             "completions": [SimpleCompletion(text=o, type="meshlab") for o in options],
             "matched_fragment": context.token,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -17,6 +19,8 @@ import meshlab
 from meshlab.catalog.discovery import default_mesh, where_looked
 from meshlab.catalog.root_paths import root_label
 from meshlab.errors import MeshError, SqlError
+
+T = TypeVar("T")
 
 SUBCOMMANDS = ("connect", "catalog", "search", "explain", "check", "role", "debug")
 
@@ -65,28 +69,45 @@ class MeshMagics(Magics):
 
     def __init__(self, shell):
         super().__init__(shell)
-        self.mesh: meshlab.Mesh | None = None
+        # The mesh in use (not ``self.mesh``: that is the magic itself).
+        self.connected: meshlab.Mesh | meshlab.RemoteMesh | None = None
         self.debug = False
 
     # -- helpers -----------------------------------------------------------------
-    def current(self) -> meshlab.Mesh:
+    def current(self) -> meshlab.Mesh | meshlab.RemoteMesh:
         """The connected mesh; before any ``%mesh connect``, the one :func:`default_mesh` finds."""
-        if self.mesh is None:
+        if self.connected is None:
             found = default_mesh()
             if found is None:
                 raise MeshUsageError(f"no mesh: run %mesh connect PATH (looked for {where_looked()})")
             mesh = self._run(lambda: self.connect(found))
             print(f"connected to {mesh!r} from {root_label(found)} (%mesh connect PATH for another)")
-        return self.mesh
+            return mesh
+        return self.connected
+
+    def local(self, command: str) -> meshlab.Mesh:
+        """The connected mesh when it is a local one (server mode offers queries only)."""
+        mesh = self.current()
+        if isinstance(mesh, meshlab.RemoteMesh):
+            raise MeshUsageError(f"%mesh {command} needs a local mesh: %mesh connect PATH")
+        return mesh
 
     def connect(self, path: str) -> meshlab.Mesh:
-        self.mesh = meshlab.connect(path)
-        return self.mesh
+        mesh = self.connected = meshlab.connect(path)
+        return mesh
 
-    def bind(self, sql: str) -> dict:
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The notebook's variables."""
+        if self.shell is None:
+            raise MeshUsageError("%mesh runs in an IPython shell: load it with %load_ext meshlab")
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
+
+    def bind(self, sql: str) -> dict[str, Any]:
         """Notebook variables for the ``:name`` placeholders of ``sql``."""
         names = self.current().parameters(sql)
-        namespace = self.shell.user_ns
+        namespace = self.namespace
         missing = [n for n in names if n not in namespace]
         if missing:
             raise MeshUsageError(
@@ -94,7 +115,7 @@ class MeshMagics(Magics):
             )
         return {n: namespace[n] for n in names}
 
-    def _run(self, action, sql: str = "", debug: bool = False):
+    def _run(self, action: Callable[[], T], sql: str = "", debug: bool = False) -> T:
         try:
             return action()
         except KeyboardInterrupt:
@@ -145,21 +166,20 @@ class MeshMagics(Magics):
         if command == "connect":
             if rest.startswith("--server"):  # server mode: the Jupyter server runs the queries
                 url = rest.removeprefix("--server").strip() or None
-                self.mesh = self._run(lambda: meshlab.connect_server(url))
-                return self.mesh
+                remote = self.connected = self._run(lambda: meshlab.connect_server(url))
+                return remote
             target = rest or default_mesh() or "mesh.yaml"
-            mesh = self._run(lambda: self.connect(target))
-            return mesh
+            return self._run(lambda: self.connect(target))
         if command == "catalog":
             from meshlab.jupyter.widgets import CatalogWidget
 
-            return CatalogWidget(self.current())
+            return CatalogWidget(self.local("catalog"))
         if command == "search":
             if not rest:
                 raise MeshUsageError("usage: %mesh search TEXT")
             from meshlab.catalog.listing import dataset_table
 
-            return dataset_table(self.current().search(rest))
+            return dataset_table(self.local("search").search(rest))
         if command == "explain":
             if not rest:
                 raise MeshUsageError("usage: %mesh explain SELECT ...")
@@ -167,25 +187,24 @@ class MeshMagics(Magics):
             print(text)
             return None
         if command == "check":
-            mesh = self.current()
-            if not hasattr(mesh, "check"):
-                raise MeshUsageError("%mesh check needs a local mesh: %mesh connect PATH")
-            return self._run(lambda: mesh.check(rest.split() or None))
+            local = self.local("check")
+            return self._run(lambda: local.check(rest.split() or None))
         if command == "role":
             mesh = self.current()
-            if rest and isinstance(mesh, meshlab.RemoteMesh):
-                mesh.role = rest  # the server checks it on every request
-            elif rest:
-                self._run(lambda: mesh.set_role(rest))
+            if rest:
+                if isinstance(mesh, meshlab.RemoteMesh):
+                    mesh.role = rest  # the server checks it on every request
+                else:
+                    self._run(lambda: mesh.set_role(rest))
             return RoleText(mesh)
         if command in ("debug", "--debug"):
             self.debug = rest.lower() not in ("off", "false", "0")
             print(f"meshlab debug {'on' if self.debug else 'off'}")
             return None
         if command == "":
-            return QuickHelp(self.mesh)
+            return QuickHelp(self.connected)
         if command == "help":
-            print(self.mesh.__doc__)
+            print(MeshMagics.mesh.__doc__)
             return None
         # `%mesh SELECT ...` on one line works like a one-line cell.
         return self._cell("", line)
@@ -201,21 +220,24 @@ class MeshMagics(Magics):
             params = self.bind(sql)
             if options.explain:
                 return ExplainText(mesh.explain(sql, params, options.limit))
-            chosen = {"engine": options.engine} if options.engine else {}  # server mode has no engine choice
-            if options.timeout is not None:
-                if isinstance(mesh, meshlab.RemoteMesh):
+            if isinstance(mesh, meshlab.RemoteMesh):
+                if options.engine:
+                    raise MeshUsageError("--engine: in server mode the server chooses the engine")
+                if options.timeout is not None:
                     raise MeshUsageError("--timeout: in server mode the server's time limits apply")
-                chosen["timeout"] = options.timeout
-            return mesh.sql(sql, params, lazy=options.lazy, limit=options.limit, **chosen)
+                return mesh.sql(sql, params, lazy=options.lazy, limit=options.limit)
+            return mesh.sql(
+                sql, params, lazy=options.lazy, limit=options.limit, engine=options.engine, timeout=options.timeout
+            )
 
         value = self._run(run, sql, options.debug)
         if options.out and not options.explain:
-            self.shell.user_ns[options.out] = value if options.lazy else value.df
+            self.namespace[options.out] = value if options.lazy else value.df
         if options.save and not (options.explain or options.lazy):
-            self._save(mesh, value, options.save, sql)
+            self._save(self.local("--save"), value, options.save, sql)
         return value
 
-    def _save(self, mesh, result, address: str, sql: str) -> None:
+    def _save(self, mesh: meshlab.Mesh, result: meshlab.Result, address: str, sql: str) -> None:
         """Publish ``result`` as the derived product ``address``, then reload the mesh to list it."""
         from meshlab.authoring.derived import save_derived
 
@@ -227,7 +249,7 @@ class MeshMagics(Magics):
 class RoleText(str):
     """Who queries run as: user, role, the roles the user may take, datasets visible."""
 
-    def __new__(cls, mesh: meshlab.Mesh):
+    def __new__(cls, mesh: meshlab.Mesh | meshlab.RemoteMesh):
         if isinstance(mesh, meshlab.RemoteMesh):
             text = f"server mode ({mesh.url}): role {mesh.role or '(your first role)'}, checked by the server"
         elif mesh.policy is None:
@@ -246,7 +268,7 @@ class RoleText(str):
 class QuickHelp(str):
     """``%mesh`` alone: the mesh in use (or the one a cell would open) and what to type next."""
 
-    def __new__(cls, mesh: meshlab.Mesh | None):
+    def __new__(cls, mesh: meshlab.Mesh | meshlab.RemoteMesh | None):
         if mesh is not None:
             count = len(mesh.datasets())
             state = f"connected to {mesh!r}"

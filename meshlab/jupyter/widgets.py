@@ -69,7 +69,7 @@ def dataset_cell(dataset: Dataset, limit: int = CELL_ROWS) -> str:
     FROM artists.artists
     LIMIT 100
     """
-    columns = [exp.column(c.name) for c in dataset.columns] or [exp.Star()]
+    columns: list[exp.Expression] = [exp.column(c.name) for c in dataset.columns] or [exp.Star()]
     query = exp.select(*columns).from_(_table(dataset)).limit(limit)
     return f"%%mesh -o {output_name(dataset)}\n{query.sql(dialect=READ_DIALECT, pretty=True)}"
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import polars as pl
 from sqlglot import exp
@@ -18,6 +20,23 @@ from sqlglot import exp
 from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Column, Dataset
 from meshlab.limits import TimeLimits
+
+#: a frame a source governs: the rows it fetched (databases) or its lazy scan (files)
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+class ColumnMask(Protocol):
+    """What a scan needs of a column's mask (:class:`meshlab.governance.Mask` is the one kind):
+    SQL for a database to compute it, a Polars expression for the rest."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    def to_sql(self) -> exp.Expr: ...
+    def to_polars(self) -> pl.Expr: ...
+    def dtype(self) -> pl.DataType | None: ...
+    def describe(self) -> str: ...
 
 
 class Pushdown(enum.Enum):
@@ -44,7 +63,7 @@ class ScanSpec:
     # Governance: a condition over raw columns every row must meet, applied
     # before anything else, and the masks of output columns (meshlab.governance.Mask).
     row_filter: exp.Expression | None = None
-    masks: tuple = ()
+    masks: tuple[ColumnMask, ...] = ()
     # Read by several references of the query (each may ask for its own columns):
     # a database fetches all of ``columns`` at once, for every reference.
     shared: bool = False
@@ -53,12 +72,12 @@ class ScanSpec:
     def governed(self) -> bool:
         return self.row_filter is not None or bool(self.masks)
 
-    def masks_for(self, names) -> dict:
+    def masks_for(self, names: Iterable[str]) -> dict[str, ColumnMask]:
         """Column name -> mask, for the masked columns among ``names``."""
         wanted = set(names)
         return {m.name: m for m in self.masks if m.name in wanted}
 
-    def raw_columns(self, names=None) -> list[str]:
+    def raw_columns(self, names: Iterable[str] | None = None) -> list[str]:
         """The unmasked columns needed to produce ``names`` (default: all the
         scan's columns): themselves, those the masks and the row filter use."""
         names = list(self.columns if names is None else names)
@@ -138,7 +157,7 @@ def conforms(actual: pl.DataType, column: Column) -> bool:
     return wanted is None or actual == wanted
 
 
-def casts_to_contract(schema: pl.Schema | dict, columns: dict[str, Column]) -> list[pl.Expr]:
+def casts_to_contract(schema: Mapping[str, pl.DataType], columns: Mapping[str, Column]) -> list[pl.Expr]:
     """Cast expressions for the columns whose type does not match their contract column."""
     casts = []
     for name, dtype in schema.items():
@@ -155,6 +174,12 @@ def casts_to_contract(schema: pl.Schema | dict, columns: dict[str, Column]) -> l
         else:
             casts.append(pl.col(name).cast(target, strict=False).alias(name))
     return casts
+
+
+def _masked_value(mask: ColumnMask) -> pl.Expr:
+    """The mask's Polars expression, cast to the masked value's type when it has one."""
+    dtype = mask.dtype()
+    return mask.to_polars() if dtype is None else mask.to_polars().cast(dtype, strict=False)
 
 
 class Source:
@@ -206,7 +231,14 @@ class Source:
         """Where the source is, for messages: never a credential."""
         return self.dataset.server.path or ""
 
-    def apply_governance(self, frame, spec: ScanSpec, names, filtered: bool = False, masked=frozenset()):
+    def apply_governance(
+        self,
+        frame: FrameT,
+        spec: ScanSpec,
+        names: Iterable[str],
+        filtered: bool = False,
+        masked: Set[str] = frozenset(),
+    ) -> FrameT:
         """``frame`` of raw columns -> rows the role may see, columns ``names`` masked.
 
         ``filtered``: the source applied the row filter already; ``masked``: the
@@ -216,9 +248,7 @@ class Source:
             frame = frame.filter(pl.sql_expr(spec.row_filter.sql(dialect="postgres")))
         todo = [m for n, m in spec.masks_for(names).items() if n not in masked]
         if todo:
-            frame = frame.with_columns(
-                m.to_polars().cast(m.dtype(), strict=False) if m.dtype() is not None else m.to_polars() for m in todo
-            )
+            frame = frame.with_columns(_masked_value(m) for m in todo)
         return frame.select(list(names))
 
     def describe_governance(self, spec: ScanSpec) -> list[str]:

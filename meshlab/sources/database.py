@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Column
-from meshlab.errors import MeshError, SourceError
+from meshlab.errors import MeshError, SourceError, UnknownColumnError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
 
@@ -68,7 +68,7 @@ RANGE_COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 ROW_COUNT_SECONDS = 300.0
 
 
-def plain_substring(node: exp.Expression) -> bool:
+def plain_substring(node: exp.Expr) -> bool:
     """``SUBSTRING(x, start[, length])`` with a literal start >= 1 and length >= 0.
 
     Every database agrees with Polars on these (TPC-H Q22's country codes);
@@ -95,7 +95,9 @@ def plain_arrow(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if isinstance(column.type, pa.BaseExtensionType):
-            column = pa.chunked_array([chunk.storage for chunk in column.chunks], type=column.type.storage_type)
+            # pyarrow-stubs: an extension column's chunks are ExtensionArrays (they have .storage),
+            # and chunked_array takes any DataType, not only the literal ones its overloads list.
+            column = pa.chunked_array([chunk.storage for chunk in column.chunks], type=column.type.storage_type)  # type: ignore[call-overload, attr-defined]
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
@@ -184,7 +186,7 @@ class DatabaseSource(Source):
         return select
 
     # -- governance: row filter and masks computed in the database when it can ----
-    def can_compute(self, expression: exp.Expression) -> bool:
+    def can_compute(self, expression: exp.Expr) -> bool:
         """Whether the database computes ``expression`` with the meaning Polars gives it."""
         allowed = self.portable_nodes + self.mask_nodes
         for node in expression.walk():
@@ -211,7 +213,7 @@ class DatabaseSource(Source):
         needed_raw = {c.name for n, m in masks.items() if n not in computed for c in m.to_sql().find_all(exp.Column)}
         return set() if computed & needed_raw else computed
 
-    def select_items(self, spec: ScanSpec, names) -> list[exp.Expression]:
+    def select_items(self, spec: ScanSpec, names: list[str]) -> list[exp.Expr]:
         """The SELECT list for ``names``: masks the database computes, raw columns for the rest."""
         if not spec.governed:
             return [exp.column(n, quoted=True) for n in names]
@@ -290,7 +292,16 @@ class DatabaseSource(Source):
         """Name -> contract column of what the scan returns."""
         if spec.output_columns:
             return dict(spec.output_columns)
-        return {c: self.dataset.column(c) for c in spec.columns}
+        found = {}
+        for name in spec.columns:
+            column = self.dataset.column(name)
+            if column is None:  # the planner resolved every column against the contract
+                raise UnknownColumnError(
+                    f"column '{name}' is not in the contract of dataset '{self.dataset.address}' "
+                    f"({self.dataset.contract_path})"
+                )
+            found[name] = column
+        return found
 
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
         columns_by_name = self.output_columns(spec)
@@ -359,7 +370,7 @@ class DatabaseSource(Source):
         """Contract types for the raw columns, then the row filter and masks not done by the database."""
         computed = self.computed_masks(spec, names)
         hashed = {n for n, m in spec.masks_for(names).items() if n in computed and m.kind == "hash"}
-        raw = {c: self.dataset.column(c) for c in frame.columns if c not in hashed and self.dataset.column(c)}
+        raw = {c: found for c in frame.columns if c not in hashed and (found := self.dataset.column(c)) is not None}
         frame = self.conform(frame, raw)
         # The row filter is applied again here even when the database took it: the
         # database's reading of it may differ (a drifted type, a collation), ours may not.

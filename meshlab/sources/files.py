@@ -146,7 +146,7 @@ class FileSource(Source):
         if self.dataset.server.json_document:
             return True
         with self.filesystem()[0].open(self.files()[0], "rb") as handle:
-            head = handle.read(1 << 16).lstrip(b"\xef\xbb\xbf \t\r\n")
+            head: bytes = handle.read(1 << 16).lstrip(b"\xef\xbb\xbf \t\r\n")
         if head.startswith(b"["):
             return True
         first = head.split(b"\n", 1)[0]
@@ -157,7 +157,7 @@ class FileSource(Source):
         return False
 
     def _read_one(self, target) -> pl.LazyFrame:
-        overrides = {c.name: column_dtype(c) for c in self.dataset.columns if column_dtype(c) is not None}
+        overrides = {c.name: dtype for c in self.dataset.columns if (dtype := column_dtype(c)) is not None}
         if self.format == "parquet":
             # A file lacking a column of the first file reads it as null (the schema check then reports it).
             return pl.scan_parquet(
@@ -188,9 +188,13 @@ class FileSource(Source):
         columns = {c.name: c for c in self.dataset.columns}
         rows = csv_rows(text, columns, self.dataset.server.delimiter or ",")
         header, _ = next(rows, ([], None))
-        kept, skipped = [], []
+        kept: list[list[str]] = []
+        skipped: list[str] = []
         for row, problem in rows:
-            (skipped if problem else kept).append(problem or row)
+            if problem:
+                skipped.append(problem)
+            else:
+                kept.append(row)
         self.skipped += [f"{getattr(handle, 'path', target)} {p}" for p in skipped]
         frame = pl.DataFrame(
             [list(col) for col in zip(*kept)] or None, schema=dict.fromkeys(header, pl.String), orient="col"
@@ -377,7 +381,8 @@ class FileSource(Source):
             files = self.files()
             if self.format != "parquet":
                 fs = self.filesystem()[0]
-                return sum(fs.size(f) for f in files)
+                whole: int = sum(fs.size(f) for f in files)
+                return whole
             wanted = set(columns)
             total = 0
             for path in files:

@@ -100,7 +100,8 @@ class PostgresSource(DatabaseSource):
                         cursor.execute(self.columns_sql())
                         self.verify(cursor.fetch_arrow_table(), expect)
                     cursor.execute(sql)
-                    return cursor.fetch_arrow_table()
+                    table: pa.Table = cursor.fetch_arrow_table()
+                    return table
         except MeshError:
             raise
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure

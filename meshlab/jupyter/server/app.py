@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
 from traitlets import Float, Int, List, Unicode
 
+from meshlab.errors import MeshError
 from meshlab.jupyter.server.handlers import route_table
 from meshlab.jupyter.server.mesh_loader import MeshLoader, configured_mesh_path
 from meshlab.jupyter.server.query_workers import QueryWorkers, WorkerConfig
@@ -75,6 +77,13 @@ class MeshlabApp(ExtensionApp):
         "(504; its PostgreSQL statements are cancelled). 0: no limit.",
     )
 
+    @property
+    def server(self) -> ServerApp:
+        """The Jupyter server the extension was loaded into (set before its settings and handlers)."""
+        if self.serverapp is None:
+            raise MeshError("meshlab's server extension runs inside a Jupyter server: start it with jupyter lab")
+        return self.serverapp
+
     def initialize_settings(self) -> None:
         opener = partial(
             open_server_mesh,
@@ -83,16 +92,16 @@ class MeshlabApp(ExtensionApp):
             view_seconds=self.user_view_seconds,
         )
         self.loader = MeshLoader(
-            self.mesh, self.serverapp.root_dir, self.reload_interval, logger=self.log, open_mesh=opener
+            self.mesh, self.server.root_dir, self.reload_interval, logger=self.log, open_mesh=opener
         )
         self.catalog_pool = ThreadPoolExecutor(max(1, self.catalog_threads), thread_name_prefix="meshlab-catalog")
         config = WorkerConfig(
-            root_dir=self.serverapp.root_dir,
+            root_dir=self.server.root_dir,
             allowed_roots=tuple(self.allowed_roots),
             reload_interval=self.reload_interval,
             postgres_check_ms=int(self.postgres_disconnect_check * 1000),
             time_limit=self.query_time_limit,
-            preload=configured_mesh_path(self.mesh, self.serverapp.root_dir),
+            preload=configured_mesh_path(self.mesh, self.server.root_dir),
         )
         self.workers = QueryWorkers(
             config, self.query_workers, self.max_queries_per_user, self.max_queued_per_user, self.max_queued_queries
@@ -105,7 +114,7 @@ class MeshlabApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         # The routes carry the server's base_url themselves (route_table), so they
         # go to the web app directly instead of through self.handlers.
-        web_app = self.serverapp.web_app
+        web_app = self.server.web_app
         routes = route_table(web_app.settings["base_url"], self.loader, self.catalog_pool, self.workers)
         web_app.add_handlers(".*$", routes)
 

@@ -15,8 +15,9 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, TypeVar
 
 import tornado.web
 from jupyter_server.auth.identity import IdentityProvider
@@ -31,6 +32,8 @@ from meshlab.jupyter.server.postgres_cancel import cancel_worker_statements
 from meshlab.jupyter.server.query_workers import Answer, Job, QueryWorkers
 from meshlab.jupyter.server.statuses import ERROR_STATUS, ServerBusyError, status_of
 from meshlab.mesh import Mesh
+
+T = TypeVar("T")
 
 NAMESPACE = "meshlab"
 RETRY_AFTER_SECONDS = 1
@@ -52,7 +55,7 @@ class MeshAPIHandler(APIHandler):
         self.gone.set()
         super().on_connection_close()
 
-    async def off_loop(self, function, *args) -> Any:
+    async def off_loop(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in the catalog thread pool, never on the event loop."""
         return await IOLoop.current().run_in_executor(self.catalog_pool, function, *args)
 
@@ -72,7 +75,8 @@ class MeshAPIHandler(APIHandler):
                 return "token-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
         if shared and not provider.auth_enabled:
             return "anonymous"  # no authentication at all: every request would be a new random user
-        return self.current_user.username
+        name: str = self.current_user.username
+        return name
 
     def text_argument(self, name: str, default: str = "") -> str:
         return query_api.check_text(self.get_query_argument(name, default), f"parameter {name}")
@@ -124,10 +128,13 @@ class MeshAPIHandler(APIHandler):
 
     async def after_lost(self, mesh: Mesh, kind: str, request: dict, answer: Answer, seconds: float) -> None:
         """Audit a query whose worker died (``crashed``, ``cancelled``, ``timeout``); cancel its statements."""
+        outcome = answer.lost
+        if outcome is None:  # answered: the worker audited it
+            return
         sql = request["sql"] if kind == "query" else catalog_api.sample_sql(request["address"], request["limit"])
-        gone = answer.lost == "cancelled"
+        gone = outcome == "cancelled"
         reason = "the client went away" if gone else json.loads(answer.body).get("message")
-        lost = (mesh, sql, request.get("params"), answer.lost, reason, seconds)
+        lost = (mesh, sql, request.get("params"), outcome, reason, seconds)
         try:
             await self.off_loop(query_api.audit_lost, *lost)
             if answer.worker is not None:

@@ -64,7 +64,7 @@ def _contract_stats(folder: str) -> list[tuple[str, int, int] | None]:
     """Stats of every contract file below a local ``folder`` (or of the one contract it is)."""
     if is_contract_file(folder) or os.path.isfile(folder):
         return [_stat(folder)]
-    found = []
+    found: list[tuple[str, int, int] | None] = []
     for parent, _, files in os.walk(folder):
         found.extend(_stat(os.path.join(parent, f)) for f in files if is_contract_file(f))
     return sorted(found, key=lambda entry: entry or ("",))

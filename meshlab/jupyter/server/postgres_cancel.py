@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from meshlab.mesh import Mesh
+from meshlab.sources import PostgresSource
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,10 @@ def cancel_worker_statements(mesh: Mesh, pid: int) -> int:
             continue
         seen.add(key)
         try:
-            table = mesh.source(dataset).fetch(sql)
+            source = mesh.source(dataset)
+            if not isinstance(source, PostgresSource):  # source_for reads type postgres with one
+                continue
+            table = source.fetch(sql)
             cancelled += sum(bool(done) for done in table.column("cancelled").to_pylist())
         except Exception as error:  # noqa: BLE001 - best effort: the backend still ends on its own
             log.warning("meshlab: cannot cancel worker %d's statements on %s: %s", pid, dataset.address, error)

@@ -154,7 +154,7 @@ def run_query(mesh: Mesh, request: dict[str, Any]) -> bytes:
         "plan_seconds": result.plan_seconds,
         "run_seconds": result.run_seconds,
     }
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(about)})
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(about).encode()})
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

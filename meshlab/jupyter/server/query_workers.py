@@ -35,6 +35,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from meshlab.errors import MeshError, SqlError
 from meshlab.jupyter.server import catalog_api, query_api
@@ -149,8 +151,8 @@ class WorkerSlot:
     def __init__(self, number: int, config: WorkerConfig):
         self.number = number
         self.config = config
-        self.process: multiprocessing.Process | None = None
-        self.connection = None
+        self.process: BaseProcess | None = None
+        self.connection: Connection[Job, Answer] | None = None
         self.killed = False
         self.stopping = False  # the server is stopping: no restart
         self._lock = threading.Lock()
@@ -172,6 +174,8 @@ class WorkerSlot:
         """Send ``job`` and wait for its answer, the worker's death or the time limit (in a pool thread)."""
         self.start()
         process, connection = self.process, self.connection
+        if process is None or connection is None:  # never started: the server is stopping
+            return Answer.of_error(QueryLostError(f"the server is stopping: the {job.kind} was not run"))
         limit = self.config.time_limit or None
         try:
             connection.send(job)
@@ -185,12 +189,14 @@ class WorkerSlot:
             pass
         return self._lost(job, process, "cancelled" if self.killed else "crashed")
 
-    def _lost(self, job: Job, process, outcome: str) -> Answer:
+    def _lost(self, job: Job, process: BaseProcess, outcome: str) -> Answer:
         process.join(5)
-        self.connection.close()  # the pool starts a new worker once this answer is on its way
+        if self.connection is not None:
+            self.connection.close()  # the pool starts a new worker once this answer is on its way
         code = process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         log.warning("meshlab: query worker %d stopped (%s, %s) during a %s", self.number, outcome, how, job.kind)
+        error: QueryLostError
         if outcome == "timeout":
             error = QueryTimeLimitError(
                 f"the {job.kind} ran longer than the server's limit of {self.config.time_limit:g} s "
@@ -319,15 +325,14 @@ class QueryWorkers:
             entry = self._next()
             if entry is None:
                 return
-            entry.slot = self._idle.pop()
+            slot = entry.slot = self._idle.pop()
             self._running[entry.job.user] += 1
-            task = asyncio.ensure_future(self._execute(entry))
+            task = asyncio.ensure_future(self._execute(entry, slot))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, entry: _Waiting) -> None:
+    async def _execute(self, entry: _Waiting, slot: WorkerSlot) -> None:
         loop = asyncio.get_running_loop()
-        slot = entry.slot
         try:
             answer = await loop.run_in_executor(self._threads, slot.call, entry.job)
         except Exception as error:  # noqa: BLE001 - the pool must survive anything

@@ -13,7 +13,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import TypeVar
 
 from meshlab.catalog import Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
@@ -25,8 +26,11 @@ from meshlab.sources import Source
 VIEWS_KEPT = 64
 VIEW_SECONDS = 600.0
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-class ViewCache:
+
+class ViewCache(MutableMapping[K, V]):
     """A least-recently-used mapping whose entries also expire ``ttl`` seconds after they were made.
 
     >>> views = ViewCache(maxsize=1, ttl=60)
@@ -38,27 +42,35 @@ class ViewCache:
     def __init__(self, maxsize: int = VIEWS_KEPT, ttl: float = VIEW_SECONDS):
         self.maxsize = max(1, int(maxsize))
         self.ttl = float(ttl)
-        self._entries: OrderedDict = OrderedDict()
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key, default=None):
+    def __getitem__(self, key: K) -> V:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                return default
+                raise KeyError(key)
             made, value = entry
             if self.ttl > 0 and time.monotonic() - made > self.ttl:
                 del self._entries[key]
-                return default
+                raise KeyError(key)
             self._entries.move_to_end(key)
             return value
 
-    def __setitem__(self, key, value) -> None:
+    def __setitem__(self, key: K, value: V) -> None:
         with self._lock:
             self._entries[key] = (time.monotonic(), value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
+
+    def __delitem__(self, key: K) -> None:
+        with self._lock:
+            del self._entries[key]
+
+    def __iter__(self) -> Iterator[K]:
+        with self._lock:
+            return iter(list(self._entries))
 
     def __len__(self) -> int:
         return len(self._entries)
