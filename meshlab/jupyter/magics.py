@@ -85,11 +85,11 @@ class MeshMagics(Magics):
             return mesh
         return self.connected
 
-    def local(self, command: str) -> meshlab.Mesh:
-        """The connected mesh when it is a local one (server mode offers queries only)."""
+    def local_mesh(self, what: str) -> meshlab.Mesh:
+        """The connected mesh when it is a local one (server mode offers queries only); ``what`` needs it."""
         mesh = self.current()
         if isinstance(mesh, meshlab.RemoteMesh):
-            raise MeshUsageError(f"%mesh {command} needs a local mesh: %mesh connect PATH")
+            raise MeshUsageError(f"{what} needs a local mesh: %mesh connect PATH")
         return mesh
 
     def connect(self, path: str) -> meshlab.Mesh:
@@ -173,13 +173,13 @@ class MeshMagics(Magics):
         if command == "catalog":
             from meshlab.jupyter.widgets import CatalogWidget
 
-            return CatalogWidget(self.local("catalog"))
+            return CatalogWidget(self.local_mesh("%mesh catalog"))
         if command == "search":
             if not rest:
                 raise MeshUsageError("usage: %mesh search TEXT")
             from meshlab.catalog.listing import dataset_table
 
-            return dataset_table(self.local("search").search(rest))
+            return dataset_table(self.local_mesh("%mesh search").search(rest))
         if command == "explain":
             if not rest:
                 raise MeshUsageError("usage: %mesh explain SELECT ...")
@@ -187,7 +187,7 @@ class MeshMagics(Magics):
             print(text)
             return None
         if command == "check":
-            local = self.local("check")
+            local = self.local_mesh("%mesh check")
             return self._run(lambda: local.check(rest.split() or None))
         if command == "role":
             mesh = self.current()
@@ -234,7 +234,7 @@ class MeshMagics(Magics):
         if options.out and not options.explain:
             self.namespace[options.out] = value if options.lazy else value.df
         if options.save and not (options.explain or options.lazy):
-            self._save(self.local("--save"), value, options.save, sql)
+            self._save(self.local_mesh("%%mesh --save"), value, options.save, sql)
         return value
 
     def _save(self, mesh: meshlab.Mesh, result: meshlab.Result, address: str, sql: str) -> None:

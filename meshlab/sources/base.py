@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -235,7 +235,7 @@ class Source:
         self,
         frame: FrameT,
         spec: ScanSpec,
-        names: Iterable[str],
+        names: Sequence[str],
         filtered: bool = False,
         masked: Set[str] = frozenset(),
     ) -> FrameT:
