@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, Literal, overload
 
@@ -51,7 +51,7 @@ class Mesh:
         self.policy = policy
         self.audit = AuditConfig.from_settings(catalog.manifest.settings, catalog.manifest.path, catalog.name)
         self._sources: dict[str, Source] = {}
-        self._views: dict[tuple[str, str | None], Mesh] = {}
+        self._views: MutableMapping[tuple[str, str | None], Mesh] = {}
         self.set_role(role)
 
     # -- governance --------------------------------------------------------------
@@ -160,7 +160,7 @@ class Mesh:
             return plan_query(sql, self.catalog, self.source, params, limit=limit, access=self.access)
         except MeshError:
             raise
-        except RecursionError:  # a shape the limits of meshlab.planner.shape let through
+        except RecursionError:  # a shape the limits of meshlab.sql_shape let through
             raise UnsupportedQueryError("the query is nested too deeply to be planned") from None
         except Exception as exc:  # noqa: BLE001 - one query never escapes as anything but a MeshError
             raise UnsupportedQueryError(f"the query cannot be planned ({type(exc).__name__}: {exc})") from exc

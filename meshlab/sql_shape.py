@@ -118,7 +118,7 @@ def _check_length(node: exp.Expression) -> None:
             )
 
 
-def check_tree(statement: exp.Expression) -> None:
+def check_tree(statement: exp.Expr) -> None:
     """Refuse a parsed statement whose shape meshlab does not run: see the module's limits."""
     set_terms = 1
     for node in statement.walk():

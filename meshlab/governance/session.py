@@ -6,7 +6,7 @@ import contextlib
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
@@ -21,8 +21,10 @@ from meshlab.governance.audit import (
     statement_hash,
     write_record,
 )
-from meshlab.planner.plan import QueryPlan
 from meshlab.sources.base import column_dtype
+
+if TYPE_CHECKING:  # the audit reads plans; the planner sits above governance
+    from meshlab.planner.plan import QueryPlan
 
 
 class AuditedResult(Protocol):
