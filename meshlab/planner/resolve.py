@@ -23,6 +23,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
+from meshlab.catalog.types import TYPES
 from meshlab.errors import (
     MeshError,
     NotQueryableError,
@@ -35,15 +36,7 @@ from meshlab.planner.parse import READ_DIALECT, _position
 
 CANONICAL_PREFIX = "__ds"
 
-SQL_TYPES = {
-    "string": "VARCHAR",
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "time": "TIME",
-}
+SQL_TYPES = {name: logical.sql for name, logical in TYPES.items()}
 
 
 @dataclass(frozen=True)
