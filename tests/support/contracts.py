@@ -42,7 +42,7 @@ def column(name: str, logical: str | None = "string", physical: str | None = Non
     return prop
 
 
-def columns(*specs: tuple) -> list[dict]:
+def properties(*specs: tuple) -> list[dict]:
     """Properties from ``(name, logicalType)`` or ``(name, logicalType, classification)`` tuples
     (a None classification is left out)."""
     out = []
@@ -158,19 +158,31 @@ def contract(
         document["team"] = [{"username": owner, "role": "owner"}]
     if servers is not None:
         document["servers"] = servers if isinstance(servers, list) else [servers]
-    obj: dict[str, Any] = {"name": name}
-    if physical_name is not None:
-        obj["physicalName"] = physical_name
-    if schema_description is not None:
-        obj["description"] = schema_description
-    obj["properties"] = list(properties)
-    if quality:
-        obj["quality"] = list(quality)
-    document["schema"] = [obj]
+    document["schema"] = [schema_object(name, properties, physical_name, schema_description, quality)]
     if sla:
         document["slaProperties"] = list(sla)
     document.update(top)
     return document
+
+
+def schema_object(
+    name: str,
+    properties: Iterable[dict],
+    physical_name: str | None = None,
+    description: str | None = None,
+    quality: Iterable[dict] = (),
+) -> dict:
+    """One entry of a contract's ``schema``: a dataset, its properties and dataset-level rules."""
+    obj: dict[str, Any] = {"name": name}
+    if physical_name is not None:
+        obj["physicalName"] = physical_name
+    if description is not None:
+        obj["description"] = description
+    obj["properties"] = list(properties)
+    quality = list(quality)
+    if quality:
+        obj["quality"] = quality
+    return obj
 
 
 def library_rule(metric: str, **fields: Any) -> dict:
