@@ -24,7 +24,7 @@ import _support_path  # noqa: F401 - tests/ on the path: servers and builders fr
 import fsspec
 import polars as pl
 from object_store_servers import CountingHttpServer, CountingS3Server
-from support.contracts import columns_of, contract, store_server, write_mesh, write_yaml
+from support.contracts import columns_of, contract, store_files, write_mesh, write_yaml
 from support.tpch import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def ensure_lineitem() -> Path:
 
 def write_mesh_of(folder: Path, url: str, schema: pl.Schema, kind: str) -> Path:
     properties = columns_of(schema, physical=False)
-    server = store_server(kind, url, server=kind)
+    server = store_files(kind, url, server=kind)
     write_yaml(
         folder / "tpch" / "lineitem.odcs.yaml", contract("tpch", "lineitem", properties, server, id=f"lineitem-{kind}")
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import _support_path  # noqa: F401 - tests/ on the path: the reference scorer and contract builder
 import yaml
-from support.contracts import column, contract, local_server, write_yaml
+from support.contracts import column, contract, local_files, write_yaml
 from support.contracts import write_mesh as write_manifest
 from support.search_reference import PlainScan
 
@@ -67,7 +67,7 @@ def write_mesh(root: Path, count: int, seed: int = 1) -> Path:
             domain,
             name,
             columns,
-            local_server(f"../../data/{name}.parquet"),
+            local_files(f"../../data/{name}.parquet"),
             id=f"c{i}",
             title=f"{a.title()} {b} {i}",
             status=rng.choice(["active", "active", "draft", "deprecated"]),

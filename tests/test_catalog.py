@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from support.contracts import column, local_server, schema_object
+from support.contracts import column, local_files, schema_object
 from support.contracts import contract as build_contract
 
 import meshlab
@@ -20,7 +20,7 @@ def contract(name: str, domain: str, datasets: dict[str, dict], product: str | N
         domain,
         name,
         [],
-        local_server(extra.get("path", f"../data/{name}.parquet")),
+        local_files(extra.get("path", f"../data/{name}.parquet")),
         title=name.replace("_", " ").title(),
         status=extra.get("status", "active"),
         description=extra.get("purpose", "Test data."),

@@ -6,7 +6,7 @@ test breaks it on purpose; servers of each kind meshlab reads come from one func
     document = contract(
         "sales", "orders",
         [column("id", "integer", primaryKey=True), column("amount", "number", "DECIMAL(10,2)")],
-        sqlite_server("../../data/shop.sqlite"),
+        sqlite_db("../../data/shop.sqlite"),
     )
     write_yaml(root / "domains" / "sales" / "orders.odcs.yaml", document)
     manifest = write_mesh(root, "shop", ["sales"])
@@ -67,17 +67,17 @@ def columns_of(schema: Mapping[str, pl.DataType] | pl.DataFrame, physical: bool 
 
 
 # -- servers ------------------------------------------------------------------------------------
-def local_server(path: str, format: str = "parquet", server: str = "lake", **fields: Any) -> dict:
+def local_files(path: str, format: str = "parquet", server: str = "lake", **fields: Any) -> dict:
     """Files on this machine (``format``: parquet, csv, json; ``delimiter=`` for CSV)."""
     return {"server": server, "type": "local", "format": format, "path": str(path), **fields}
 
 
-def store_server(kind: str, path: str, format: str = "parquet", server: str = "store", **fields: Any) -> dict:
+def store_files(kind: str, path: str, format: str = "parquet", server: str = "store", **fields: Any) -> dict:
     """Files in an object store or on the web (``kind``: s3, https, azure, ...)."""
     return {"server": server, "type": kind, "format": format, "path": str(path), **fields}
 
 
-def sqlite_server(path: str, server: str = "db", driver: str | None = None, custom: bool = False) -> dict:
+def sqlite_db(path: str, server: str = "db", driver: str | None = None, custom: bool = False) -> dict:
     """A SQLite file; ``custom=True`` writes it as an ODCS ``custom`` server naming the engine
     (SQLite is no ODCS server type); ``driver`` (e.g. ``sqlite3``) as a custom property."""
     found: dict[str, Any] = {"server": server, "type": "custom" if custom else "sqlite", "path": str(path)}
@@ -89,7 +89,7 @@ def sqlite_server(path: str, server: str = "db", driver: str | None = None, cust
     return found
 
 
-def postgres_server(
+def postgres_db(
     host: str,
     port: int,
     database: str,

@@ -294,9 +294,9 @@ def load_postgres(server: PostgresServer, raw: Path, tables: Iterable[str], data
 
 
 def _pg_server(server: PostgresServer, name: str, user_env: str, database: str = PG_DATABASE) -> dict:
-    from support.contracts import postgres_server
+    from support.contracts import postgres_db
 
-    return postgres_server(server.host, server.port, database, server=name, user_env=user_env)
+    return postgres_db(server.host, server.port, database, server=name, user_env=user_env)
 
 
 # -- the tests' federated mesh -----------------------------------------------------------------
@@ -331,7 +331,7 @@ def build_federated_mesh(root: Path, raw: Path, server: PostgresServer, user_env
     ``data/`` (the contracts point there with relative paths), orders in PostgreSQL
     (database ``tpch``, login from the environment variable ``user_env``).
     """
-    from support.contracts import local_server, sqlite_server
+    from support.contracts import local_files, sqlite_db
 
     data = root / "data"
     (data / "supply").mkdir(parents=True)
@@ -340,7 +340,7 @@ def build_federated_mesh(root: Path, raw: Path, server: PostgresServer, user_env
     contracts = {}
     write_sqlite(data / FEDERATED_SQLITE_FILE, raw, FEDERATED_SQLITE_TABLES)
     for table in FEDERATED_SQLITE_TABLES:
-        location = sqlite_server(f"../../data/{FEDERATED_SQLITE_FILE}", server="operational-db")
+        location = sqlite_db(f"../../data/{FEDERATED_SQLITE_FILE}", server="operational-db")
         contracts[table] = table_contract(table, schemas[table], location, scale=TEST_SCALE)
     load_postgres(server, raw, FEDERATED_POSTGRES_TABLES)
     for table in FEDERATED_POSTGRES_TABLES:
@@ -349,14 +349,14 @@ def build_federated_mesh(root: Path, raw: Path, server: PostgresServer, user_env
     part = pl.read_parquet(raw / "part.parquet")
     part.with_columns(pl.col(pl.Decimal).cast(pl.Float64)).write_ndjson(data / "supply" / "part.ndjson")
     contracts["part"] = table_contract(
-        "part", schemas["part"], local_server("../../data/supply/part.ndjson", "json"), scale=TEST_SCALE
+        "part", schemas["part"], local_files("../../data/supply/part.ndjson", "json"), scale=TEST_SCALE
     )
     pl.read_parquet(raw / "partsupp.parquet").write_parquet(data / "supply" / "partsupp.parquet")
     contracts["partsupp"] = table_contract(
-        "partsupp", schemas["partsupp"], local_server("../../data/supply/partsupp.parquet"), scale=TEST_SCALE
+        "partsupp", schemas["partsupp"], local_files("../../data/supply/partsupp.parquet"), scale=TEST_SCALE
     )
     write_hive(raw / "lineitem.parquet", data / "shipping" / "lineitem", "lineitem")
-    location = local_server("../../data/shipping/lineitem/**/*.parquet")
+    location = local_files("../../data/shipping/lineitem/**/*.parquet")
     contracts["lineitem"] = table_contract(
         "lineitem", schemas["lineitem"], location, extra=[partition_property("lineitem")], scale=TEST_SCALE
     )
@@ -364,7 +364,7 @@ def build_federated_mesh(root: Path, raw: Path, server: PostgresServer, user_env
         pl.read_parquet(raw / f"{table}.parquet").write_csv(
             data / "geo" / f"{table}.csv", separator=FEDERATED_CSV_DELIMITER
         )
-        location = local_server(f"../../data/geo/{table}.csv", "csv", delimiter=FEDERATED_CSV_DELIMITER)
+        location = local_files(f"../../data/geo/{table}.csv", "csv", delimiter=FEDERATED_CSV_DELIMITER)
         contracts[table] = table_contract(table, schemas[table], location, scale=TEST_SCALE)
     folders = {d: f"domains/{d}" for d in DOMAINS.values()}
     mesh_path = _write_contracts(root, contracts, folders)
@@ -426,37 +426,37 @@ def _benchmark_mesh(root: Path, raw: Path, servers: dict[str, dict]) -> Path:
 
 def write_mesh_p(folder: Path, raw: Path, layout_p: Path) -> Path:
     """The contracts of layout P (written at every run)."""
-    from support.contracts import local_server
+    from support.contracts import local_files
 
-    servers = {t: local_server(parquet_path(layout_p, t)) for t in TABLES}
+    servers = {t: local_files(parquet_path(layout_p, t)) for t in TABLES}
     return _benchmark_mesh(folder / "mesh-P", raw, servers)
 
 
 def write_mesh_f(folder: Path, raw: Path, layout_p: Path, files: Path, server: PostgresServer, user_env: str) -> Path:
     """The contracts of layout F; they name the port the PostgreSQL server got this time."""
-    from support.contracts import local_server, sqlite_server
+    from support.contracts import local_files, sqlite_db
 
     servers = {}
     for table in TABLES:
         if table in LAYOUT_F_POSTGRES_TABLES:
             servers[table] = _pg_server(server, "sales-db", user_env)
         elif table in LAYOUT_F_SQLITE_TABLES:
-            servers[table] = sqlite_server(str(files / "supply.sqlite"), server="supply-db")
+            servers[table] = sqlite_db(str(files / "supply.sqlite"), server="supply-db")
         elif table in LAYOUT_F_CSV_TABLES:
             path = str(files / "geo" / f"{table}.csv")
-            servers[table] = local_server(path, "csv", server="geo-files", delimiter=",")
+            servers[table] = local_files(path, "csv", server="geo-files", delimiter=",")
         else:
-            servers[table] = local_server(parquet_path(layout_p, table))
+            servers[table] = local_files(parquet_path(layout_p, table))
     return _benchmark_mesh(folder / "mesh-F", raw, servers)
 
 
 # -- flat: one domain, one parquet file per table ----------------------------------------------
 def write_flat_mesh(raw: Path, root: Path, domain: str = "tpch") -> Path:
     """One domain ``domain``, one contract per table pointing at its parquet file in ``raw``."""
-    from support.contracts import local_server
+    from support.contracts import local_files
 
     contracts = {}
     for table in TABLES:
-        document = table_contract(table, raw_schema(raw, table), local_server(str(raw / f"{table}.parquet")))
+        document = table_contract(table, raw_schema(raw, table), local_files(str(raw / f"{table}.parquet")))
         contracts[table] = {**document, "domain": domain}
     return _write_contracts(root, contracts, {domain: f"domains/{domain}"})
