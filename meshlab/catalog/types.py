@@ -31,10 +31,11 @@ class LogicalType:
     """One ODCS ``logicalType`` and its names elsewhere.
 
     ``polars`` is what a scan returns for it (None: left as read, for ``object`` and
-    ``array``); ``sql`` the planner's SQL type and the ``physicalType`` of such values in
-    files; ``sqlite`` and ``postgres`` the column types meshlab creates in those databases
-    (SQLite keeps dates as ISO-8601 text and booleans as 0/1); ``spark`` Spark's type name
-    (Spark has no time of day: text); ``width`` bytes per value in memory, for estimates.
+    ``array``) and ``arrow`` the same in Arrow, as Polars hands it over; ``sql`` the
+    planner's SQL type and the ``physicalType`` of such values in files; ``sqlite`` and
+    ``postgres`` the column types meshlab creates in those databases (SQLite keeps dates
+    as ISO-8601 text and booleans as 0/1); ``spark`` Spark's type name (Spark has no time
+    of day: text); ``width`` bytes per value in memory, for estimates.
     """
 
     name: str
@@ -51,13 +52,13 @@ class LogicalType:
 TYPES: dict[str, LogicalType] = {
     t.name: t
     for t in (
-        LogicalType("string", pl.String(), pa.string(), "VARCHAR", "TEXT", "TEXT", "string", 24),
+        LogicalType("string", pl.String(), pa.large_string(), "VARCHAR", "TEXT", "TEXT", "string", 24),
         LogicalType("integer", pl.Int64(), pa.int64(), "BIGINT", "INTEGER", "BIGINT", "bigint", 8),
         LogicalType("number", pl.Float64(), pa.float64(), "DOUBLE", "REAL", "DOUBLE PRECISION", "double", 8),
         LogicalType("boolean", pl.Boolean(), pa.bool_(), "BOOLEAN", "INTEGER", "BOOLEAN", "boolean", 1),
         LogicalType("date", pl.Date(), pa.date32(), "DATE", "TEXT", "DATE", "date", 4),
         LogicalType("timestamp", pl.Datetime("us"), pa.timestamp("us"), "TIMESTAMP", "TEXT", "TIMESTAMP", "timestamp_ntz", 8),
-        LogicalType("time", pl.Time(), pa.time64("us"), "TIME", "TEXT", "TIME", "string", 8),
+        LogicalType("time", pl.Time(), pa.time64("ns"), "TIME", "TEXT", "TIME", "string", 8),
         LogicalType("object", None, None, "VARCHAR", "TEXT", "JSONB", "string", 64),
         LogicalType("array", None, None, "VARCHAR", "TEXT", "JSONB", "string", 64),
     )
