@@ -16,19 +16,18 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _support_path  # noqa: F401 - tests/ on the path: servers and builders from the test infrastructure
 import fsspec
 import polars as pl
-import yaml
+from object_store_servers import CountingHttpServer, CountingS3Server
+from support.contracts import columns_of, contract, store_files, write_mesh, write_yaml
+from support.tpch import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from object_store_servers import CountingHttpServer, CountingS3Server  # noqa: E402
 
 DATA = ROOT / ".benchdata" / "object-stores"
 DOC = ROOT / "docs" / "benchmarks" / "object-stores.md"
@@ -50,37 +49,17 @@ QUERIES = {
 def ensure_lineitem() -> Path:
     path = DATA / "lineitem.parquet"
     if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).with_name("tpchgen-cli"))
-        subprocess.run([tool, "parquet", "-s", "1", "-T", "lineitem", "-o", str(DATA), "--no-progress"], check=True)
+        generate(DATA, 1, tables=("lineitem",))
     return path
 
 
-def write_mesh(folder: Path, url: str, schema: pl.Schema, kind: str) -> Path:
-    properties = []
-    for name, dtype in schema.items():
-        if isinstance(dtype, pl.Decimal):
-            properties.append(
-                {"name": name, "logicalType": "number", "physicalType": f"DECIMAL({dtype.precision},{dtype.scale})"}
-            )
-        else:
-            kinds = {pl.Int64: "integer", pl.Int32: "integer", pl.Date: "date", pl.String: "string"}
-            properties.append({"name": name, "logicalType": kinds[dtype.base_type()]})
-    contract = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"lineitem-{kind}",
-        "name": "lineitem",
-        "version": "1.0.0",
-        "status": "active",
-        "domain": "tpch",
-        "servers": [{"server": kind, "type": kind, "format": "parquet", "path": url}],
-        "schema": [{"name": "lineitem", "properties": properties}],
-    }
-    (folder / "tpch").mkdir(parents=True, exist_ok=True)
-    (folder / "tpch" / "lineitem.odcs.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
-    (folder / "mesh.yaml").write_text(yaml.safe_dump({"mesh": kind, "domains": {"tpch": "tpch"}}))
-    return folder / "mesh.yaml"
+def write_mesh_of(folder: Path, url: str, schema: pl.Schema, kind: str) -> Path:
+    properties = columns_of(schema, physical=False)
+    server = store_files(kind, url, server=kind)
+    write_yaml(
+        folder / "tpch" / "lineitem.odcs.yaml", contract("tpch", "lineitem", properties, server, id=f"lineitem-{kind}")
+    )
+    return write_mesh(folder, kind, {"tpch": "tpch"})
 
 
 def split(requests, size: int) -> tuple[int, int, int]:
@@ -128,7 +107,7 @@ def main() -> None:
         fs.mkdir("lake")
         fs.put(str(path), "lake/lineitem.parquet")
         s3_mesh = meshlab.connect(
-            str(write_mesh(Path(scratch) / "s3", "s3://lake/lineitem.parquet", schema, "s3")),
+            str(write_mesh_of(Path(scratch) / "s3", "s3://lake/lineitem.parquet", schema, "s3")),
             storage={"s3": {"endpoint_url": endpoint}},
         )
         (Path(scratch) / "www").mkdir()
@@ -138,7 +117,9 @@ def main() -> None:
             shutil.copy(path, Path(scratch) / "www" / "lineitem.parquet")
         web = CountingHttpServer(Path(scratch) / "www")
         url = web.start()
-        http_mesh = meshlab.connect(str(write_mesh(Path(scratch) / "http", f"{url}/lineitem.parquet", schema, "https")))
+        http_mesh = meshlab.connect(
+            str(write_mesh_of(Path(scratch) / "http", f"{url}/lineitem.parquet", schema, "https"))
+        )
         for label, sql in QUERIES.items():
             rows.append((label, "S3", "polars", run(s3_mesh, s3.log, "/lake/lineitem.parquet", size, sql)))
             rows.append((label, "HTTP", "polars", run(http_mesh, web.log, "/lineitem.parquet", size, sql)))

@@ -27,9 +27,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import _support_path  # noqa: F401
-import tpch_data as data
+import _support_path  # noqa: F401 - tests/ on the path: the shared TPC-H builder is support.tpch
 import tpch_report as report
+from support import tpch as data
 from tpch_systems import make_system, pg_uri
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def prepared(args: argparse.Namespace, with_postgres: bool):
     if (folder / "pg" / "data" / "postmaster.pid").exists():
         raise SystemExit(f"a PostgreSQL server already runs on {folder / 'pg'}: another benchmark? stop it first")
     with start_postgres(folder / "pg", log_statements=False) as server:
-        data.load_postgres(server, raw)
+        data.load_postgres(server, raw, data.LAYOUT_F_POSTGRES_TABLES)
         os.environ[PG_USER_ENV] = server.user
         paths["mesh_f"] = data.write_mesh_f(folder, raw, layout_p, files, server, PG_USER_ENV)
         log(f"data ready in {time.perf_counter() - started:.1f} s under {folder}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
 import random
 import secrets
@@ -29,10 +28,14 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import _support_path  # noqa: F401 - tests/ on the path: the reference scorer and contract builder
 import yaml
+from support.contracts import column, contract, local_files, write_yaml
+from support.contracts import write_mesh as write_manifest
+from support.search_reference import PlainScan
 
 import meshlab
-from meshlab.catalog.search import FIELD_WEIGHTS, SearchIndex, terms
+from meshlab.catalog.search import SearchIndex
 from meshlab.jupyter.server.mesh_loader import descriptor_fingerprint
 
 WORDS = (
@@ -53,84 +56,28 @@ def write_mesh(root: Path, count: int, seed: int = 1) -> Path:
         a, b = rng.sample(WORDS, 2)
         name = f"{a}_{b}_{i}"
         columns = [
-            {
-                "name": f"{rng.choice(WORDS)}_{j}",
-                "logicalType": rng.choice(["integer", "string", "date"]),
-                "description": f"The {rng.choice(WORDS)} of the {rng.choice(WORDS)}.",
-            }
+            column(
+                f"{rng.choice(WORDS)}_{j}",
+                rng.choice(["integer", "string", "date"]),
+                description=f"The {rng.choice(WORDS)} of the {rng.choice(WORDS)}.",
+            )
             for j in range(8)
         ]
-        contract = {
-            "apiVersion": "v3.1.0",
-            "kind": "DataContract",
-            "id": f"c{i}",
-            "name": f"{a.title()} {b} {i}",
-            "version": "1.0.0",
-            "status": rng.choice(["active", "active", "draft", "deprecated"]),
-            "domain": domain,
-            "description": {"purpose": f"Every {a} by {b}, one row per {a}."},
-            "tags": rng.sample(WORDS, 2),
-            "team": [{"username": f"team{i % 50}", "role": "owner"}],
-            "servers": [{"server": "lake", "type": "local", "format": "parquet", "path": f"../../data/{name}.parquet"}],
-            "schema": [{"name": name, "description": f"{a} {b} facts", "properties": columns}],
-        }
-        path = root / "domains" / domain / f"{name}.odcs.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(contract, sort_keys=False))
-    manifest = root / "mesh.yaml"
-    manifest.write_text(yaml.safe_dump({"mesh": "big", "domains": {d: f"domains/{d}" for d in domains}}))
-    return manifest
-
-
-class PlainScan:
-    """The search before the inverted index: every dataset and field scanned per query word."""
-
-    def __init__(self, datasets):
-        self.datasets = datasets
-        self.fields = [
-            {
-                "address": set(terms(d.address) + terms(d.name)),
-                "title": set(terms(d.title)),
-                "tags": {t for tag in d.tags for t in terms(tag)},
-                "columns": {t for c in d.columns for t in terms(c.name)},
-                "description": set(terms(d.description)),
-                "column_descriptions": {t for c in d.columns for t in terms(c.description)},
-            }
-            for d in datasets
-        ]
-        counts: dict[str, int] = {}
-        for doc in self.fields:
-            for term in set().union(*doc.values()):
-                counts[term] = counts.get(term, 0) + 1
-        total = max(len(datasets), 1)
-        self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in counts.items()}
-
-    def search(self, text: str, limit: int | None = None):
-        query = list(dict.fromkeys(terms(text)))
-        scored = []
-        for position, (ds, doc) in enumerate(zip(self.datasets, self.fields)):
-            score, matched = 0.0, 0
-            for word in query:
-                best = 0.0
-                for field, weight in FIELD_WEIGHTS.items():
-                    found = doc[field]
-                    hit = (
-                        1.0
-                        if word in found
-                        else 0.5
-                        if len(word) >= 3 and any(t.startswith(word) for t in found)
-                        else 0
-                    )
-                    best = max(best, weight * hit)
-                if best:
-                    matched += 1
-                    score += best * self.idf.get(word, 1.0)
-            if matched:
-                coverage = matched / len(query)
-                penalty = 0.5 if ds.status in ("deprecated", "retired") else 1.0
-                scored.append((-(score * coverage * coverage * penalty), position, ds))
-        scored.sort(key=lambda item: (item[0], item[1]))
-        return [ds for _, _, ds in scored][:limit]
+        document = contract(
+            domain,
+            name,
+            columns,
+            local_files(f"../../data/{name}.parquet"),
+            id=f"c{i}",
+            title=f"{a.title()} {b} {i}",
+            status=rng.choice(["active", "active", "draft", "deprecated"]),
+            description=f"Every {a} by {b}, one row per {a}.",
+            tags=rng.sample(WORDS, 2),
+            owner=f"team{i % 50}",
+            schema_description=f"{a} {b} facts",
+        )
+        write_yaml(root / "domains" / domain / f"{name}.odcs.yaml", document)
+    return write_manifest(root, "big", domains)
 
 
 def timed(action) -> tuple[float, object]:

@@ -32,14 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import _support_path  # noqa: F401 - tests/ on the path: the shared TPC-H builder is support.tpch
 import polars as pl
-import yaml
+from conftest import assert_same_rows, order_by_positions, read_tpch_query
+from support.tpch import TABLES, generate, to_mesh_sql, write_flat_mesh
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import assert_same_rows, order_by_positions, read_tpch_query, to_mesh_sql  # noqa: E402
-
-TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
 QUERIES = ("q01", "q03", "q09", "q18")
 ENGINES = ("streaming", "in-memory", "duckdb")  # also: spark
 LIMIT_GIB = 4.0
@@ -56,42 +54,13 @@ def ensure_data(scale: float) -> Path:
     if free < 2 * needed:
         sys.exit(f"need about {needed:.0f} GB free for SF{scale:g} parquet, {free:.0f} GB available")
     folder.mkdir(parents=True, exist_ok=True)
-    tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).with_name("tpchgen-cli"))
     print(f"generating TPC-H SF{scale:g} parquet into {folder} ...", flush=True)
-    subprocess.run([tool, "parquet", "-s", str(scale), "-o", str(folder), "--no-progress"], check=True)
-    return folder
-
-
-def _property(name: str, dtype: pl.DataType) -> dict:
-    if isinstance(dtype, pl.Decimal):
-        return {"name": name, "logicalType": "number", "physicalType": f"DECIMAL({dtype.precision},{dtype.scale})"}
-    kind = {pl.Int64: "integer", pl.Int32: "integer", pl.Date: "date", pl.String: "string"}[dtype.base_type()]
-    return {"name": name, "logicalType": kind}
+    return generate(folder, scale)
 
 
 def ensure_mesh(data: Path) -> Path:
     """One domain ``tpch``, one contract per table, each pointing at its parquet file."""
-    root = data.with_name(data.name + "-mesh")
-    for table in TABLES:
-        schema = pl.scan_parquet(data / f"{table}.parquet").collect_schema()
-        contract = {
-            "apiVersion": "v3.1.0",
-            "kind": "DataContract",
-            "id": f"tpch-{table}",
-            "name": f"TPC-H {table}",
-            "version": "1.0.0",
-            "status": "active",
-            "domain": "tpch",
-            "servers": [
-                {"server": "lake", "type": "local", "format": "parquet", "path": str(data / f"{table}.parquet")}
-            ],
-            "schema": [{"name": table, "properties": [_property(n, t) for n, t in schema.items()]}],
-        }
-        path = root / "domains" / "tpch" / f"{table}.odcs.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(contract, sort_keys=False))
-    (root / "mesh.yaml").write_text(yaml.safe_dump({"mesh": "tpch", "domains": {"tpch": "domains/tpch"}}))
-    return root / "mesh.yaml"
+    return write_flat_mesh(data, data.with_name(data.name + "-mesh"))
 
 
 # -- one run per process ---------------------------------------------------------------------

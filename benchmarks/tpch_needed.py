@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import _support_path  # noqa: F401 - tests/ on the path: the shared TPC-H builder is support.tpch
 import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
-from tpch_data import POSTGRES_TABLES, SQLITE_TABLES, TABLES
+from support.tpch import LAYOUT_F_POSTGRES_TABLES as POSTGRES_TABLES
+from support.tpch import LAYOUT_F_SQLITE_TABLES as SQLITE_TABLES
+from support.tpch import TABLES
 
 DATABASE_TABLES = POSTGRES_TABLES + SQLITE_TABLES
 ALL = None

@@ -13,20 +13,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import _support_path  # noqa: F401 - tests/ on the path: the shared TPC-H builder is support.tpch
 import polars as pl
-from tpch_data import ADDRESS, CSV_TABLES, PARTITIONS, PG_DATABASE, POSTGRES_TABLES, SQLITE_TABLES, TABLES, parquet_path
-
-QUERIES = Path(__file__).resolve().parents[1] / "tests" / "tpch"
-SHARED_QUERIES = Path(__file__).resolve().parents[2] / "shared" / "tpch"
+from support import tpch
+from support.tpch import ADDRESS, PARTITIONS, PG_DATABASE, TABLES, parquet_path
+from support.tpch import LAYOUT_F_CSV_TABLES as CSV_TABLES
+from support.tpch import LAYOUT_F_POSTGRES_TABLES as POSTGRES_TABLES
+from support.tpch import LAYOUT_F_SQLITE_TABLES as SQLITE_TABLES
 
 
 def read_query(number: int) -> str:
-    """The plain TPC-H text of query ``number`` (tests/tpch, else ../shared/tpch)."""
-    for folder in (QUERIES, SHARED_QUERIES):
-        path = folder / f"q{number:02d}.sql"
-        if path.is_file():
-            return path.read_text()
-    raise FileNotFoundError(f"q{number:02d}.sql in neither {QUERIES} nor {SHARED_QUERIES}")
+    """The plain TPC-H text of query ``number`` (where :data:`support.tpch.QUERY_DIRS` say)."""
+    text = tpch.query_text(f"q{number:02d}")
+    if text is None:
+        raise FileNotFoundError(f"q{number:02d}.sql in none of {[str(d) for d in tpch.QUERY_DIRS]}")
+    return text
 
 
 def tables_of(sql: str) -> list[str]:
@@ -40,26 +41,8 @@ def tables_of(sql: str) -> list[str]:
 
 
 def to_mesh_sql(sql: str) -> str:
-    """The query with each TPC-H table named by its mesh address; the rest of the text untouched.
-
-    Only the table identifiers' spans are replaced (``FROM orders`` ->
-    ``FROM sales.orders AS orders``), so clauses a regenerated text could drop survive.
-    """
-    import sqlglot
-    from sqlglot import exp
-
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    edits = []
-    for table in tree.find_all(exp.Table):
-        name = table.name.lower()
-        if table.args.get("db") or name in ctes or name not in ADDRESS:
-            continue
-        replacement = ADDRESS[name] + ("" if table.alias else f" AS {table.name}")
-        edits.append((table.this.meta["start"], table.this.meta["end"] + 1, replacement))
-    for start, stop, replacement in sorted(edits, reverse=True):
-        sql = sql[:start] + replacement + sql[stop:]
-    return sql
+    """The query with each TPC-H table named by its mesh address; the rest of the text untouched."""
+    return tpch.to_mesh_sql(sql, ADDRESS, "duckdb")
 
 
 class Meshlab:

@@ -6,12 +6,15 @@ Fixtures
 postgres_server
     A PostgreSQL cluster on 127.0.0.1 in a temp dir, logging every statement it receives
     (``log_statement=all``): ``.statements()`` is what the server actually got.
+tpch_parquet
+    TPC-H SF0.01 as plain parquet files, one per table (``support.tpch.generate``).
 tpch_mesh
     TPC-H SF0.01 spread over every source kind meshlab reads: ``sales.orders`` in
     PostgreSQL, ``sales.customer`` and ``supply.supplier`` in one SQLite file,
     ``supply.part`` as newline-delimited JSON, ``supply.partsupp`` as parquet,
     ``shipping.lineitem`` as hive-partitioned parquet (``l_year=YYYY/``, which adds the
-    column ``l_year``), ``geo.nation`` and ``geo.region`` as CSV.
+    column ``l_year``), ``geo.nation`` and ``geo.region`` as CSV
+    (``support.tpch.build_federated_mesh``: the benchmarks' layouts are built there too).
 pg_log
     A per-test view of the PostgreSQL log: ``pg_log()`` lists the statements received
     since the test started.
@@ -34,12 +37,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import sqlite3
-import subprocess
-import sys
-from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -47,15 +44,15 @@ import polars as pl
 import psycopg
 import pytest
 import sqlglot
-import yaml
 from sqlglot import exp
-from support import ci_no_skips
+from support import ci_no_skips, tpch
 from support.postgres_server import (  # noqa: F401 - re-exported for the tests
     PostgresServer,
     parse_statement_log,
     start_postgres,
     unavailable_reason,
 )
+from support.tpch import TpchMesh, to_mesh_sql  # noqa: F401 - re-exported for the tests and benchmarks
 
 # ---------------------------------------------------------------------------------------
 # PostgreSQL
@@ -93,275 +90,16 @@ def pg_log(postgres_server):
 # The federated TPC-H mesh
 # ---------------------------------------------------------------------------------------
 
-TPCH_SCALE = 0.01
-TPCH_TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
-TPCH_DOMAINS = {
-    "orders": "sales",
-    "customer": "sales",
-    "part": "supply",
-    "partsupp": "supply",
-    "supplier": "supply",
-    "lineitem": "shipping",
-    "nation": "geo",
-    "region": "geo",
-}
-TPCH_PRIMARY_KEYS = {
-    "customer": ("c_custkey",),
-    "lineitem": ("l_orderkey", "l_linenumber"),
-    "nation": ("n_nationkey",),
-    "orders": ("o_orderkey",),
-    "part": ("p_partkey",),
-    "partsupp": ("ps_partkey", "ps_suppkey"),
-    "region": ("r_regionkey",),
-    "supplier": ("s_suppkey",),
-}
+TPCH_DOMAINS = tpch.DOMAINS
+TPCH_QUERY_DIRS = tpch.QUERY_DIRS
 PG_USER_ENV = "MESHLAB_TEST_PGUSER"
-PG_DATABASE = "tpch"
-SQLITE_FILE = "operational.sqlite"  # customer and supplier: one database, two domains
-CSV_DELIMITER = "|"
-PARTITION_COLUMN = "l_year"  # hive partition of shipping.lineitem: year of l_shipdate
-
-
-@dataclass(frozen=True)
-class TpchMesh:
-    """The federated TPC-H mesh on disk; see the ``tpch_mesh`` fixture."""
-
-    mesh_path: Path
-    parquet_dir: Path
-    address: dict[str, str]
-    sqlite_path: Path
-    postgres: PostgresServer
-    pg_database: str = PG_DATABASE
-
-    def to_mesh_sql(self, sql: str, dialect: str | None = None) -> str:
-        """Rewrite a plain TPC-H query to name mesh addresses (through the tree)."""
-        return to_mesh_sql(sql, self.address, dialect)
-
-
-def to_mesh_sql(sql: str, address: dict[str, str], dialect: str | None = None) -> str:
-    """Point every TPC-H table reference of ``sql`` at its mesh address.
-
-    ``FROM lineitem l1`` becomes ``FROM shipping.lineitem l1``; an unaliased table keeps
-    its plain name as alias (``FROM shipping.lineitem AS lineitem``) so qualifiers like
-    ``lineitem.l_orderkey`` still resolve. CTE names and already-qualified tables are left
-    alone.
-
-    The table nodes are found in the parsed tree and only their spans (from the tokens'
-    positions) are replaced, so the rest of the text reaches the engine exactly as written
-    -- regenerating it with ``tree.sql()`` would drop clauses that equal the generating
-    dialect's default, such as ``NULLS FIRST``. The result is checked to parse to the
-    rewritten tree.
-
-    >>> to_mesh_sql("select count(*) from orders", {"orders": "sales.orders"})
-    'select count(*) from sales.orders AS orders'
-    """
-    tree = sqlglot.parse_one(sql, read=dialect)
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    edits = []
-    for table in list(tree.find_all(exp.Table)):
-        name = table.name.lower()
-        if table.args.get("db") or name in ctes or name not in address:
-            continue
-        identifier = table.this
-        domain, dataset = address[name].split(".")
-        replacement = f"{domain}.{dataset}"
-        if not table.alias:
-            replacement += f" AS {identifier.sql(dialect=dialect)}"
-            table.set("alias", exp.TableAlias(this=identifier.copy()))
-        edits.append((identifier.meta["start"], identifier.meta["end"] + 1, replacement))
-        table.set("this", exp.to_identifier(dataset))
-        table.set("db", exp.to_identifier(domain))
-    text = sql
-    for start, stop, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[stop:]
-    assert sqlglot.parse_one(text, read=dialect) == tree, f"rewrite changed more than table names:\n{text}"
-    return text
-
-
-def _column_contract(name: str, dtype: pl.DataType, table: str) -> dict:
-    """One ODCS property from a parquet column's type."""
-    if dtype == pl.Int64:
-        logical, physical = "integer", "BIGINT"
-    elif dtype == pl.Int32:
-        logical, physical = "integer", "INTEGER"
-    elif isinstance(dtype, pl.Decimal):
-        logical, physical = "number", f"DECIMAL({dtype.precision},{dtype.scale})"
-    elif dtype == pl.Date:
-        logical, physical = "date", "DATE"
-    elif dtype == pl.String:
-        logical, physical = "string", "VARCHAR"
-    else:
-        raise TypeError(f"no contract type for {table}.{name}: {dtype}")
-    column = {"name": name, "logicalType": logical, "physicalType": physical}
-    keys = TPCH_PRIMARY_KEYS[table]
-    if name in keys:
-        column.update(required=True, primaryKey=True)
-        if len(keys) > 1:
-            column["primaryKeyPosition"] = keys.index(name) + 1
-    column["description"] = f"TPC-H {table}.{name}."
-    return column
-
-
-def _contract(table: str, schema: pl.Schema, server: dict, extra: tuple[dict, ...] = ()) -> dict:
-    """The ODCS v3 contract of one TPC-H table stored on ``server``."""
-    domain = TPCH_DOMAINS[table]
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"tpch-{table}",
-        "name": f"TPC-H {table}",
-        "version": "1.0.0",
-        "status": "active",
-        "domain": domain,
-        "description": {"purpose": f"The TPC-H {table} table at scale factor {TPCH_SCALE}."},
-        "tags": ["tpch"],
-        "team": [{"username": f"{domain}-team", "role": "owner"}],
-        "servers": [server],
-        "schema": [
-            {
-                "name": table,
-                "physicalName": table,
-                "description": f"TPC-H {table}, one row per {table} entry.",
-                "properties": [_column_contract(n, t, table) for n, t in schema.items()] + list(extra),
-            }
-        ],
-    }
-
-
-def _sqlite_tables(data: Path, frames: dict[str, pl.DataFrame]) -> dict[str, dict]:
-    """customer and supplier in one SQLite file: dates as ISO text, decimals as REAL."""
-    sql_types = {"integer": "INTEGER", "number": "REAL", "date": "TEXT", "string": "TEXT"}
-    server = {"server": "operational-db", "type": "sqlite", "path": f"../../data/{SQLITE_FILE}"}
-    contracts = {}
-    with closing(sqlite3.connect(data / SQLITE_FILE)) as db, db:
-        for table in ("customer", "supplier"):
-            frame = frames[table]
-            columns = [
-                f'"{name}" {sql_types[_column_contract(name, dtype, table)["logicalType"]]}'
-                for name, dtype in frame.schema.items()
-            ]
-            columns.append(f"PRIMARY KEY ({', '.join(TPCH_PRIMARY_KEYS[table])})")
-            db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
-            rows = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64), pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
-            marks = ", ".join("?" for _ in frame.columns)
-            db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows.iter_rows())
-            contracts[table] = _contract(table, frame.schema, server)
-    return contracts
-
-
-def _postgres_tables(server: PostgresServer, frames: dict[str, pl.DataFrame]) -> dict[str, dict]:
-    """orders in database ``tpch`` with native types, loaded by COPY, then ANALYZEd."""
-    table, frame = "orders", frames["orders"]
-    pg_types = {pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Date: "DATE", pl.String: "TEXT"}
-    columns = [
-        f"{name} {f'NUMERIC({dtype.precision},{dtype.scale})' if isinstance(dtype, pl.Decimal) else pg_types[dtype]}"
-        " NOT NULL"
-        for name, dtype in frame.schema.items()
-    ]
-    columns.append(f"PRIMARY KEY ({', '.join(TPCH_PRIMARY_KEYS[table])})")
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    with psycopg.connect(server.dsn_for(PG_DATABASE), autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE public.{table} ({', '.join(columns)})")
-        with conn.cursor() as cur, cur.copy(f"COPY public.{table} FROM STDIN (FORMAT csv, HEADER true)") as copy:
-            copy.write(frame.write_csv().encode())
-        conn.execute(f"ANALYZE public.{table}")
-    location = {
-        "server": "orders-db",
-        "type": "postgres",
-        "host": server.host,
-        "port": server.port,
-        "database": PG_DATABASE,
-        "schema": "public",
-        "customProperties": [{"property": "userEnv", "value": PG_USER_ENV}],
-    }
-    return {table: _contract(table, frame.schema, location)}
-
-
-def _file_tables(data: Path, frames: dict[str, pl.DataFrame]) -> dict[str, dict]:
-    """part NDJSON, partsupp parquet, lineitem hive-partitioned parquet, nation/region CSV."""
-    (data / "supply").mkdir()
-    (data / "geo").mkdir()
-    lake = {"server": "lake", "type": "local"}
-    frames["part"].with_columns(pl.col(pl.Decimal).cast(pl.Float64)).write_ndjson(data / "supply" / "part.ndjson")
-    frames["partsupp"].write_parquet(data / "supply" / "partsupp.parquet")
-    contracts = {
-        "part": _contract(
-            "part", frames["part"].schema, {**lake, "format": "json", "path": "../../data/supply/part.ndjson"}
-        ),
-        "partsupp": _contract(
-            "partsupp",
-            frames["partsupp"].schema,
-            {**lake, "format": "parquet", "path": "../../data/supply/partsupp.parquet"},
-        ),
-    }
-    lineitem = frames["lineitem"]
-    for (year,), part in lineitem.group_by(pl.col("l_shipdate").dt.year(), maintain_order=True):
-        folder = data / "shipping" / "lineitem" / f"{PARTITION_COLUMN}={year}"
-        folder.mkdir(parents=True)
-        part.write_parquet(folder / "part-0.parquet")  # the key lives in the folder name only
-    partition = {
-        "name": PARTITION_COLUMN,
-        "logicalType": "integer",
-        "physicalType": "INTEGER",
-        "description": "Hive partition key: year of l_shipdate (from the l_year=YYYY folder names).",
-    }
-    contracts["lineitem"] = _contract(
-        "lineitem",
-        lineitem.schema,
-        {**lake, "format": "parquet", "path": "../../data/shipping/lineitem/**/*.parquet"},
-        extra=(partition,),
-    )
-    for table in ("nation", "region"):
-        frames[table].write_csv(data / "geo" / f"{table}.csv", separator=CSV_DELIMITER)
-        location = {**lake, "format": "csv", "path": f"../../data/geo/{table}.csv", "delimiter": CSV_DELIMITER}
-        contracts[table] = _contract(table, frames[table].schema, location)
-    return contracts
-
-
-def _generate_tpch(out: Path) -> None:
-    tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).with_name("tpchgen-cli"))
-    subprocess.run(
-        [tool, "parquet", "-s", str(TPCH_SCALE), "-o", str(out), "--no-progress"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    missing = [t for t in TPCH_TABLES if not (out / f"{t}.parquet").exists()]
-    if missing:
-        raise RuntimeError(f"tpchgen-cli wrote no parquet for {missing} in {out}")
-
-
-def _write_yaml(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-
-
-def build_tpch_mesh(root: Path, parquet_dir: Path, server: PostgresServer) -> TpchMesh:
-    """Spread the TPC-H parquet files of ``parquet_dir`` over a federated mesh in ``root``.
-
-    Layout: ``mesh.yaml``, ``domains/<domain>/<table>.odcs.yaml``, and the data under
-    ``data/`` (the contracts point there with relative paths), orders in PostgreSQL.
-    """
-    frames = {t: pl.read_parquet(parquet_dir / f"{t}.parquet") for t in TPCH_TABLES}
-    data = root / "data"
-    data.mkdir(parents=True)
-    contracts = {**_sqlite_tables(data, frames), **_postgres_tables(server, frames), **_file_tables(data, frames)}
-    for table, contract in contracts.items():
-        _write_yaml(root / "domains" / TPCH_DOMAINS[table] / f"{table}.odcs.yaml", contract)
-    domains = sorted(set(TPCH_DOMAINS.values()))
-    mesh_path = root / "mesh.yaml"
-    _write_yaml(mesh_path, {"mesh": "tpch", "domains": {d: f"domains/{d}" for d in domains}})
-    address = {t: f"{TPCH_DOMAINS[t]}.{t}" for t in TPCH_TABLES}
-    return TpchMesh(mesh_path, parquet_dir, address, data / SQLITE_FILE, server)
+PARTITION_COLUMN = tpch.PARTITIONS["lineitem"][0]  # hive partition of shipping.lineitem: year of l_shipdate
 
 
 @pytest.fixture(scope="session")
 def tpch_parquet(tmp_path_factory) -> Path:
     """Plain TPC-H SF0.01 parquet files, one per table (generated once per session)."""
-    out = tmp_path_factory.mktemp("tpch-parquet")
-    _generate_tpch(out)
-    return out
+    return tpch.generate(tmp_path_factory.mktemp("tpch-parquet"), tpch.TEST_SCALE, timeout=300)
 
 
 @pytest.fixture(scope="session")
@@ -370,7 +108,8 @@ def tpch_mesh(tmp_path_factory, tpch_parquet, postgres_server):
     previous = os.environ.get(PG_USER_ENV)
     os.environ[PG_USER_ENV] = postgres_server.user
     try:
-        mesh = build_tpch_mesh(tmp_path_factory.mktemp("tpch-mesh"), tpch_parquet, postgres_server)
+        root = tmp_path_factory.mktemp("tpch-mesh")
+        mesh = tpch.build_federated_mesh(root, tpch_parquet, postgres_server, PG_USER_ENV)
         postgres_server.clear_log()
         yield mesh
     finally:
@@ -541,27 +280,11 @@ def assert_same_rows(
     )
 
 
-# The queries live outside the repo (shared/tpch next to it); a copy in tests/tpch or
-# $MESHLAB_TPCH_QUERIES wins.
-TPCH_QUERY_DIRS = tuple(
-    Path(p)
-    for p in (
-        os.environ.get("MESHLAB_TPCH_QUERIES"),
-        Path(__file__).parent / "tpch",
-        Path(__file__).resolve().parents[2] / "shared" / "tpch",
-    )
-    if p
-)
-
-
 def read_tpch_query(name: str, missing_ok: bool = False) -> str | None:
     """The plain text of TPC-H query ``name`` (``"q01"`` .. ``"q22"``)."""
-    for folder in TPCH_QUERY_DIRS:
-        path = folder / f"{name}.sql"
-        if path.is_file():
-            return path.read_text()
-    if missing_ok:
-        return None
+    text = tpch.query_text(name)
+    if text is not None or missing_ok:
+        return text
     pytest.fail(f"TPC-H query {name}.sql not found in {[str(d) for d in TPCH_QUERY_DIRS]}")
 
 

@@ -6,39 +6,37 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
+from support.contracts import column, local_files, schema_object
+from support.contracts import contract as build_contract
 
 import meshlab
 from meshlab.errors import AmbiguousDatasetError, MeshError, MeshLoadError, UnknownDatasetError
 
 
 def contract(name: str, domain: str, datasets: dict[str, dict], product: str | None = None, **extra) -> str:
-    """An ODCS v3 contract over parquet files named after each dataset."""
-    lines = [
-        "apiVersion: v3.1.0",
-        "kind: DataContract",
-        f"id: {domain}-{name}",
-        f"name: {name.replace('_', ' ').title()}",
-        "version: 1.0.0",
-        f"status: {extra.get('status', 'active')}",
-        f"domain: {domain}",
+    """An ODCS v3 contract over parquet files named after each dataset (YAML text)."""
+    document = build_contract(
+        domain,
+        name,
+        [],
+        local_files(extra.get("path", f"../data/{name}.parquet")),
+        title=name.replace("_", " ").title(),
+        status=extra.get("status", "active"),
+        description=extra.get("purpose", "Test data."),
+        tags=extra.get("tags", []),
+        owner="ana",
+        **({"dataProduct": product} if product else {}),
+    )
+    document["schema"] = [
+        schema_object(
+            ds,
+            [column(col, "integer", description=desc) for col, desc in spec["columns"].items()],
+            description=spec.get("description", ""),
+        )
+        for ds, spec in datasets.items()
     ]
-    if product:
-        lines.append(f"dataProduct: {product}")
-    lines += [
-        f"description: {{purpose: '{extra.get('purpose', 'Test data.')}'}}",
-        f"tags: {extra.get('tags', [])}",
-        "team: [{username: ana, role: owner}]",
-        "servers:",
-        "  - {server: lake, type: local, format: parquet, path: " + extra.get("path", f"../data/{name}.parquet") + "}",
-        "schema:",
-    ]
-    for ds, spec in datasets.items():
-        lines.append(f"  - name: {ds}")
-        lines.append(f"    description: '{spec.get('description', '')}'")
-        lines.append("    properties:")
-        for col, desc in spec["columns"].items():
-            lines.append(f"      - {{name: {col}, logicalType: integer, description: '{desc}'}}")
-    return "\n".join(lines) + "\n"
+    return yaml.safe_dump(document, sort_keys=False)
 
 
 def write(path: Path, text: str) -> Path:

@@ -18,6 +18,8 @@ import duckdb
 import polars as pl
 import pytest
 import yaml
+from support.contracts import column, local_files
+from support.contracts import contract as build_contract
 from trust_fixtures import (
     CUSTOMERS,
     EMAIL_PATTERN,
@@ -200,15 +202,13 @@ def test_parquet_is_scanned_once_for_every_count(report):
 def test_sorted_keys_need_no_second_pass(tmp_path):
     clean = orders_frame().filter(pl.col("order_id").is_unique() & pl.col("sku").is_unique()).sort("order_id")
     clean.write_parquet(tmp_path / "o.parquet")
-    contract = {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "sorted", "version": "1", "status": "active",
-        "servers": [{"server": "s", "type": "local", "format": "parquet", "path": "o.parquet"}],
-        "schema": [{"name": "orders", "properties": [
-            {"name": "order_id", "logicalType": "integer", "primaryKey": True},
-            {"name": "sku", "logicalType": "string", "unique": True},
-            {"name": "customer_id", "logicalType": "integer"},
-        ], "quality": [{"metric": "duplicateValues", "arguments": {"properties": ["customer_id", "sku"]}, "mustBe": 0}]}],
-    }  # fmt: skip
+    contract = build_contract(None, "orders", [
+        column("order_id", "integer", primaryKey=True),
+        column("sku", "string", unique=True),
+        column("customer_id", "integer"),
+    ], local_files("o.parquet", server="s"), id="sorted", version="1",
+        quality=[{"metric": "duplicateValues", "arguments": {"properties": ["customer_id", "sku"]}, "mustBe": 0}],
+    )  # fmt: skip
     report = meshlab.connect(str(write_yaml(tmp_path / "o.odcs.yaml", contract))).check(store=False)
     (scans,) = report.sent.values()
     assert report.ok and len(scans) == 1, scans
@@ -430,14 +430,10 @@ def test_cli_exit_code_is_0_when_every_check_passes(tmp_path):
     orders_frame().filter(pl.col("order_id").is_unique()).select("order_id", "amount").write_parquet(
         tmp_path / "o.parquet"
     )
-    contract = {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "clean", "version": "1", "status": "active",
-        "servers": [{"server": "s", "type": "local", "format": "parquet", "path": "o.parquet"}],
-        "schema": [{"name": "orders", "properties": [
-            {"name": "order_id", "logicalType": "integer", "primaryKey": True},
-            {"name": "amount", "logicalType": "number", "quality": [{"metric": "nullValues", "mustBe": 0}]},
-        ]}],
-    }  # fmt: skip
+    contract = build_contract(None, "orders", [
+        column("order_id", "integer", primaryKey=True),
+        column("amount", "number", quality=[{"metric": "nullValues", "mustBe": 0}]),
+    ], local_files("o.parquet", server="s"), id="clean", version="1")  # fmt: skip
     path = write_yaml(tmp_path / "clean.odcs.yaml", contract)
     done = subprocess.run([sys.executable, "-m", "meshlab.cli", "check", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -463,15 +459,12 @@ def test_duplicate_counts_are_exact_sorted_or_not(tmp_path, values):
     pl.DataFrame([keys, pl.Series("j", [i % 2 for i in range(len(values))], dtype=pl.Int64)]).write_parquet(
         tmp_path / "d.parquet"
     )
-    contract = {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": "d", "version": "1", "status": "active",
-        "servers": [{"server": "s", "type": "local", "format": "parquet", "path": "d.parquet"}],
-        "schema": [{"name": "d", "properties": [
-            {"name": "k", "logicalType": "string" if text else "integer",
-             "quality": [{"metric": "duplicateValues", "mustBe": 0}]},
-            {"name": "j", "logicalType": "integer"},
-        ], "quality": [{"metric": "duplicateValues", "arguments": {"properties": ["k", "j"]}, "mustBe": 0}]}],
-    }  # fmt: skip
+    contract = build_contract(None, "d", [
+        column("k", "string" if text else "integer", quality=[{"metric": "duplicateValues", "mustBe": 0}]),
+        column("j", "integer"),
+    ], local_files("d.parquet", server="s"), id="d", version="1",
+        quality=[{"metric": "duplicateValues", "arguments": {"properties": ["k", "j"]}, "mustBe": 0}],
+    )  # fmt: skip
     report = meshlab.connect(str(write_yaml(tmp_path / "d.odcs.yaml", contract))).check(store=False)
     con = duckdb.connect()
     con.execute(f"CREATE VIEW d AS SELECT * FROM read_parquet('{tmp_path / 'd.parquet'}')")

@@ -23,6 +23,7 @@ import sqlglot
 import yaml
 from conftest import assert_same_rows
 from sqlglot import exp
+from support.contracts import contract, properties, write_yaml
 
 import meshlab
 from meshlab.errors import (
@@ -134,30 +135,7 @@ COLUMNS = {
 
 
 def _contract(domain: str, table: str, server: dict) -> dict:
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{table}",
-        "name": table,
-        "version": "1.0.0",
-        "status": "active",
-        "domain": domain,
-        "servers": [server],
-        "schema": [
-            {
-                "name": table,
-                "physicalName": table,
-                "properties": [
-                    {"name": n, "logicalType": t, **({"classification": c} if c else {})} for n, t, c in COLUMNS[table]
-                ],
-            }
-        ],
-    }
-
-
-def _write(path, document) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return contract(domain, table, properties(*COLUMNS[table]), server, physical_name=table)
 
 
 @pytest.fixture(scope="module")
@@ -193,24 +171,24 @@ def governed_mesh(tmp_path_factory, postgres_server):
         "customProperties": [{"property": "userEnv", "value": PG_USER_ENV}],
     }
     domains = root / "domains"
-    _write(
+    write_yaml(
         domains / "hr" / "people.odcs.yaml", _contract("hr", "people", {**lake, "path": "../../data/people.parquet"})
     )
     csv = {"server": "lake", "type": "local", "format": "csv", "path": "../../data/offices.csv"}
-    _write(domains / "hr" / "offices.odcs.yaml", _contract("hr", "offices", csv))
-    _write(domains / "sales" / "orders.odcs.yaml", _contract("sales", "orders", sqlite_server))
-    _write(domains / "sales" / "customers.odcs.yaml", _contract("sales", "customers", sqlite_server))
-    _write(domains / "crm" / "contacts.odcs.yaml", _contract("crm", "contacts", pg))
+    write_yaml(domains / "hr" / "offices.odcs.yaml", _contract("hr", "offices", csv))
+    write_yaml(domains / "sales" / "orders.odcs.yaml", _contract("sales", "orders", sqlite_server))
+    write_yaml(domains / "sales" / "customers.odcs.yaml", _contract("sales", "customers", sqlite_server))
+    write_yaml(domains / "crm" / "contacts.odcs.yaml", _contract("crm", "contacts", pg))
     payroll = {**lake, "path": "../../data/payroll.parquet"}
-    _write(domains / "secret" / "payroll.odcs.yaml", _contract("secret", "payroll", payroll))
-    _write(root / "policies.yaml", POLICY)
+    write_yaml(domains / "secret" / "payroll.odcs.yaml", _contract("secret", "payroll", payroll))
+    write_yaml(root / "policies.yaml", POLICY)
     manifest = {
         "mesh": "governed",
         "domains": {d: f"domains/{d}" for d in ("hr", "sales", "crm", "secret")},
         "policies": "policies.yaml",
         "audit": {"log": "audit/queries.jsonl", "openlineage": {"transport": "file", "path": "audit/lineage.jsonl"}},
     }
-    _write(root / "mesh.yaml", manifest)
+    write_yaml(root / "mesh.yaml", manifest)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PG_USER_ENV, postgres_server.user)
         yield root / "mesh.yaml", frames
@@ -557,9 +535,9 @@ BROKEN_POLICIES = {
 @pytest.mark.parametrize("name", sorted(BROKEN_POLICIES))
 def test_broken_policy_is_a_clear_error_never_open_access(name, tmp_path):
     policy, field, message = BROKEN_POLICIES[name]
-    _write(tmp_path / "p.yaml", policy)
+    write_yaml(tmp_path / "p.yaml", policy)
     (tmp_path / "hr").mkdir()
-    _write(tmp_path / "mesh.yaml", {"mesh": "m", "domains": {"hr": "hr"}, "policies": "p.yaml"})
+    write_yaml(tmp_path / "mesh.yaml", {"mesh": "m", "domains": {"hr": "hr"}, "policies": "p.yaml"})
     with pytest.raises(DescriptorError) as caught:
         meshlab.connect(str(tmp_path / "mesh.yaml"))
     assert caught.value.field.startswith(field) and message in str(caught.value)
@@ -570,11 +548,11 @@ def test_row_filter_on_unknown_column_fails_closed(governed_mesh, as_user, tmp_p
     root = governed_mesh[0].parent
     policy = json.loads(json.dumps(POLICY))
     policy["roles"]["analyst"]["row_filters"]["hr.people"] = "region = 'north'"
-    _write(root / "broken-policies.yaml", policy)
+    write_yaml(root / "broken-policies.yaml", policy)
     manifest = yaml.safe_load((root / "mesh.yaml").read_text())
     manifest["policies"] = "broken-policies.yaml"
     manifest.pop("audit")
-    _write(root / "mesh-broken.yaml", manifest)
+    write_yaml(root / "mesh-broken.yaml", manifest)
     as_user("bob")
     mesh = meshlab.connect(str(root / "mesh-broken.yaml"))
     with pytest.raises(GovernanceError, match="row filter for hr.people uses 'region'"):

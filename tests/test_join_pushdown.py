@@ -14,21 +14,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlglot
-import yaml
 from conftest import assert_same_rows, duckdb_answer
 from sqlglot import exp
+from support.contracts import column, schema_object, sqlite_db, write_yaml
+from support.contracts import contract as build_contract
 
 import meshlab
+from meshlab.catalog.types import odcs_types
 
 TABLES = {"customer": "c_custkey", "orders": "o_orderkey"}
-
-
-def _logical(dtype: pl.DataType) -> str:
-    if dtype.is_integer():
-        return "integer"
-    if dtype.is_numeric():
-        return "number"
-    return "date" if dtype == pl.Date else "string"
 
 
 @pytest.fixture(scope="module")
@@ -43,26 +37,12 @@ def shop(tmp_path_factory, tpch_parquet) -> Path:
         db.execute(f"CREATE TABLE {table} ({columns})")
         db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * frame.width)})", frame.rows())
         schema = pl.read_parquet_schema(tpch_parquet / f"{table}.parquet")
-        properties[table] = [{"name": c, "logicalType": _logical(t), "primaryKey": c == key} for c, t in schema.items()]
+        properties[table] = [column(c, odcs_types(t)[0], primaryKey=c == key) for c, t in schema.items()]
     db.commit()
     db.close()
-    contract = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": "shop",
-        "name": "Shop",
-        "domain": "sales",
-        "servers": [
-            {
-                "server": "shop-db",
-                "type": "sqlite",
-                "path": "shop.sqlite",
-                "customProperties": [{"property": "driver", "value": "sqlite3"}],
-            }
-        ],
-        "schema": [{"name": t, "properties": p} for t, p in properties.items()],
-    }
-    (root / "shop.odcs.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
+    contract = build_contract("sales", "shop", [], sqlite_db("shop.sqlite", "shop-db", driver="sqlite3"), title="Shop")
+    contract["schema"] = [schema_object(t, p) for t, p in properties.items()]
+    write_yaml(root / "shop.odcs.yaml", contract)
     return root / "shop.odcs.yaml"
 
 

@@ -17,6 +17,8 @@ import pytest
 import yaml
 from conftest import TPCH_DOMAINS, assert_same_rows, duckdb_answer, order_by_positions, read_tpch_query
 from object_store_servers import CountingHttpServer, CountingS3Server
+from support.contracts import columns_of
+from support.contracts import contract as build_contract
 
 import meshlab
 from meshlab.errors import DescriptorError, SourceError
@@ -73,23 +75,7 @@ def assert_reads_within(requests, meta, groups: list[int], size: int) -> None:
 
 
 def contract(domain: str, name: str, frame: pl.DataFrame, server: dict) -> dict:
-    kinds = {pl.Int64: "integer", pl.Float64: "number", pl.String: "string", pl.Boolean: "boolean", pl.Date: "date"}
-    properties = []
-    for column, dtype in frame.schema.items():
-        kind = "number" if isinstance(dtype, pl.Decimal) else kinds.get(dtype, "integer")
-        physical = f"DECIMAL({dtype.precision},{dtype.scale})" if isinstance(dtype, pl.Decimal) else None
-        properties.append({"name": column, "logicalType": kind, **({"physicalType": physical} if physical else {})})
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{name}",
-        "name": name,
-        "version": "1.0.0",
-        "status": "active",
-        "domain": domain,
-        "servers": [server],
-        "schema": [{"name": name, "properties": properties}],
-    }
+    return build_contract(domain, name, columns_of(frame, physical=False), server)
 
 
 def write_store(root, data_url: str, tpch_parquet) -> dict[str, pl.DataFrame]:

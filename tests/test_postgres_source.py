@@ -7,6 +7,8 @@ import time
 import psycopg
 import pytest
 import yaml
+from support.contracts import contract as build_contract
+from support.contracts import postgres_db, properties
 
 import meshlab
 from meshlab.errors import SourceError
@@ -27,28 +29,10 @@ def open_connections(server, database: str, expected: int | None = None) -> int:
 
 
 def contract(server, table: str, columns: list[tuple[str, str]], password_env: str | None = None) -> dict:
-    props = [{"property": "userEnv", "value": "MESHLAB_TEST_PGUSER"}]
-    if password_env:
-        props.append({"property": "passwordEnv", "value": password_env})
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": table,
-        "name": table,
-        "domain": "ops",
-        "servers": [
-            {
-                "server": "ops-db",
-                "type": "postgres",
-                "host": server.host,
-                "port": server.port,
-                "database": "tpch",
-                "schema": "public",
-                "customProperties": props,
-            }
-        ],
-        "schema": [{"name": table, "properties": [{"name": c, "logicalType": t} for c, t in columns]}],
-    }
+    location = postgres_db(
+        server.host, server.port, "tpch", server="ops-db", user_env="MESHLAB_TEST_PGUSER", password_env=password_env
+    )
+    return build_contract("ops", table, properties(*columns), location, id=table)
 
 
 def test_a_missing_table_is_a_source_error_and_no_connection_stays_open(tpch_mesh, postgres_server, tmp_path):

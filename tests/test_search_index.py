@@ -1,70 +1,26 @@
 """The inverted search index ranks exactly as the plain scorer it replaced.
 
-``reference_search`` is the scoring rule written the direct way (every dataset,
-every field, every query word); the index must return the same datasets in the
-same order for any query, limit and catalog.
+``reference_search`` (``support/search_reference.py``, which the sidebar benchmark times
+too) is the scoring rule written the direct way (every dataset, every field, every query
+word); the index must return the same datasets in the same order for any query, limit
+and catalog.
 """
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
+from support.search_reference import reference_search
 
 from meshlab.catalog.contract import Column, Dataset, Server
-from meshlab.catalog.search import FIELD_WEIGHTS, SearchIndex, terms
+from meshlab.catalog.search import SearchIndex
 
 WORDS = (
     "play plays played playing track tracks artist listener listeners country countries count coupon "
     "album genre session device revenue payment order customer price campaign click view search "
     "podcast episode stream subscription plan churn region city daily events"
 ).split()
-
-
-def reference_search(datasets: list[Dataset], text: str, limit: int | None = None) -> list[Dataset]:
-    """The scoring rule, evaluated dataset by dataset (slow, obviously right)."""
-    fields = [
-        {
-            "address": set(terms(d.address) + terms(d.name)),
-            "title": set(terms(d.title)),
-            "tags": {t for tag in d.tags for t in terms(tag)},
-            "columns": {t for c in d.columns for t in terms(c.name)},
-            "description": set(terms(d.description)),
-            "column_descriptions": {t for c in d.columns for t in terms(c.description)},
-        }
-        for d in datasets
-    ]
-    counts: dict[str, int] = {}
-    for doc in fields:
-        for term in set().union(*doc.values()):
-            counts[term] = counts.get(term, 0) + 1
-    total = max(len(datasets), 1)
-    idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in counts.items()}
-
-    def match(word: str, found: set[str]) -> float:
-        if word in found:
-            return 1.0
-        return 0.5 if len(word) >= 3 and any(t.startswith(word) for t in found) else 0.0
-
-    query = list(dict.fromkeys(terms(text)))
-    if not query:
-        return datasets[:limit]
-    scored = []
-    for position, (ds, doc) in enumerate(zip(datasets, fields)):
-        score, matched = 0.0, 0
-        for word in query:
-            best = max(w * match(word, doc[f]) for f, w in FIELD_WEIGHTS.items())
-            if best:
-                matched += 1
-                score += best * idf.get(word, 1.0)
-        if matched:
-            coverage = matched / len(query)
-            penalty = 0.5 if ds.status in ("deprecated", "retired") else 1.0
-            scored.append((-(score * coverage * coverage * penalty), position, ds))
-    scored.sort(key=lambda item: (item[0], item[1]))
-    found = [ds for _, _, ds in scored]
-    return found[:limit] if limit else found
 
 
 def random_catalog(size: int, seed: int) -> list[Dataset]:

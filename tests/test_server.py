@@ -17,6 +17,8 @@ import polars as pl
 import psycopg
 import pytest
 import yaml
+from support.contracts import contract as build_contract
+from support.contracts import write_yaml
 from tornado.httpclient import HTTPClientError
 
 import meshlab
@@ -35,28 +37,20 @@ SECRETS = (PG_PASSWORD, PG_USER, "hunter2-host-secret", "replica-db.internal", "
 
 
 def contract(domain: str, name: str, servers: list[dict], columns: list[dict], **extra) -> dict:
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{name}",
-        "name": name.replace("_", " ").capitalize(),
-        "version": "1.2.0",
-        "status": extra.get("status", "active"),
-        "domain": domain,
-        "description": {"purpose": extra.get("purpose", f"All {name}."), "usage": "Join on user_id."},
-        "tags": extra.get("tags", []),
-        "team": [{"username": extra.get("owner", "ana"), "role": "owner"}],
-        "servers": servers,
-        "schema": [
-            {"name": name, "description": extra.get("description", f"One row per {name}."), "properties": columns}
-        ],
-        "slaProperties": [{"property": "latency", "value": 2, "unit": "d", "element": f"{name}.{columns[0]['name']}"}],
-    }
-
-
-def write_yaml(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return build_contract(
+        domain,
+        name,
+        columns,
+        servers,
+        title=name.replace("_", " ").capitalize(),
+        version="1.2.0",
+        status=extra.get("status", "active"),
+        description={"purpose": extra.get("purpose", f"All {name}."), "usage": "Join on user_id."},
+        tags=extra.get("tags", []),
+        owner=extra.get("owner", "ana"),
+        schema_description=extra.get("description", f"One row per {name}."),
+        sla=[{"property": "latency", "value": 2, "unit": "d", "element": f"{name}.{columns[0]['name']}"}],
+    )
 
 
 def load_customers(server) -> None:

@@ -10,26 +10,14 @@ from pathlib import Path
 
 import fsspec
 import polars as pl
+from support.contracts import column, contract, write_yaml
 
 import meshlab
 
 
 def write_contract(path: Path, domain: str, name: str, server: dict, columns: list[tuple[str, str]], **extra) -> None:
-    import yaml
-
-    document = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{name}",
-        "name": name,
-        "domain": domain,
-        "servers": [server],
-        "schema": [
-            {"name": name, "properties": [dict({"name": c, "logicalType": t}, **extra.get(c, {})) for c, t in columns]}
-        ],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    properties = [column(c, t, **extra.get(c, {})) for c, t in columns]
+    write_yaml(path, contract(domain, name, properties, server))
 
 
 def test_sqlite_text_dates_and_reals_come_back_typed(tmp_path):

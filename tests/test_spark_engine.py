@@ -11,7 +11,6 @@ import os
 import socket
 
 import pytest
-import yaml
 from conftest import (
     SPARK_TEST_CONFIG,
     SPARK_TEST_MASTER,
@@ -20,6 +19,7 @@ from conftest import (
     order_by_positions,
     read_tpch_query,
 )
+from support.contracts import column, contract, postgres_db, write_yaml
 
 import meshlab
 from meshlab.engine.choice import EngineSettings, run_plan
@@ -95,19 +95,11 @@ def test_sql_spark_cannot_run_is_an_execution_error_naming_the_engine(spark, mes
 
 
 def test_a_database_spark_cannot_reach_is_a_source_error_naming_dataset_and_server(spark, tmp_path):
-    contract = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": "gone",
-        "name": "Gone",
-        "version": "1.0.0",
-        "domain": "ops",
-        "servers": [
-            {"server": "ops-db", "type": "postgres", "host": "127.0.0.1", "port": free_port(), "database": "x"}
-        ],
-        "schema": [{"name": "events", "properties": [{"name": "id", "logicalType": "integer"}]}],
-    }
-    (tmp_path / "events.odcs.yaml").write_text(yaml.safe_dump(contract))
+    server = postgres_db("127.0.0.1", free_port(), "x", schema=None, server="ops-db")
+    write_yaml(
+        tmp_path / "events.odcs.yaml",
+        contract("ops", "events", [column("id", "integer")], server, id="gone", title="Gone"),
+    )
     gone = meshlab.connect(str(tmp_path / "events.odcs.yaml"))
 
     with pytest.raises(SourceError, match="dataset 'ops.events' on server 'ops-db': .*connect"):
@@ -183,9 +175,9 @@ def governed(tmp_path_factory, postgres_server):
         },
     }
     for (domain, table), server in servers.items():
-        gov._write(root / "domains" / domain / f"{table}.odcs.yaml", gov._contract(domain, table, server))
-    gov._write(root / "policies.yaml", gov.POLICY)
-    gov._write(
+        write_yaml(root / "domains" / domain / f"{table}.odcs.yaml", gov._contract(domain, table, server))
+    write_yaml(root / "policies.yaml", gov.POLICY)
+    write_yaml(
         root / "mesh.yaml",
         {
             "mesh": "governed",

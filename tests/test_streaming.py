@@ -16,9 +16,10 @@ import textwrap
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from conftest import assert_same_rows, duckdb_answer, order_by_positions, read_tpch_query
 from IPython.testing import globalipapp
+from support.contracts import contract, local_files, properties, write_yaml
+from support.contracts import write_mesh as write_manifest
 
 import meshlab
 from meshlab.cli import main as cli_main
@@ -54,34 +55,13 @@ def write_mesh(root, engine: dict | None = None, rows: int = 200_000):
         }
     )
     frame.write_parquet(data / "events.parquet", row_group_size=50_000)
-    contract = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": "events",
-        "name": "Events",
-        "version": "1.0.0",
-        "status": "active",
-        "domain": "shop",
-        "servers": [{"server": "lake", "type": "local", "format": "parquet", "path": "../../data/events.parquet"}],
-        "schema": [
-            {
-                "name": "events",
-                "properties": [
-                    {"name": "id", "logicalType": "integer"},
-                    {"name": "key", "logicalType": "integer"},
-                    {"name": "label", "logicalType": "string"},
-                    {"name": "amount", "logicalType": "number"},
-                ],
-            }
-        ],
-    }
-    (root / "domains" / "shop").mkdir(parents=True, exist_ok=True)
-    (root / "domains" / "shop" / "events.odcs.yaml").write_text(yaml.safe_dump(contract))
-    manifest = {"mesh": "shop", "domains": {"shop": "domains/shop"}}
-    if engine is not None:
-        manifest["engine"] = engine
-    (root / "mesh.yaml").write_text(yaml.safe_dump(manifest))
-    return root / "mesh.yaml"
+    columns = properties(("id", "integer"), ("key", "integer"), ("label", "string"), ("amount", "number"))
+    server = local_files("../../data/events.parquet")
+    write_yaml(
+        root / "domains" / "shop" / "events.odcs.yaml", contract("shop", "events", columns, server, title="Events")
+    )
+    settings = {"engine": engine} if engine is not None else {}
+    return write_manifest(root, "shop", ["shop"], **settings)
 
 
 def test_the_estimate_takes_rows_times_width_or_the_uncompressed_size_per_column(tmp_path):

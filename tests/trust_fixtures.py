@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 import psycopg
-import yaml
+from support.contracts import contract, library_rule, write_yaml
 
 ORDERS = 20_000
 CUSTOMERS = 500
@@ -95,31 +95,22 @@ def payments_frame() -> pl.DataFrame:
     )
 
 
-def _rule(metric: str, **extra) -> dict:
-    rule = {"type": "library", "metric": metric, "mustBe": 0}
-    rule.update(extra)
-    if any(k.startswith("must") and k != "mustBe" for k in extra):
-        rule.pop("mustBe")
-    return rule
-
-
 def _contract(
     domain: str, name: str, server: dict, properties: list[dict], quality=(), sla=(), status="active"
 ) -> dict:
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{name}",
-        "name": name.title(),
-        "version": "1.0.0",
-        "status": status,
-        "domain": domain,
-        "description": {"purpose": f"The {name} of the {domain} domain, with injected faults."},
-        "team": [{"username": f"{domain}-owner", "role": "owner"}],
-        "servers": [server],
-        "schema": [{"name": name, "physicalName": name, "properties": properties, "quality": list(quality)}],
-        "slaProperties": list(sla),
-    }
+    return contract(
+        domain,
+        name,
+        properties,
+        server,
+        title=name.title(),
+        status=status,
+        physical_name=name,
+        description=f"The {name} of the {domain} domain, with injected faults.",
+        owner=f"{domain}-owner",
+        quality=quality,
+        sla=sla,
+    )
 
 
 def orders_contract() -> dict:
@@ -132,38 +123,38 @@ def orders_contract() -> dict:
             "relationships": [
                 {"type": "foreignKey", "to": "../crm/customers.odcs.yaml#/schema/customers/properties/customer_id"}
             ],
-            "quality": [_rule("nullValues", mustBeLessThan=1, unit="percent")],
+            "quality": [library_rule("nullValues", mustBeLessThan=1, unit="percent")],
         },
         {
             "name": "status",
             "logicalType": "string",
-            "quality": [_rule("invalidValues", arguments={"validValues": STATUSES})],
+            "quality": [library_rule("invalidValues", arguments={"validValues": STATUSES})],
         },
         {
             "name": "sku",
             "logicalType": "string",
             "unique": True,
-            "quality": [_rule("invalidValues", arguments={"pattern": SKU_PATTERN})],
+            "quality": [library_rule("invalidValues", arguments={"pattern": SKU_PATTERN})],
         },
         {
             "name": "coupon",
             "logicalType": "string",
             "quality": [
-                _rule(
+                library_rule(
                     "missingValues",
                     arguments={"missingValues": [None, "", "N/A"]},
                     mustBeLessOrEqualTo=50,
                     unit="percent",
                 ),
-                _rule("missingValues", arguments={"missingValues": [None, "", "N/A"]}, mustBeLessThan=100),
+                library_rule("missingValues", arguments={"missingValues": [None, "", "N/A"]}, mustBeLessThan=100),
             ],
         },
-        {"name": "amount", "logicalType": "number", "quality": [_rule("nullValues")]},
+        {"name": "amount", "logicalType": "number", "quality": [library_rule("nullValues")]},
         {"name": "created_at", "logicalType": "timestamp", "required": True},
     ]
     quality = [
-        _rule("rowCount", mustBeBetween=[ORDERS - 10, ORDERS + 10]),
-        _rule("duplicateValues", arguments={"properties": ["order_id", "sku"]}),
+        library_rule("rowCount", mustBeBetween=[ORDERS - 10, ORDERS + 10]),
+        library_rule("duplicateValues", arguments={"properties": ["order_id", "sku"]}),
         {
             "type": "sql",
             "name": "big_orders",
@@ -193,13 +184,13 @@ def customers_contract() -> dict:
             "logicalType": "string",
             "physicalType": "TEXT",
             "unique": True,
-            "quality": [_rule("invalidValues", arguments={"pattern": EMAIL_PATTERN})],
+            "quality": [library_rule("invalidValues", arguments={"pattern": EMAIL_PATTERN})],
         },
         {
             "name": "country",
             "logicalType": "string",
             "physicalType": "TEXT",
-            "quality": [_rule("invalidValues", arguments={"validValues": ["DE", "SE", "FR"]}, mustBeLessThan=3)],
+            "quality": [library_rule("invalidValues", arguments={"validValues": ["DE", "SE", "FR"]}, mustBeLessThan=3)],
         },
         {"name": "signup_date", "logicalType": "date", "physicalType": "TEXT", "required": True},
     ]
@@ -211,7 +202,7 @@ def customers_contract() -> dict:
         "customProperties": [{"property": "engine", "value": "sqlite"}],
     }
     sla = [{"property": "latency", "value": 30, "unit": "d", "element": "customers.signup_date"}]
-    return _contract("crm", "customers", server, props, [_rule("rowCount", mustBeGreaterThan=0)], sla)
+    return _contract("crm", "customers", server, props, [library_rule("rowCount", mustBeGreaterThan=0)], sla)
 
 
 def payments_contract(host: str, port: int) -> dict:
@@ -226,14 +217,14 @@ def payments_contract(host: str, port: int) -> dict:
         {
             "name": "method",
             "logicalType": "string",
-            "quality": [_rule("invalidValues", arguments={"validValues": ["card", "transfer"]})],
+            "quality": [library_rule("invalidValues", arguments={"validValues": ["card", "transfer"]})],
         },
         {
             "name": "amount",
             "logicalType": "number",
             "quality": [
-                _rule("nullValues", mustBeLessThan=1, unit="percent"),
-                _rule("nullValues", mustBeLessThan=1000),
+                library_rule("nullValues", mustBeLessThan=1, unit="percent"),
+                library_rule("nullValues", mustBeLessThan=1000),
             ],
         },
         {"name": "paid_at", "logicalType": "timestamp"},
@@ -247,13 +238,7 @@ def payments_contract(host: str, port: int) -> dict:
         "schema": "public",
         "customProperties": [{"property": "userEnv", "value": PG_USER_ENV}],
     }
-    return _contract("billing", "payments", server, props, [_rule("rowCount", mustBeGreaterThan=0)])
-
-
-def write_yaml(path: Path, document: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
+    return _contract("billing", "payments", server, props, [library_rule("rowCount", mustBeGreaterThan=0)])
 
 
 def write_sqlite(path: Path, frame: pl.DataFrame) -> None:

@@ -19,8 +19,8 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from meshlab.authoring.inferred_types import odcs_types
 from meshlab.authoring.init_contract import ID_NAMESPACE
+from meshlab.catalog.types import odcs_types
 from meshlab.errors import MeshError
 from meshlab.planner.parse import READ_DIALECT
 

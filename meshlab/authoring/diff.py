@@ -18,11 +18,10 @@ from typing import Any
 
 from meshlab.catalog.contract import listed
 from meshlab.catalog.positions import read_located
+from meshlab.catalog.types import INTEGER_WIDTHS, WIDENINGS
 from meshlab.quality.freshness import LATENCY_NAMES, UNITS
 from meshlab.quality.rules import OPERATOR_ALIASES, v31_rule_form
 
-WIDENINGS = {("integer", "number"), ("date", "timestamp")}
-INTEGER_WIDTHS = {"TINYINT": 1, "SMALLINT": 2, "INT2": 2, "INTEGER": 4, "INT": 4, "INT4": 4, "BIGINT": 8, "INT8": 8}
 SIZED = re.compile(r"^\s*([A-Z ]+?)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$")
 
 

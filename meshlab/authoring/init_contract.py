@@ -17,8 +17,8 @@ import uuid
 
 import yaml
 
-from meshlab.authoring.inferred_types import odcs_types
 from meshlab.authoring.inspect_data import ColumnProfile, DataProfile, InitError, inspect_data, shown_location
+from meshlab.catalog.types import odcs_types
 
 ID_NAMESPACE = uuid.UUID("0b5f7c1e-6d1a-4f55-9b53-6d6573686c62")
 KEY_SUFFIXES = ("_id", "id", "_key", "_code")

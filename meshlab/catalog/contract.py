@@ -25,6 +25,7 @@ from meshlab.catalog.servers import (
     Server,
     parse_server,
 )
+from meshlab.catalog.types import LOGICAL_TYPES
 from meshlab.errors import DescriptorError
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
 
 #: statuses that get a badge; any other text is shown as written
 STATUSES = ("proposed", "draft", "active", "deprecated", "retired")
-LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array")
 #: more properties than this in one schema object is refused (bounded time and memory)
 MAX_PROPERTIES = 250_000
 #: nested properties deeper than this are refused

@@ -14,27 +14,13 @@ from typing import Any
 import polars as pl
 import yaml
 
-from meshlab.sources.base import LOGICAL_DTYPES
+from meshlab.catalog.types import TYPES, polars_dtype
 
 # physicalType per server kind: what a reader of that server actually finds.
 # SQLite has no date or boolean storage class: ISO-8601 TEXT and 0/1 INTEGER.
 PHYSICAL_TYPES: dict[str, dict[str, str]] = {
-    "file": {
-        "string": "VARCHAR",
-        "integer": "BIGINT",
-        "number": "DOUBLE",
-        "boolean": "BOOLEAN",
-        "date": "DATE",
-        "timestamp": "TIMESTAMP",
-    },
-    "sqlite": {
-        "string": "TEXT",
-        "integer": "INTEGER",
-        "number": "REAL",
-        "boolean": "INTEGER",
-        "date": "TEXT",
-        "timestamp": "TEXT",
-    },
+    "file": {name: logical.sql for name, logical in TYPES.items()},
+    "sqlite": {name: logical.sqlite for name, logical in TYPES.items()},
 }
 
 # Fixed namespace so contract ids are stable across runs and machines.
@@ -135,7 +121,8 @@ class Table:
 
     def cast(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` with exactly the declared columns, in order, as declared types."""
-        return frame.select(pl.col(f.name).cast(LOGICAL_DTYPES[f.logical]) for f in self.fields)
+        dtypes = {f.name: polars_dtype(f.logical) for f in self.fields}
+        return frame.select(pl.col(n) if d is None else pl.col(n).cast(d) for n, d in dtypes.items())
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ import time
 import pyarrow.parquet as pq
 
 from meshlab.catalog.contract import Column, Dataset
+from meshlab.catalog.types import TYPES
 from meshlab.planner.plan import QueryPlan, ScanPlan
 from meshlab.sources import FileSource
 from meshlab.sources.files import GLOB_CHARS
 
 #: bytes per value in memory, by logical type (strings: a typical short text)
-WIDTHS = {"integer": 8, "number": 8, "boolean": 1, "date": 4, "timestamp": 8, "time": 8, "string": 24}
+WIDTHS = {name: logical.width for name, logical in TYPES.items()}
 OTHER_WIDTH = 64
 ROW_COUNT_PROPERTIES = ("rowCount", "rows", "approximateRowCount")
 

@@ -31,6 +31,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from meshlab.catalog.contract import Column
+from meshlab.catalog.types import TYPES, spark_type
 from meshlab.engine.spark_session import JDBC_DRIVERS, SparkSettings, has_jvm_class, is_connect, jdbc_jar
 from meshlab.errors import EngineError, SourceError
 from meshlab.planner.plan import ScanPlan
@@ -51,18 +52,6 @@ JDBC_NO_PUSHDOWN = {
 
 
 # -- types --------------------------------------------------------------------------------
-def spark_type(dtype: pl.DataType | None) -> str | None:
-    """Spark's name for a Polars type (None: leave the column as read)."""
-    if dtype is None:
-        return None
-    if isinstance(dtype, pl.Decimal):
-        return f"decimal({dtype.precision or 38},{dtype.scale or 0})"
-    if isinstance(dtype, pl.Datetime):
-        return "timestamp_ntz"  # contracts' timestamps are naive, like Polars' Datetime("us")
-    names = {pl.Int64: "bigint", pl.Float64: "double", pl.Boolean: "boolean", pl.Date: "date", pl.String: "string"}
-    return next((name for kind, name in names.items() if dtype == kind), "string")
-
-
 def contract_type(column: Column | None) -> str | None:
     return spark_type(column_dtype(column)) if column is not None else None
 
@@ -286,9 +275,9 @@ def read_schema(source: DatabaseSource, outputs: dict[str, Column], computed: se
         if name in computed or kind in ("string", "object", "array", "time"):
             wanted = "STRING"  # masks the database computed (a hash) are text
         elif kind == "integer":
-            wanted = "BIGINT"
+            wanted = TYPES["integer"].spark.upper()
         elif sqlite:
-            wanted = "DOUBLE" if kind == "number" else "STRING"
+            wanted = TYPES["number"].spark.upper() if kind == "number" else "STRING"
         else:
             wanted = (contract_type(column) or "string").upper()
         types.append(f"`{name}` {wanted}")

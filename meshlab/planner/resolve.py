@@ -26,6 +26,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
+from meshlab.catalog.types import TYPES
 from meshlab.errors import (
     AccessDeniedError,
     MeshError,
@@ -41,15 +42,7 @@ from meshlab.planner.state import PlanState
 
 CANONICAL_PREFIX = "__ds"
 
-SQL_TYPES = {
-    "string": "VARCHAR",
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "time": "TIME",
-}
+SQL_TYPES = {name: logical.sql for name, logical in TYPES.items()}
 
 
 @dataclass(frozen=True)

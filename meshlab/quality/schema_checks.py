@@ -15,26 +15,11 @@ from sqlglot import exp
 
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
+from meshlab.catalog.types import compatible, postgres_dtype, sqlite_dtype  # one rule for checks and for drift
 from meshlab.errors import SourceError
 from meshlab.quality.metrics import DuplicateCount, NullCount
 from meshlab.quality.planned import Planned, known, none_allowed
 from meshlab.sources import FileSource, Source
-from meshlab.sources.drift import compatible  # one rule for checks and for drift
-
-
-def _sqlite_declared(declared: str) -> pl.DataType:
-    """SQLite type affinity of a declared type, read as the Polars type of its values.
-
-    Date, time and boolean declarations hold ISO-8601 text and 0/1 integers there.
-    """
-    text = declared.upper()
-    if "INT" in text or "BOOL" in text:
-        return pl.Int64()
-    if any(word in text for word in ("CHAR", "CLOB", "TEXT", "DATE", "TIME")):
-        return pl.String()
-    if any(word in text for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
-        return pl.Float64()
-    return pl.Binary() if "BLOB" in text else pl.Null()
 
 
 def _sqlite_schema(source) -> dict[str, pl.DataType]:
@@ -45,27 +30,7 @@ def _sqlite_schema(source) -> dict[str, pl.DataType]:
             source.dataset.address, source.server_label, f"table '{source.dataset.physical_name}' does not exist"
         )
     pairs = zip(table.column("name").to_pylist(), table.column("type").to_pylist())
-    return {str(n): _sqlite_declared(str(t or "")) for n, t in pairs}
-
-
-_POSTGRES_TYPES = (
-    (("smallint", "integer", "bigint"), pl.Int64()),
-    (("numeric", "real", "double precision", "money"), pl.Float64()),
-    (("boolean",), pl.Boolean()),
-    (("date",), pl.Date()),
-    (("timestamp",), pl.Datetime("us")),
-    (("time",), pl.Time()),
-    (("character", "text", "uuid", "citext", "name"), pl.String()),
-    (("json", "jsonb"), pl.Struct({})),
-    (("ARRAY",), pl.List(pl.String())),
-)
-
-
-def _postgres_declared(declared: str) -> pl.DataType:
-    for prefixes, dtype in _POSTGRES_TYPES:
-        if declared.startswith(prefixes):
-            return dtype
-    return pl.Binary()
+    return {str(n): sqlite_dtype(str(t or "")) for n, t in pairs}
 
 
 def _postgres_schema(source) -> dict[str, pl.DataType]:
@@ -80,7 +45,7 @@ def _postgres_schema(source) -> dict[str, pl.DataType]:
             source.dataset.address, source.server_label, f"table '{source.dataset.physical_name}' does not exist"
         )
     pairs = zip(table.column("column_name").to_pylist(), table.column("data_type").to_pylist())
-    return {str(n): _postgres_declared(str(t)) for n, t in pairs}
+    return {str(n): postgres_dtype(str(t), unknown=pl.Binary()) for n, t in pairs}
 
 
 def physical_schema(source: Source) -> dict[str, pl.DataType]:

@@ -18,6 +18,7 @@ import polars as pl
 from sqlglot import exp
 
 from meshlab.cancel import QueryHandle
+from meshlab.catalog import types as logical_types
 from meshlab.catalog.contract import Column, Dataset
 from meshlab.limits import TimeLimits
 
@@ -110,51 +111,14 @@ class ScanStats:
             self.seconds += seconds
 
 
-LOGICAL_DTYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "integer": pl.Int64(),
-    "number": pl.Float64(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "timestamp": pl.Datetime("us"),
-    "time": pl.Time(),
-}
-
-
-def _decimal(physical: str | None) -> pl.DataType | None:
-    if not physical:
-        return None
-    text = physical.strip().upper()
-    for prefix in ("DECIMAL(", "NUMERIC("):
-        if text.startswith(prefix) and text.endswith(")"):
-            try:
-                precision, scale = (int(p) for p in text[len(prefix) : -1].split(","))
-            except ValueError:
-                return None
-            return pl.Decimal(precision, scale)
-    return None
-
-
 def column_dtype(column: Column) -> pl.DataType | None:
     """The Polars type a column's contract promises, or None for object/array."""
-    if column.logical_type == "number":
-        return _decimal(column.physical_type) or pl.Float64()
-    return LOGICAL_DTYPES.get(column.logical_type)
+    return logical_types.polars_dtype(column.logical_type, column.physical_type)
 
 
 def conforms(actual: pl.DataType, column: Column) -> bool:
     """Whether ``actual`` already is of the column's logical type (no cast needed)."""
-    kind = column.logical_type
-    if kind == "integer":
-        return actual.is_integer()
-    if kind == "number":
-        return actual.is_numeric()
-    if kind == "timestamp":
-        return isinstance(actual, pl.Datetime)
-    if kind in ("object", "array"):
-        return True
-    wanted = column_dtype(column)
-    return wanted is None or actual == wanted
+    return logical_types.conforms(actual, column.logical_type, column.physical_type)
 
 
 def casts_to_contract(schema: Mapping[str, pl.DataType], columns: Mapping[str, Column]) -> list[pl.Expr]:

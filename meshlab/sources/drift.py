@@ -22,77 +22,8 @@ import polars as pl
 from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
+from meshlab.catalog.types import compatible  # the one rule, shared with the schema checks
 from meshlab.errors import SchemaDriftError
-
-_TEXT = (pl.String, pl.Categorical, pl.Enum)
-
-
-def sqlite_declared(declared: str) -> pl.DataType:
-    """SQLite type affinity of a declared type, read as the Polars type of its values.
-
-    Date, time and boolean declarations hold ISO-8601 text and 0/1 integers there;
-    no declared type (a view's computed column, an untyped table) is ``Null``: anything.
-    """
-    text = declared.upper()
-    if "INT" in text or "BOOL" in text:
-        return pl.Int64()
-    if any(word in text for word in ("CHAR", "CLOB", "TEXT", "DATE", "TIME")):
-        return pl.String()
-    if any(word in text for word in ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")):
-        return pl.Float64()
-    return pl.Binary() if "BLOB" in text else pl.Null()
-
-
-_POSTGRES_TYPES = (
-    (("smallint", "integer", "bigint"), pl.Int64()),
-    (("numeric", "real", "double precision", "money"), pl.Float64()),
-    (("boolean",), pl.Boolean()),
-    (("date",), pl.Date()),
-    (("timestamp",), pl.Datetime("us")),
-    (("time",), pl.Time()),
-    (("character", "text", "uuid", "citext", "name"), pl.String()),
-    (("json", "jsonb"), pl.Struct({})),
-    (("ARRAY",), pl.List(pl.String())),
-    (("bytea",), pl.Binary()),
-)
-
-
-def postgres_declared(declared: str) -> pl.DataType:
-    """The Polars type of a PostgreSQL ``format_type`` name; ``Null`` (anything) for types
-    it does not know (enums, domains, extensions' types)."""
-    if declared.endswith("[]"):
-        return pl.List(pl.String())
-    for prefixes, dtype in _POSTGRES_TYPES:
-        if declared.startswith(prefixes):
-            return dtype
-    return pl.Null()
-
-
-def compatible(dtype: pl.DataType, logical: str, dialect: str | None) -> bool:
-    """Whether values stored as ``dtype`` can be values of ``logical``.
-
-    A column of nulls only (Polars' ``Null``) fits any type; SQLite keeps dates
-    and timestamps as text and booleans as 0/1, and that is compatible there;
-    files (``dialect="files"``) may hold dates as text too (they are parsed).
-    """
-    if isinstance(dtype, pl.Null):
-        return True
-    if dialect in ("sqlite", "files") and logical in ("date", "timestamp", "time") and isinstance(dtype, pl.String):
-        return True
-    if dialect == "sqlite" and logical == "boolean" and dtype.is_integer():
-        return True
-    checks = {
-        "integer": lambda: dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0),
-        "number": lambda: dtype.is_numeric(),
-        "string": lambda: isinstance(dtype, _TEXT),
-        "boolean": lambda: isinstance(dtype, pl.Boolean),
-        "date": lambda: isinstance(dtype, pl.Date),
-        "timestamp": lambda: isinstance(dtype, pl.Datetime),
-        "time": lambda: isinstance(dtype, pl.Time),
-        "object": lambda: isinstance(dtype, (pl.Struct, pl.Object, pl.String)),
-        "array": lambda: isinstance(dtype, (pl.List, pl.Array)),
-    }
-    return checks.get(logical, lambda: True)()
 
 
 def touched_columns(spec) -> list[str]:

@@ -16,10 +16,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from meshlab.cancel import QueryHandle
+from meshlab.catalog.types import postgres_dtype
 from meshlab.errors import MeshError, SourceTimeoutError
 from meshlab.limits import seconds_text, with_retries
 from meshlab.sources.database import DatabaseSource
-from meshlab.sources.drift import postgres_declared
 
 
 class PostgresSource(DatabaseSource):
@@ -79,7 +79,7 @@ class PostgresSource(DatabaseSource):
         )
 
     def declared_type(self, declared: str) -> pl.DataType:
-        return postgres_declared(declared)
+        return postgres_dtype(declared)
 
     def table_label(self) -> str:
         return f"table {self.table().sql(dialect='postgres')} of {self.location()}"

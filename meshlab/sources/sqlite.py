@@ -24,10 +24,10 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 
 from meshlab.cancel import QueryHandle
+from meshlab.catalog.types import sqlite_dtype
 from meshlab.errors import SourceError
 from meshlab.sources.base import Pushdown
 from meshlab.sources.database import DatabaseSource
-from meshlab.sources.drift import sqlite_declared
 
 log = logging.getLogger("meshlab.sources.sqlite")
 
@@ -75,7 +75,7 @@ class SqliteSource(DatabaseSource):
         return f"SELECT name, type FROM pragma_table_xinfo({name})"
 
     def declared_type(self, declared: str) -> pl.DataType:
-        return sqlite_declared(declared)
+        return sqlite_dtype(declared)
 
     def _check_file(self) -> None:
         if "://" in self.database_path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import psycopg
-import yaml
+from support.contracts import contract, properties, write_yaml
 
 KINDS = ("parquet", "csv", "ndjson", "sqlite", "postgres")
 COLUMNS = (("id", "integer", None), ("email", "string", "pii"), ("country", "string", None), ("amount", "number", None))
@@ -46,30 +46,9 @@ def visible_to_analyst(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _contract(kind: str, server: dict, table: str = "accounts") -> dict:
-    return {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"accounts-{kind}",
-        "name": f"accounts_{kind}",
-        "version": "1.0.0",
-        "status": "active",
-        "domain": "drift",
-        "servers": [server],
-        "schema": [
-            {
-                "name": f"accounts_{kind}",
-                "physicalName": table,
-                "properties": [
-                    {"name": n, "logicalType": t, **({"classification": c} if c else {})} for n, t, c in COLUMNS
-                ],
-            }
-        ],
-    }
-
-
-def _write_yaml(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return contract(
+        "drift", f"accounts_{kind}", properties(*COLUMNS), server, id=f"accounts-{kind}", physical_name=table
+    )
 
 
 def write_files(data: Path, frame: pl.DataFrame) -> None:
@@ -107,18 +86,16 @@ def build(root: Path, postgres=None, pg_table: str = "accounts", audit: bool = T
     write_sqlite(data / "accounts.sqlite", frame)
     domain = root / "domains" / "drift"
     lake = {"server": "lake", "type": "local"}
-    _write_yaml(
+    write_yaml(
         domain / "parquet.odcs.yaml",
         _contract("parquet", {**lake, "format": "parquet", "path": "../../data/accounts.parquet"}),
     )
-    _write_yaml(
-        domain / "csv.odcs.yaml", _contract("csv", {**lake, "format": "csv", "path": "../../data/accounts.csv"})
-    )
-    _write_yaml(
+    write_yaml(domain / "csv.odcs.yaml", _contract("csv", {**lake, "format": "csv", "path": "../../data/accounts.csv"}))
+    write_yaml(
         domain / "ndjson.odcs.yaml",
         _contract("ndjson", {**lake, "format": "json", "path": "../../data/accounts.ndjson"}),
     )
-    _write_yaml(
+    write_yaml(
         domain / "sqlite.odcs.yaml",
         _contract("sqlite", {"server": "accounts-db", "type": "sqlite", "path": "../../data/accounts.sqlite"}),
     )
@@ -133,10 +110,10 @@ def build(root: Path, postgres=None, pg_table: str = "accounts", audit: bool = T
             "schema": "public",
             "customProperties": [{"property": "userEnv", "value": "MESHLAB_FAULTS_PGUSER"}],
         }
-        _write_yaml(domain / "postgres.odcs.yaml", _contract("postgres", server, pg_table))
-    _write_yaml(root / "policies.yaml", POLICY)
+        write_yaml(domain / "postgres.odcs.yaml", _contract("postgres", server, pg_table))
+    write_yaml(root / "policies.yaml", POLICY)
     manifest = {"mesh": "faults", "domains": {"drift": "domains/drift"}, "policies": "policies.yaml"}
     if audit:
         manifest["audit"] = {"log": "audit/queries.jsonl"}
-    _write_yaml(root / "mesh.yaml", manifest)
+    write_yaml(root / "mesh.yaml", manifest)
     return root / "mesh.yaml"

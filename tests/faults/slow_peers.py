@@ -13,6 +13,7 @@ import time
 import psycopg
 import pytest
 import yaml
+from support.contracts import contract, properties, write_yaml
 
 import meshlab
 
@@ -20,20 +21,7 @@ BOUND = 20.0  # seconds a 1-2 s limit may take to fail here, at most
 
 
 def write_contract(folder, domain: str, name: str, server: dict, columns=(("id", "integer"),)) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    contract = {
-        "apiVersion": "v3.1.0",
-        "kind": "DataContract",
-        "id": f"{domain}-{name}",
-        "version": "1.0.0",
-        "status": "active",
-        "domain": domain,
-        "servers": [server],
-        "schema": [
-            {"name": name, "physicalName": name, "properties": [{"name": c, "logicalType": t} for c, t in columns]}
-        ],
-    }
-    (folder / f"{name}.odcs.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
+    write_yaml(folder / f"{name}.odcs.yaml", contract(domain, name, properties(*columns), server, physical_name=name))
 
 
 def local_domain(root) -> None:
