@@ -101,7 +101,7 @@ check: install
 	$(BIN)/mypy
 	cd labextension && $(JLPM) typecheck
 
-test: install postgres
+test: check postgres
 	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 # TPC-H side by side: meshlab, hand-written Polars, DuckDB and the naive notebook approach, layouts P and F
