@@ -6,13 +6,18 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import fsspec
 import polars as pl
+import pytest
 from support.contracts import column, contract, write_yaml
 
 import meshlab
+from meshlab.errors import SchemaDriftError, SourceError
+from meshlab.sources.sqlite import BATCH_ROWS
 
 
 def write_contract(path: Path, domain: str, name: str, server: dict, columns: list[tuple[str, str]], **extra) -> None:
@@ -180,10 +185,11 @@ def test_limit_reaches_sqlite_only_when_safe(tmp_path, caplog):
 
 
 def test_sqlite_column_whose_first_rows_are_null(tmp_path):
-    """ADBC types a column from its first batch: NULLs first must not break a text column."""
+    """ADBC types a column from its first batch: NULLs for more than a batch, then text, must not break it."""
+    nulls = BATCH_ROWS + 5000
     db = sqlite3.connect(tmp_path / "x.sqlite")
     db.execute("CREATE TABLE t (id INTEGER, country TEXT)")
-    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, None if i < 5000 else "SE") for i in range(6000)])
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, None if i < nulls else "SE") for i in range(nulls + 1000)])
     db.commit()
     db.close()
     write_contract(
@@ -198,7 +204,39 @@ def test_sqlite_column_whose_first_rows_are_null(tmp_path):
         .sql("SELECT country, count(*) AS n FROM d.t GROUP BY country ORDER BY n")
         .df
     )
-    assert frame.rows() == [("SE", 1000), (None, 5000)]
+    assert frame.rows() == [("SE", 1000), (None, nulls)]
+
+
+def test_sqlite_column_holding_numbers_and_text_is_a_source_error(tmp_path):
+    """A column with two kinds of value (SQLite allows it) is named as the source's failure."""
+    db = sqlite3.connect(tmp_path / "x.sqlite")
+    db.execute("CREATE TABLE t (id INTEGER, code)")
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, i if i < BATCH_ROWS + 10 else "X") for i in range(BATCH_ROWS + 20)])
+    db.commit()
+    db.close()
+    write_contract(
+        tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"}, [("id", "integer"), ("code", "integer")]
+    )
+    with pytest.raises(SourceError, match="dataset 'd.t'"):
+        meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT code FROM d.t")
+
+
+def test_a_failed_sqlite_read_leaves_a_process_that_can_fork(tmp_path):
+    """What a failed read leaves behind (its traceback, kept by a notebook) must not reserve so much
+    address space that the process can no longer fork: Spark's JVM launch forks (a preexec_fn)."""
+    db = sqlite3.connect(tmp_path / "x.sqlite")
+    db.execute("CREATE TABLE t (id INTEGER, amount REAL)")
+    db.execute("INSERT INTO t VALUES (1, 9.5)")
+    db.commit()
+    db.close()
+    write_contract(
+        tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"}, [("id", "integer"), ("total", "number")]
+    )
+    with pytest.raises(SchemaDriftError) as kept:  # the contract's column was renamed in the table
+        meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT total FROM d.t")
+    assert kept.value.__traceback__ is not None
+    forked = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=lambda: None, timeout=120)
+    assert forked.returncode == 0
 
 
 def test_datasets_and_columns_named_like_keywords(tmp_path):

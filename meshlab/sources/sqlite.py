@@ -32,7 +32,13 @@ from meshlab.sources.database import DatabaseSource
 log = logging.getLogger("meshlab.sources.sqlite")
 
 NUMERIC_STORAGE = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
-ONE_BATCH = 1 << 30
+# ADBC's SQLite driver reserves every batch's buffers for this many rows up front: a huge
+# batch (one for the whole table) kept tens of GiB of address space per fetched table, and a
+# process holding that cannot fork (Spark's JVM launch failed with ENOMEM after a drift error
+# kept one alive in its traceback). A column typed from its first batch that later meets
+# another type (NULLs first, then text) is read again through the standard library's driver.
+BATCH_ROWS = 1 << 16
+TYPE_MISMATCH = "Type mismatch in column"
 
 
 class StrictSQLite(SQLite):
@@ -111,10 +117,7 @@ class SqliteSource(DatabaseSource):
                 with connection.cursor() as cursor:
                     cursor.execute(f"PRAGMA busy_timeout = {self.busy_milliseconds}")
                     cursor.fetchall()
-                    # The driver types each column from its first batch; a column
-                    # whose first rows are NULL would be typed INT64 and fail on
-                    # the first text value. One batch types it from every row.
-                    cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
+                    cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
                     if expect is not None:  # in the same transaction as the read
                         cursor.execute(self.columns_sql())
                         self.verify(cursor.fetch_arrow_table(), expect)
@@ -124,6 +127,9 @@ class SqliteSource(DatabaseSource):
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
+            if TYPE_MISMATCH in str(exc):  # typed from the first batch (NULLs first): every value typed
+                log.debug("%s: %s; read again with sqlite3", self.dataset.address, str(exc).splitlines()[0])
+                return self._fetch_stdlib(sql, expect, handle)
             raise self.failure(exc) from exc
 
     def _fetch_stdlib(self, sql: str, expect: list[str] | None, handle: QueryHandle) -> pa.Table:
@@ -142,7 +148,7 @@ class SqliteSource(DatabaseSource):
                 names = [d[0] for d in cursor.description]
                 rows = cursor.fetchall()
             return pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, pa.ArrowException) as exc:  # ArrowException: one column holding two kinds of value
             if handle.cancelled:
                 raise handle.error() from None
             raise self.failure(exc) from exc
