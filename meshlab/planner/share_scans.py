@@ -23,7 +23,7 @@ from sqlglot import exp
 from meshlab.planner.plan import ScanPlan
 from meshlab.planner.pushdown import strip_tables
 from meshlab.planner.state import PlanState
-from meshlab.sources import ScanSpec
+from meshlab.sources import Pushdown, ScanSpec
 
 
 def run(state: PlanState) -> PlanState:
@@ -65,9 +65,31 @@ def share_file_scans(scans: list[ScanPlan]) -> tuple[list[ScanPlan], dict[str, s
             order_by=(),
             shared=True,
         )
-        merged[first[address]] = replace(kept, spec=spec, pushed=kept.pushed + scan.pushed)
+        pushed, kept_local = kept.pushed + scan.pushed, kept.kept_local + scan.kept_local
+        if scan.source.dialect is not None:
+            pushed, kept_local = _report_sent(predicates, kept, scan)
+        merged[first[address]] = replace(kept, spec=spec, pushed=pushed, kept_local=kept_local)
         renames[scan.scan_id] = kept.scan_id
     return merged, renames
+
+
+def _report_sent(
+    sent: tuple[exp.Expression, ...], *scans: ScanPlan
+) -> tuple[tuple[tuple[str, Pushdown], ...], tuple[str, ...]]:
+    """What the shared database fetch reports: a reference's predicate is pushed when the fetch
+    sends it (or the same predicate of the other reference), else it is checked locally only."""
+    texts = {strip_tables(p).sql() for p in sent}
+    pushed: list[tuple[str, Pushdown]] = []
+    local = [text for scan in scans for text in scan.kept_local]
+    if any(len(scan.spec.predicates) != len(scan.pushed) for scan in scans):  # not one verdict per predicate
+        return tuple(entry for scan in scans for entry in scan.pushed), tuple(local)
+    for scan in scans:
+        for predicate, entry in zip(scan.spec.predicates, scan.pushed):
+            if strip_tables(predicate).sql() in texts:
+                pushed.append(entry)
+            else:
+                local.append(entry[0])
+    return tuple(pushed), tuple(local)
 
 
 def shared_predicates(a: ScanSpec, b: ScanSpec) -> tuple[exp.Expression, ...] | None:

@@ -27,7 +27,7 @@ SELECT a.o_id, a.amount, a.status FROM shop.orders AS a WHERE a.amount > (SELECT
 -- expected scans:
 __scan0 AS b: shop.orders
   columns: o_id, status, amount
-  pushed exact: b.status = 'F'
+  kept local: b.status = 'F'
   shared, sends: no predicate
 reads: __scan1 -> __scan0
 
