@@ -42,8 +42,6 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "meshlab" / "catalog" / "odcs_sc
 #: the scalar logical types: a fixed Polars type each
 SCALARS = [name for name, t in TYPES.items() if t.polars is not None]
 #: the scalar types a text source (CSV, NDJSON, SQLite) holds as text and meshlab parses;
-#: a time of day is not parsed from text (yet): only parquet and PostgreSQL hold it
-TEXT_SCALARS = [name for name in SCALARS if name != "time"]
 #: one value of each scalar type, and its text in a CSV or NDJSON file
 VALUES = {
     "string": ("a, b", "a, b"),
@@ -135,17 +133,17 @@ def test_a_parquet_files_columns_are_typed_as_written_and_read_back_as_declared(
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_text_files_read_back_as_the_declared_types(tmp_path, fmt):
     if fmt == "csv":
-        header = ",".join(TEXT_SCALARS)
-        row = ",".join(f'"{VALUES[n][1]}"' if "," in VALUES[n][1] else VALUES[n][1] for n in TEXT_SCALARS)
+        header = ",".join(SCALARS)
+        row = ",".join(f'"{VALUES[n][1]}"' if "," in VALUES[n][1] else VALUES[n][1] for n in SCALARS)
         (tmp_path / "every.csv").write_text(f"{header}\n{row}\n")
     else:
-        record = {n: VALUES[n][0] if n in ("integer", "number", "boolean") else VALUES[n][1] for n in TEXT_SCALARS}
+        record = {n: VALUES[n][0] if n in ("integer", "number", "boolean") else VALUES[n][1] for n in SCALARS}
         (tmp_path / "every.json").write_text(json.dumps(record) + "\n")
-    properties = [column(name, name) for name in TEXT_SCALARS]
+    properties = [column(name, name) for name in SCALARS]
     server = local_files(f"every.{fmt}", fmt)
     back = query_all(write_yaml(tmp_path / "every.odcs.yaml", contract("t", "every", properties, server)))
-    assert back.schema == pl.Schema({n: polars_dtype(n) for n in TEXT_SCALARS})
-    assert back.rows() == [tuple(VALUES[n][0] for n in TEXT_SCALARS)]
+    assert back.schema == pl.Schema({n: polars_dtype(n) for n in SCALARS})
+    assert back.rows() == [tuple(VALUES[n][0] for n in SCALARS)]
 
 
 def test_sqlite_columns_are_created_as_the_table_says_and_read_back_typed(tmp_path):
@@ -163,11 +161,11 @@ def test_sqlite_columns_are_created_as_the_table_says_and_read_back_typed(tmp_pa
     assert all(compatible(sqlite_dtype(stored[n]), n, "sqlite") for n in SCALARS), stored
     # ... and would not be the same type in PostgreSQL, where text is not a date.
     assert not compatible(sqlite_dtype(stored["date"]), "date", "postgres")
-    properties = [column(name, name) for name in TEXT_SCALARS]
+    properties = [column(name, name) for name in SCALARS]
     path = write_yaml(tmp_path / "every.odcs.yaml", contract("t", "every", properties, sqlite_db("every.sqlite")))
     back = query_all(path)
-    assert back.schema == pl.Schema({n: polars_dtype(n) for n in TEXT_SCALARS})
-    assert back.rows() == frame.select(TEXT_SCALARS).rows()
+    assert back.schema == pl.Schema({n: polars_dtype(n) for n in SCALARS})
+    assert back.rows() == frame.select(SCALARS).rows()
 
 
 @pytest.fixture

@@ -135,6 +135,8 @@ def casts_to_contract(schema: Mapping[str, pl.DataType], columns: Mapping[str, C
             casts.append(pl.col(name).str.to_datetime(strict=False).cast(target).alias(name))
         elif isinstance(dtype, pl.String) and isinstance(target, pl.Date):
             casts.append(pl.col(name).str.slice(0, 10).str.to_date(strict=False).alias(name))
+        elif isinstance(dtype, pl.String) and isinstance(target, pl.Time):  # Polars casts no text to time
+            casts.append(pl.col(name).str.to_time(strict=False).alias(name))
         else:
             casts.append(pl.col(name).cast(target, strict=False).alias(name))
     return casts
