@@ -59,6 +59,11 @@ def test_an_unknown_variable_is_one_clear_error(ip):
         cell(ip, "", "SELECT * FROM listeners.profiles WHERE country = :nobody")
 
 
+def test_a_positional_placeholder_is_refused_as_positional(ip):
+    with pytest.raises(UsageError, match="positional '\\?' parameters are not supported; use :name"):
+        cell(ip, "", "SELECT * FROM listeners.profiles WHERE country = ?")
+
+
 def test_a_wrong_column_is_a_one_line_error_with_the_line_marked(ip):
     with pytest.raises(UsageError) as caught:
         cell(ip, "", "SELECT user_id,\n       contry\nFROM listeners.profiles")

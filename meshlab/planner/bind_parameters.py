@@ -32,7 +32,7 @@ def bind_parameters(statement: exp.Expression, params: Mapping[str, Any] | None)
     params = dict(params or {})
     for node in list(statement.find_all(exp.Placeholder)):
         name = node.name
-        if not name:
+        if name in ("", "?"):  # DuckDB's parser names a positional placeholder '?'
             raise ParameterError("positional '?' parameters are not supported; use :name")
         if name not in params:
             raise ParameterError(f"no value for parameter :{name}")

@@ -97,4 +97,4 @@ def literal(value: Any, name: str = "?") -> exp.Expression:
 
 def placeholders(statement: exp.Expression) -> list[str]:
     """Names of the ``:name`` placeholders in ``statement``, in order of appearance."""
-    return list(dict.fromkeys(p.name for p in statement.find_all(exp.Placeholder) if p.name))
+    return list(dict.fromkeys(p.name for p in statement.find_all(exp.Placeholder) if p.name not in ("", "?")))

@@ -46,10 +46,10 @@ SELECT o_id FROM shop.orders WHERE status = :s
 -- expected error:
 no value for parameter :s
 
--- title: a positional ? reads as a placeholder named '?', which has no value
+-- title: a positional ? (DuckDB's parser names it '?') is refused as positional
 SELECT o_id FROM shop.orders WHERE status = ?
 -- expected error:
-no value for parameter :?
+positional '?' parameters are not supported; use :name
 
 -- title: an empty list
 -- params: {"ids": []}
