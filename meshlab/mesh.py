@@ -29,10 +29,10 @@ from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
 from meshlab.limits import TimeLimits
 from meshlab.planner import QueryPlan, plan_query
-from meshlab.planner.explain import explain_text
 from meshlab.planner.parse import parse_statement, placeholders
 from meshlab.quality import CheckReport, run_checks
 from meshlab.quality.status import DatasetStatus, StatusStore, attach_status, default_path, record_report
+from meshlab.rendering.plans import explain_text
 from meshlab.result import Result
 from meshlab.sources import ScanStats, Source, source_for
 

@@ -1,4 +1,4 @@
-"""How meshlab shows things, as text and as HTML: results, executed plans, lineage, check reports, dataset cards.
+"""How meshlab shows things, as text and as HTML: results, plans (before and after they run), lineage, check reports, dataset cards.
 
 One neutral module for every front end: ``Result`` and ``CheckReport`` render through it
 (``repr`` and ``_repr_html_``), the command line prints with it, the notebook widgets and

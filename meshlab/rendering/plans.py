@@ -1,9 +1,14 @@
-"""The plan as text: what each source is sent, then the local part."""
+"""A plan before it runs, as text (``mesh.explain``, ``%mesh explain``): what each source is sent,
+then the local part."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from meshlab.catalog.root_paths import relative_to_root, root_label
-from meshlab.planner.plan import QueryPlan
+
+if TYPE_CHECKING:  # rendering sits below the planner: it draws plans, it does not make them
+    from meshlab.planner.plan import QueryPlan
 
 
 def explain_text(plan: QueryPlan) -> str:
