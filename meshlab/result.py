@@ -12,7 +12,7 @@ import polars as pl
 from meshlab.catalog.root_paths import relative_to_root
 from meshlab.lineage import Lineage, column_lineage
 from meshlab.planner.plan import QueryPlan, ScanPlan
-from meshlab.sources import FileSource, ScanStats
+from meshlab.sources import ScanStats
 
 if TYPE_CHECKING:
     from meshlab.lineage_graph import LineageSvg
@@ -42,7 +42,7 @@ class Fragment:
 
 def _fragment(scan: ScanPlan, stats: ScanStats, root: str | None) -> Fragment:
     source = scan.source
-    is_file = isinstance(source, FileSource)
+    stored = None if source.fetches_rows else source.bytes_for(scan.spec.columns)
     return Fragment(
         scan_id=scan.scan_id,
         datasets=tuple(ds.address for ds in scan.datasets),
@@ -53,8 +53,8 @@ def _fragment(scan: ScanPlan, stats: ScanStats, root: str | None) -> Fragment:
         kept_local=scan.kept_local,
         limit=scan.spec.limit,
         rows=stats.rows,
-        bytes=source.bytes_for(scan.spec.columns) if isinstance(source, FileSource) else stats.bytes,
-        seconds=None if is_file else stats.seconds,
+        bytes=stored if stored is not None else stats.bytes,
+        seconds=stats.seconds if source.fetches_rows else None,
     )
 
 

@@ -158,9 +158,9 @@ def test_sqlite_columns_are_created_as_the_table_says_and_read_back_typed(tmp_pa
         stored = dict(db.execute("SELECT name, type FROM pragma_table_info('every')").fetchall())
     db.close()
     # What the database says it stores fits the declared type there (text dates, 0/1 booleans) ...
-    assert all(compatible(sqlite_dtype(stored[n]), n, "sqlite") for n in SCALARS), stored
+    assert all(compatible(sqlite_dtype(stored[n]), n, text_dates=True, integer_booleans=True) for n in SCALARS), stored
     # ... and would not be the same type in PostgreSQL, where text is not a date.
-    assert not compatible(sqlite_dtype(stored["date"]), "date", "postgres")
+    assert not compatible(sqlite_dtype(stored["date"]), "date")
     properties = [column(name, name) for name in SCALARS]
     path = write_yaml(tmp_path / "every.odcs.yaml", contract("t", "every", properties, sqlite_db("every.sqlite")))
     back = query_all(path)
@@ -193,7 +193,7 @@ def test_postgres_columns_are_created_as_the_table_says_and_read_back_typed(tmp_
         ).fetchall()
     stored = {name: postgres_dtype(declared) for name, declared in rows}
     assert stored == {n: polars_dtype(n) for n in SCALARS}
-    assert all(compatible(stored[n], n, "postgres") for n in SCALARS)
+    assert all(compatible(stored[n], n) for n in SCALARS)
     server = postgres_db(
         postgres_server.host, postgres_server.port, "types", user_env="MESHLAB_TEST_TYPES_PGUSER"
     )  # fmt: skip
@@ -204,9 +204,9 @@ def test_postgres_columns_are_created_as_the_table_says_and_read_back_typed(tmp_
 
 
 def test_unknown_postgres_types_fit_anything_unless_the_caller_says_otherwise():
-    assert postgres_dtype("mood") == pl.Null() and compatible(postgres_dtype("mood"), "string", "postgres")
+    assert postgres_dtype("mood") == pl.Null() and compatible(postgres_dtype("mood"), "string")
     assert postgres_dtype("USER-DEFINED", unknown=pl.Binary()) == pl.Binary()
-    assert postgres_dtype("text[]") == pl.List(pl.String()) and compatible(pl.List(pl.String()), "array", "postgres")
+    assert postgres_dtype("text[]") == pl.List(pl.String()) and compatible(pl.List(pl.String()), "array")
 
 
 # -- drift, decided by the table's rule on real tables --------------------------------------------

@@ -211,11 +211,17 @@ def test_sqlite_column_holding_numbers_and_text_is_a_source_error(tmp_path):
     """A column with two kinds of value (SQLite allows it) is named as the source's failure."""
     db = sqlite3.connect(tmp_path / "x.sqlite")
     db.execute("CREATE TABLE t (id INTEGER, code)")
-    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, i if i < BATCH_ROWS + 10 else "X") for i in range(BATCH_ROWS + 20)])
+    db.executemany(
+        "INSERT INTO t VALUES (?, ?)", [(i, i if i < BATCH_ROWS + 10 else "X") for i in range(BATCH_ROWS + 20)]
+    )
     db.commit()
     db.close()
     write_contract(
-        tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"}, [("id", "integer"), ("code", "integer")]
+        tmp_path / "t.odcs.yaml",
+        "d",
+        "t",
+        {"type": "sqlite", "path": "x.sqlite"},
+        [("id", "integer"), ("code", "integer")],
     )
     with pytest.raises(SourceError, match="dataset 'd.t'"):
         meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT code FROM d.t")
@@ -230,7 +236,11 @@ def test_a_failed_sqlite_read_leaves_a_process_that_can_fork(tmp_path):
     db.commit()
     db.close()
     write_contract(
-        tmp_path / "t.odcs.yaml", "d", "t", {"type": "sqlite", "path": "x.sqlite"}, [("id", "integer"), ("total", "number")]
+        tmp_path / "t.odcs.yaml",
+        "d",
+        "t",
+        {"type": "sqlite", "path": "x.sqlite"},
+        [("id", "integer"), ("total", "number")],
     )
     with pytest.raises(SchemaDriftError) as kept:  # the contract's column was renamed in the table
         meshlab.connect(tmp_path / "t.odcs.yaml").sql("SELECT total FROM d.t")

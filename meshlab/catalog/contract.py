@@ -19,9 +19,6 @@ from typing import Any
 
 from meshlab.catalog.odcs_schema import API_VERSIONS as SUPPORTED_API_VERSIONS
 from meshlab.catalog.servers import (
-    DATABASE_SERVER_TYPES,
-    FILE_FORMATS,
-    FILE_SERVER_TYPES,
     Server,
     parse_server,
 )
@@ -29,7 +26,7 @@ from meshlab.catalog.types import LOGICAL_TYPES
 from meshlab.errors import DescriptorError
 
 __all__ = [
-    "DATABASE_SERVER_TYPES", "FILE_FORMATS", "FILE_SERVER_TYPES", "LOGICAL_TYPES", "STATUSES",
+    "LOGICAL_TYPES", "STATUSES",
     "SUPPORTED_API_VERSIONS", "Column", "Dataset", "Server", "parse_contract", "parse_server",
 ]  # fmt: skip
 

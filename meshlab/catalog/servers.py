@@ -21,10 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-# ODCS server types whose data meshlab reads as files, and where each keeps its location.
-FILE_SERVER_TYPES = ("local", "s3", "gcs", "azure", "https", "http", "file", "memory", "sftp")
-DATABASE_SERVER_TYPES = ("sqlite", "postgres", "postgresql")
-FILE_FORMATS = ("parquet", "csv", "json")
+from meshlab.catalog.server_kinds import ServerKind, claiming_kind, file_server_types, formats_read_on
+
 JSON_DOCUMENT_DELIMITERS = ("array",)  # S3/azure/sftp ``delimiter`` for json: one document per file
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -33,14 +31,18 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]
 class Server:
     """Where a dataset lives: a file location or a database.
 
-    ``type`` is the reader meshlab uses (``local``/``s3``/… for files,
-    ``sqlite``, ``postgres``) or, when ``problem`` is set, the type as the
-    contract declares it. ``path`` of a file server is resolved against the
-    contract's folder and may hold ``{model}`` (the schema object's name).
+    ``kind`` is the registered source kind that reads it
+    (:mod:`meshlab.catalog.server_kinds`), None when none does (``problem``
+    says why). ``type`` is the server type as the contract declares it, except
+    that a database kind's server takes the kind's name (``postgresql`` ->
+    ``postgres``) and a ``custom`` file server is ``local``. ``path`` of a
+    file server is resolved against the contract's folder and may hold
+    ``{model}`` (the schema object's name).
     """
 
     name: str
     type: str
+    kind: str | None = None
     format: str | None = None
     path: str | None = None
     delimiter: str = ","
@@ -51,10 +53,6 @@ class Server:
     properties: tuple[tuple[str, str], ...] = ()
     problem: str | None = None  # why meshlab cannot read it; None when it can
     json_document: bool = False  # json files hold one document (an array) rather than NDJSON
-
-    @property
-    def is_database(self) -> bool:
-        return self.type in DATABASE_SERVER_TYPES
 
     @property
     def readable(self) -> bool:
@@ -104,23 +102,21 @@ def _text(value: Any) -> str | None:
     return None if value is None or isinstance(value, dict | list) else str(value)
 
 
-def _reader(kind: str, raw: dict, props: dict) -> tuple[str, str | None]:
-    """(meshlab's reader for this server, or the declared type; why it cannot be read)."""
+def _reader(declared: str, raw: dict, props: dict) -> tuple[ServerKind | None, str | None]:
+    """(the kind that reads this server, why it cannot be read)."""
     engine = str(props.get("engine") or "").lower()
     fmt = str(raw.get("format") or "").lower()
-    if kind == "sqlite" or (kind == "custom" and (engine == "sqlite" or fmt == "sqlite")):
-        return "sqlite", None if (raw.get("path") or raw.get("location")) else "a sqlite server needs a path"
-    if kind in ("postgres", "postgresql") or (kind == "custom" and engine in ("postgres", "postgresql")):
-        missing = [k for k in ("host", "database") if not raw.get(k)]
-        return "postgres", f"a postgres server needs {' and '.join(missing)}" if missing else None
-    if kind in FILE_SERVER_TYPES or (kind == "custom" and fmt in FILE_FORMATS):
+    kind = claiming_kind(declared, fmt, engine)
+    if kind is not None:
+        return kind, kind.problem(raw)
+    if declared in file_server_types():
         if not (raw.get("path") or raw.get("location")):
-            return kind, "no path or location"
-        if fmt not in FILE_FORMATS:
-            shown = f"format '{fmt}'" if fmt else "no format"
-            return kind, f"{shown}: meshlab reads {', '.join(FILE_FORMATS)} files"
-        return ("local" if kind == "custom" else kind), None
-    return kind, f"server type '{kind}' has no reader in meshlab"
+            return None, "no path or location"
+        shown = f"format '{fmt}'" if fmt else "no format"
+        return None, f"{shown}: meshlab reads {', '.join(formats_read_on(declared))} files"
+    if declared == "custom" and (engine or fmt):
+        return None, f"a custom server of {'engine' if engine else 'format'} '{engine or fmt}' has no reader in meshlab"
+    return None, f"server type '{declared}' has no reader in meshlab"
 
 
 def parse_server(raw: Any, path: str, index: int) -> Server:
@@ -129,10 +125,15 @@ def parse_server(raw: Any, path: str, index: int) -> Server:
         return Server(name=f"server{index}", type="?", problem="a server must be a mapping")
     props = custom_properties(raw.get("customProperties"))
     named = dict(props)
-    kind, problem = _reader(str(raw.get("type") or "").lower() or "?", raw, named)
+    declared = str(raw.get("type") or "").lower() or "?"
+    kind, problem = _reader(declared, raw, named)
     location = _text(raw.get("path") or raw.get("location"))
-    if location and kind != "postgres":
+    if location and (kind is None or kind.location_is_path):
         location = _resolve(posixpath.dirname(path), location)
+    if kind is not None and not kind.formats:
+        shown_type = kind.name
+    else:
+        shown_type = "local" if declared == "custom" and kind is not None else declared
     port, port_problem = _port(raw.get("port"))
     fmt = _text(raw.get("format"))
     declared_delimiter = _text(raw.get("delimiter"))
@@ -142,8 +143,9 @@ def parse_server(raw: Any, path: str, index: int) -> Server:
     )
     return Server(
         name=str(raw.get("server") or f"server{index}"),
-        type=kind,
-        format=fmt.lower() if fmt and kind not in DATABASE_SERVER_TYPES else None,
+        type=shown_type,
+        kind=kind.name if kind is not None and problem is None else None,
+        format=fmt.lower() if fmt and (kind is None or kind.formats) else None,
         path=location,
         delimiter=delimiter,
         host=_text(raw.get("host")),
@@ -151,6 +153,6 @@ def parse_server(raw: Any, path: str, index: int) -> Server:
         database=_text(raw.get("database")),
         schema=_text(raw.get("schema")),
         properties=props,
-        problem=problem or (port_problem if kind == "postgres" else None),
+        problem=problem or (port_problem if kind is not None and "host" in kind.required else None),
         json_document=json_document,
     )

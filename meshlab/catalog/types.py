@@ -13,7 +13,7 @@ logical type (:func:`compatible`, used by schema drift and by the schema checks)
 Decimal(precision=12, scale=2)
 >>> odcs_types(pl.Int32())
 ('integer', 'INTEGER')
->>> compatible(pl.String(), "date", "sqlite"), compatible(pl.String(), "date", "postgres")
+>>> compatible(pl.String(), "date", text_dates=True), compatible(pl.String(), "date")
 (True, False)
 """
 
@@ -21,9 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from meshlab.catalog.contract import Column
 
 
 @dataclass(frozen=True)
@@ -245,19 +249,33 @@ _FITS: dict[str, Callable[[pl.DataType], bool]] = {
 }
 
 
-def compatible(dtype: pl.DataType, logical: str, dialect: str | None) -> bool:
+def compatible(dtype: pl.DataType, logical: str, *, text_dates: bool = False, integer_booleans: bool = False) -> bool:
     """Whether values stored as ``dtype`` can be values of ``logical``.
 
-    A column of nulls only (Polars' ``Null``) fits any type; SQLite keeps dates
-    and timestamps as text and booleans as 0/1, and that is compatible there;
-    files (``dialect="files"``) may hold dates as text too (they are parsed).
-    An unknown logical type accepts anything.
+    A column of nulls only (Polars' ``Null``) fits any type. A source that keeps
+    dates and times as text (SQLite, CSV: ``text_dates``) or booleans as 0/1
+    (SQLite: ``integer_booleans``) is compatible that way too; each source says
+    which it does (:class:`meshlab.sources.base.Source`). An unknown logical type
+    accepts anything.
     """
     if isinstance(dtype, pl.Null):
         return True
-    if dialect in ("sqlite", "files") and logical in ("date", "timestamp", "time") and isinstance(dtype, pl.String):
+    if text_dates and logical in ("date", "timestamp", "time") and isinstance(dtype, pl.String):
         return True
-    if dialect == "sqlite" and logical == "boolean" and dtype.is_integer():
+    if integer_booleans and logical == "boolean" and dtype.is_integer():
         return True
     fits = _FITS.get(logical)
     return fits is None or fits(dtype)
+
+
+#: bytes per value in memory of a column whose logical type is not in the table
+OTHER_WIDTH = 64
+
+
+def column_width(column: Column | None) -> int:
+    """Bytes one value of ``column`` takes in memory (a guess for text)."""
+    if column is None:
+        return OTHER_WIDTH
+    if column.logical_type == "number" and (column.physical_type or "").upper().startswith(("DECIMAL", "NUMERIC")):
+        return 16
+    return TYPES[column.logical_type].width if column.logical_type in TYPES else OTHER_WIDTH

@@ -22,9 +22,7 @@ sees a value.
 
 from __future__ import annotations
 
-import os
 import time
-import urllib.parse
 
 import polars as pl
 import pyarrow as pa
@@ -32,13 +30,13 @@ from sqlglot import exp
 
 from meshlab.catalog.contract import Column
 from meshlab.catalog.types import TYPES, spark_type
-from meshlab.engine.spark_session import JDBC_DRIVERS, SparkSettings, has_jvm_class, is_connect, jdbc_jar
+from meshlab.engine.spark_session import SparkSettings, has_jvm_class, is_connect, jdbc_jar
 from meshlab.errors import EngineError, SourceError
 from meshlab.planner.plan import ScanPlan
-from meshlab.sources import FileSource, PostgresSource, ScanStats, SqliteSource
+from meshlab.sources import ScanStats, Source
 from meshlab.sources.base import column_dtype
 from meshlab.sources.database import DatabaseSource
-from meshlab.sources.files import GLOB_CHARS
+from meshlab.sources.files import GLOB_CHARS, FileSource
 
 S3A_CLASS = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 #: Spark's own JDBC pushdown, off: the database gets the plan's SQL and nothing else
@@ -182,8 +180,9 @@ def spark_file_frame(session, scan: ScanPlan, source: FileSource, stats: ScanSta
     return govern(frame, scan, list(spec.columns)) if _governed(scan) else frame
 
 
-def driver_file_frame(session, scan: ScanPlan, source: FileSource, stats: ScanStats, single_reference: bool):
-    """A file dataset Spark cannot open: read by the Polars scan on the driver, handed over as Arrow."""
+def driver_frame(session, scan: ScanPlan, source: Source, stats: ScanStats, single_reference: bool):
+    """A dataset Spark cannot open itself (a URL it has no file system for, a source kind
+    without a Spark reader): read by the source's Polars scan on the driver, handed over as Arrow."""
     spec = scan.spec
     started = time.perf_counter()
     frame = source.scan(spec, stats)  # columns, casts and governance as on the Polars engine
@@ -195,9 +194,11 @@ def driver_file_frame(session, scan: ScanPlan, source: FileSource, stats: ScanSt
     except SourceError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
-        raise SourceError(source.dataset.address, source.server_label, f"cannot read {source.path}: {exc}") from exc
+        raise SourceError(
+            source.dataset.address, source.server_label, f"cannot read {source.location()}: {exc}"
+        ) from exc
     table = spark_arrow(table)
-    stats.sent.append("read on the Spark driver (Spark cannot open this URL): Polars scan, then Arrow to Spark")
+    stats.sent.append("read on the Spark driver (Spark cannot open it): Polars scan, then Arrow to Spark")
     stats.rows, stats.bytes, stats.seconds = table.num_rows, table.nbytes, time.perf_counter() - started
     return session.createDataFrame(table)
 
@@ -228,26 +229,15 @@ def spark_arrow(table: pa.Table) -> pa.Table:
 # -- databases ------------------------------------------------------------------------------
 def jdbc_options(source: DatabaseSource, settings: SparkSettings, connect: bool) -> dict[str, str]:
     """URL, driver class and login of ``source`` for Spark's JDBC reader (credentials from the environment)."""
-    kind = "sqlite" if isinstance(source, SqliteSource) else "postgres"
-    _, driver, package = JDBC_DRIVERS[kind]
-    if not connect and jdbc_jar(kind, settings) is None:
+    read = source.spark_jdbc()
+    if read is None:
+        raise EngineError(f"the spark engine cannot read {source.kind} sources through JDBC")
+    if not connect and jdbc_jar(source.kind, settings) is None:
         raise EngineError(
-            f"the spark engine reads {kind} through JDBC, but no driver jar was found: "
-            f"install the Debian package {package} (make install does) or set engine.spark.jars"
+            f"the spark engine reads {source.kind} through JDBC, but no driver jar was found: "
+            f"install the Debian package {read.package} (make install does) or set engine.spark.jars"
         )
-    if isinstance(source, SqliteSource):
-        source._check_file()
-        # open_mode 1 = SQLITE_OPEN_READONLY, as the Polars engine opens it.
-        return {"url": f"jdbc:sqlite:{os.path.abspath(source.database_path)}", "driver": driver, "open_mode": "1"}
-    if isinstance(source, PostgresSource):
-        parts = urllib.parse.urlsplit(source.uri())
-        options = {"url": f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}", "driver": driver}
-        if parts.username:
-            options["user"] = urllib.parse.unquote(parts.username)
-        if parts.password:
-            options["password"] = urllib.parse.unquote(parts.password)
-        return options
-    raise EngineError(f"the spark engine cannot read {source.kind} sources")
+    return {"url": read.url, "driver": read.driver, **dict(read.options)}
 
 
 def java_message(exc: BaseException) -> str:
@@ -267,7 +257,8 @@ def read_schema(source: DatabaseSource, outputs: dict[str, Column], computed: se
     read as the contract says -- SQLite's text dates and decimals as text and
     doubles -- and cast afterwards; names the statement does not return are ignored.
     """
-    sqlite = isinstance(source, SqliteSource)
+    read = source.spark_jdbc()
+    loose = read is not None and read.loose_types
     columns = {c.name: c for c in source.dataset.columns} | outputs
     types = []
     for name, column in columns.items():
@@ -276,7 +267,7 @@ def read_schema(source: DatabaseSource, outputs: dict[str, Column], computed: se
             wanted = "STRING"  # masks the database computed (a hash) are text
         elif kind == "integer":
             wanted = TYPES["integer"].spark.upper()
-        elif sqlite:
+        elif loose:
             wanted = TYPES["number"].spark.upper() if kind == "number" else "STRING"
         else:
             wanted = (contract_type(column) or "string").upper()
@@ -311,10 +302,8 @@ def jdbc_frame(session, scan: ScanPlan, source: DatabaseSource, stats: ScanStats
 def scan_frame(session, scan: ScanPlan, stats: ScanStats, settings: SparkSettings, single_reference: bool):
     """The Spark DataFrame of one scan."""
     source = scan.source
-    if isinstance(source, DatabaseSource):
+    if source.spark_read == "jdbc" and isinstance(source, DatabaseSource):
         return jdbc_frame(session, scan, source, stats, settings)
-    if isinstance(source, FileSource):
-        if spark_reads(session, source.path):
-            return spark_file_frame(session, scan, source, stats, single_reference)
-        return driver_file_frame(session, scan, source, stats, single_reference)
-    raise EngineError(f"the spark engine cannot read {source.kind} sources ({scan.dataset.address})")
+    if source.spark_read == "files" and isinstance(source, FileSource) and spark_reads(session, source.path):
+        return spark_file_frame(session, scan, source, stats, single_reference)
+    return driver_frame(session, scan, source, stats, single_reference)

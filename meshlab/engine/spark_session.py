@@ -31,15 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from meshlab.errors import DescriptorError, EngineError
+from meshlab.sources.spi import SourceKind, server_kinds
 
 log = logging.getLogger("meshlab.engine.spark")
 
 JAR_FOLDERS = ("/usr/share/java",)
-#: JDBC drivers by source kind: jar file names (Debian's) and the driver class
-JDBC_DRIVERS = {
-    "postgres": (("postgresql.jar",), "org.postgresql.Driver", "libpostgresql-jdbc-java"),
-    "sqlite": (("sqlite-jdbc.jar", "xerial-sqlite-jdbc.jar"), "org.sqlite.JDBC", "libxerial-sqlite-jdbc-java"),
-}
 LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 
 
@@ -85,9 +81,14 @@ class SparkSettings:
         return self.remote is None and (self.master or "local[*]").startswith("local")
 
 
+def jdbc_jars() -> dict[str, tuple[str, ...]]:
+    """Source kind -> the JDBC jar file names Spark reads it with (each kind says, :attr:`SourceKind.spark_jars`)."""
+    return {k.name: k.spark_jars for k in server_kinds() if isinstance(k, SourceKind) and k.spark_jars}
+
+
 def jdbc_jar(kind: str, settings: SparkSettings) -> str | None:
-    """The JDBC driver jar for ``kind`` (``postgres``, ``sqlite``): configured, else found in /usr/share/java."""
-    names, _, _ = JDBC_DRIVERS[kind]
+    """The JDBC driver jar for source kind ``kind``: configured, else found in /usr/share/java."""
+    names = jdbc_jars().get(kind, ())
     for jar in settings.jars:
         if Path(jar).name in names or kind in Path(jar).name:
             return jar
@@ -102,7 +103,7 @@ def _default_config(settings: SparkSettings) -> dict[str, str]:
     config = {"spark.app.name": "meshlab", "spark.sql.session.timeZone": "UTC"}
     if settings.remote is not None:
         return config  # a Connect server has its own configuration and jars
-    jars = [j for j in (jdbc_jar(kind, settings) for kind in JDBC_DRIVERS) if j]
+    jars = [j for j in (jdbc_jar(kind, settings) for kind in jdbc_jars()) if j]
     jars += [j for j in settings.jars if j not in jars]
     if jars:
         config["spark.jars"] = ",".join(jars)

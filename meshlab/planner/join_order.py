@@ -33,13 +33,11 @@ from meshlab.planner.plan import ScanPlan
 from meshlab.planner.pushdown import NOT_PUSHABLE, conjuncts
 from meshlab.planner.state import PlanState
 from meshlab.sources import Source
-from meshlab.sources.files import FileSource
 
 SELECTIVITY: dict[type[exp.Expr], float] = {exp.EQ: 0.1, exp.In: 0.2, exp.Like: 0.25, exp.Between: 0.25, exp.Is: 0.1}
 RANGE_SELECTIVITY = 1 / 3
 OTHER_SELECTIVITY = 0.5
 UNKNOWN_ROWS = 100_000  # a source that cannot tell its size
-BYTES_PER_CSV_ROW = 100
 ROW_COUNT_SECONDS = 300.0
 _rows: weakref.WeakKeyDictionary[Source, tuple[int | None, float]] = weakref.WeakKeyDictionary()
 
@@ -54,24 +52,9 @@ def source_rows(scan: ScanPlan) -> float:
     source = scan.source
     cached = _rows.get(source)
     if cached is None or time.monotonic() - cached[1] > ROW_COUNT_SECONDS:
-        rows = source.estimate_rows()
-        if rows is None and source.dialect is None:
-            rows = _file_rows(source)
+        rows = source.guess_rows()
         cached = _rows[source] = (rows, time.monotonic())
     return float(cached[0]) if cached[0] is not None else UNKNOWN_ROWS
-
-
-def _file_rows(source: Source) -> int | None:
-    """CSV and JSON have no row count: guess one from their size."""
-    if not isinstance(source, FileSource):
-        return None
-    try:
-        import fsspec
-
-        fs = fsspec.core.url_to_fs(source.path)[0]
-        return max(1, sum(int(fs.size(f)) for f in source.files()) // BYTES_PER_CSV_ROW)
-    except Exception:  # noqa: BLE001 - a guess may fail quietly
-        return None
 
 
 def selectivity(condition: exp.Expr) -> float:

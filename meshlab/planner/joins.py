@@ -38,7 +38,6 @@ from meshlab.planner.state import PlanState
 from meshlab.sources import Pushdown, ScanSpec
 from meshlab.sources.database import DatabaseSource
 
-JOIN_WORK = {"sqlite": 4.0, "postgres": 0.5}
 SELECTIVITY: dict[type[exp.Expr], float] = {exp.EQ: 0.1, exp.In: 0.2, exp.Like: 0.25, exp.Between: 0.25}
 RANGE_SELECTIVITY = 1 / 3
 
@@ -58,8 +57,8 @@ def _one_database_twice(scans: tuple[ScanPlan, ...]) -> bool:
     """Whether two scans read one database (only then may a join go down to it)."""
     seen = set()
     for scan in scans:
-        if scan.source.dialect is not None:
-            key = (scan.source.kind, scan.source.location())
+        key = scan.source.join_key()
+        if key is not None:
             if key in seen:
                 return True
             seen.add(key)
@@ -96,10 +95,10 @@ def _selectivity(scan: ScanPlan, rows: int) -> float:
 
 
 def _database_key(scan: ScanPlan) -> tuple[str, str] | None:
-    if scan.source.dialect is None or scan.spec.query is not None or scan.spec.governed:
+    if scan.spec.query is not None or scan.spec.governed:
         # A governed scan keeps its own row filter and masks: never merged into a join.
         return None
-    return (scan.source.kind, scan.source.location())
+    return scan.source.join_key()
 
 
 def _join_conjuncts(select: exp.Select, aliases: set[str]) -> list[exp.EQ]:
@@ -168,7 +167,7 @@ def estimate(scans: list[ScanPlan], edges: list[exp.EQ]) -> Estimate | None:
     joined_rows = float(fact)
     for s in sel:
         joined_rows *= s
-    work = JOIN_WORK.get(scans[0].source.kind, 1.0) * sum(r * s for r, s in zip(rows, sel))
+    work = (scans[0].source.join_work or 1.0) * sum(r * s for r, s in zip(rows, sel))
     return Estimate(separate=separate, pushed=joined_rows * sum(widths) + work, rows_pushed=joined_rows)
 
 

@@ -162,19 +162,19 @@ def measure(source: Source, metrics: list[Metric]) -> Measurement:
         return out
     local = metrics
     if isinstance(source, DatabaseSource) and source.dialect is not None:
-        local = _in_database(source, source.dialect, metrics, out)
+        local = _in_database(source, metrics, out)
     if local:
         _local_batch(source, local, out)
     return out
 
 
-def _in_database(source: DatabaseSource, dialect: str, metrics: list[Metric], out: Measurement) -> list[Metric]:
+def _in_database(source: DatabaseSource, metrics: list[Metric], out: Measurement) -> list[Metric]:
     """Measure what the database computes (one shared SELECT, plus statements of their own);
     return the metrics left for Polars (none when the database is gone: they are errors too)."""
     table = source.table()
-    shared = [(m, e) for m in metrics if (e := m.sql(dialect)) is not None]
+    shared = [(m, e) for m in metrics if (e := m.sql(source)) is not None]
     done = {m for m, _ in shared}
-    alone = [(m, q) for m in metrics if m not in done and (q := m.statement(table, dialect)) is not None]
+    alone = [(m, q) for m in metrics if m not in done and (q := m.statement(table, source)) is not None]
     done |= {m for m, _ in alone}
     local = [m for m in metrics if m not in done]
     if shared:

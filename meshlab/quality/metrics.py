@@ -6,9 +6,9 @@ computed once. Each metric knows how to compute itself three ways:
 
 * ``polars()``: an aggregate expression over a scan of the dataset (files, and
   whatever a database cannot compute);
-* ``sql(dialect)``: an aggregate expression a database computes inside one
+* ``sql(database)``: an aggregate expression a database computes inside one
   ``SELECT … FROM table`` shared by every metric of the dataset, or None;
-* ``statement(table, dialect)``: a whole statement of its own, for a metric
+* ``statement(table, database)``: a whole statement of its own, for a metric
   no single aggregate expresses (duplicates over several columns), or None.
 
 And, for failing rows, ``offending(column_ref)``: the predicate that picks the
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from sqlglot import exp
@@ -29,8 +29,17 @@ from meshlab.planner.parse import literal
 ColumnRef = Callable[[str], exp.Column]
 """Makes the reference to a column by name (``"x"`` or ``t."x"``), for :meth:`Metric.offending`."""
 
-# Databases whose regular-expression match meshlab sends a pattern to.
-REGEX_DIALECTS = ("postgres",)
+
+class Database(Protocol):
+    """What a metric asks of the database that measures it (a :class:`meshlab.sources.Source`)."""
+
+    @property
+    def dialect(self) -> str | None: ...
+
+    @property
+    def sends_regex(self) -> bool:
+        """Whether a regular-expression match may be sent to it (its regex means what Polars' does)."""
+        ...
 
 
 def _col(name: str) -> exp.Column:
@@ -66,10 +75,10 @@ class Metric:
     def polars(self) -> pl.Expr:
         raise NotImplementedError
 
-    def sql(self, dialect: str) -> exp.Expr | None:
+    def sql(self, database: Database) -> exp.Expr | None:
         return None
 
-    def statement(self, table: exp.Table, dialect: str) -> exp.Select | None:
+    def statement(self, table: exp.Table, database: Database) -> exp.Select | None:
         """A statement of its own whose one value (named ``m0``) is the metric."""
         return None
 
@@ -95,7 +104,7 @@ class RowCount(Metric):
     def polars(self) -> pl.Expr:
         return pl.len().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expr:
+    def sql(self, database: Database) -> exp.Expr:
         return exp.Count(this=exp.Star())
 
 
@@ -110,7 +119,7 @@ class NullCount(Metric):
     def polars(self) -> pl.Expr:
         return pl.col(self.column).null_count().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expr:
+    def sql(self, database: Database) -> exp.Expr:
         return exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=_col(self.column)))
 
     def offending(self, column: ColumnRef) -> exp.Expr:
@@ -136,7 +145,7 @@ class MissingCount(Metric):
             hit = hit.fill_null(False) | c.is_null()
         return hit.fill_null(False).sum().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expr:
+    def sql(self, database: Database) -> exp.Expr:
         return _count_if(self.offending(_col))
 
     def offending(self, column: ColumnRef) -> exp.Expr:
@@ -169,8 +178,8 @@ class InvalidCount(Metric):
             bad = bad | ~c.cast(pl.String).str.contains(self.pattern)
         return (c.is_not_null() & bad).fill_null(False).sum().cast(pl.Int64)
 
-    def sql(self, dialect: str) -> exp.Expr | None:
-        if self.pattern is not None and dialect not in REGEX_DIALECTS:
+    def sql(self, database: Database) -> exp.Expr | None:
+        if self.pattern is not None and not database.sends_regex:
             return None
         return _count_if(self.offending(_col))
 
@@ -223,13 +232,13 @@ class DuplicateCount(Metric):
         hashed = (pl.len() - pl.struct(list(self.keys)).hash().n_unique()).cast(pl.Int64)
         return ((hashed, lambda value: 0 if value == 0 else UNSETTLED), exact)
 
-    def sql(self, dialect: str) -> exp.Expr | None:
+    def sql(self, database: Database) -> exp.Expr | None:
         if len(self.keys) != 1:
             return None
         c = _col(self.keys[0])
         return exp.Sub(this=exp.Count(this=c), expression=exp.Count(this=exp.Distinct(expressions=[c.copy()])))
 
-    def statement(self, table: exp.Table, dialect: str) -> exp.Select:
+    def statement(self, table: exp.Table, database: Database) -> exp.Select:
         groups = exp.select(exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True)).from_(table)
         groups = groups.group_by(*(_col(k) for k in self.keys))
         extra = exp.Sub(this=_col("n"), expression=exp.Literal.number(1))
@@ -255,7 +264,7 @@ class NewestValue(Metric):
     def polars(self) -> pl.Expr:
         return pl.col(self.column).max()
 
-    def sql(self, dialect: str) -> exp.Expr:
+    def sql(self, database: Database) -> exp.Expr:
         return exp.Max(this=_col(self.column))
 
 

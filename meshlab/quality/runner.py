@@ -119,7 +119,7 @@ def check_dataset(
         columns = Planned(dataset.address, "columns", "schema")
         return [_errored(columns, str(exc)), *_source_down(planned, exc)], []
     present = set(physical)
-    schema = [columns_check(dataset, physical), *type_checks(dataset, physical, source.dialect)]
+    schema = [columns_check(dataset, physical), *type_checks(dataset, physical, source)]
     measurable = [p for p in planned if p.metric is not None and set(p.metric.columns) <= present]
     metrics = [m for p in measurable if (m := p.metric) is not None]
     metrics += [RowCount()] if any(p.needs_row_count for p in measurable) else []

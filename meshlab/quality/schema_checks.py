@@ -11,76 +11,24 @@ the dataset's other metrics.
 from __future__ import annotations
 
 import polars as pl
-from sqlglot import exp
 
 from meshlab.catalog import Dataset
 from meshlab.catalog.contract import listed
-from meshlab.catalog.types import compatible, postgres_dtype, sqlite_dtype  # one rule for checks and for drift
+from meshlab.catalog.types import compatible  # one rule for checks and for drift
 from meshlab.errors import SourceError
 from meshlab.quality.metrics import DuplicateCount, NullCount
 from meshlab.quality.planned import Planned, known, none_allowed
-from meshlab.sources import FileSource, Source
-
-
-def _sqlite_schema(source) -> dict[str, pl.DataType]:
-    name = exp.Literal.string(source.dataset.physical_name).sql(dialect="sqlite")
-    table = source.fetch(f"SELECT name, type FROM pragma_table_info({name})")
-    if table.num_rows == 0:
-        raise SourceError(
-            source.dataset.address, source.server_label, f"table '{source.dataset.physical_name}' does not exist"
-        )
-    pairs = zip(table.column("name").to_pylist(), table.column("type").to_pylist())
-    return {str(n): sqlite_dtype(str(t or "")) for n, t in pairs}
-
-
-def _postgres_schema(source) -> dict[str, pl.DataType]:
-    schema = exp.Literal.string(source.dataset.server.schema or "public").sql(dialect="postgres")
-    name = exp.Literal.string(source.dataset.physical_name).sql(dialect="postgres")
-    table = source.fetch(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        f"WHERE table_schema = {schema} AND table_name = {name} ORDER BY ordinal_position"
-    )
-    if table.num_rows == 0:
-        raise SourceError(
-            source.dataset.address, source.server_label, f"table '{source.dataset.physical_name}' does not exist"
-        )
-    pairs = zip(table.column("column_name").to_pylist(), table.column("data_type").to_pylist())
-    return {str(n): postgres_dtype(str(t), unknown=pl.Binary()) for n, t in pairs}
+from meshlab.sources import Source
 
 
 def physical_schema(source: Source) -> dict[str, pl.DataType]:
     """Column name -> type as the source stores it. Raises :class:`SourceError` when unreachable."""
-    if source.dialect == "sqlite":
-        return _sqlite_schema(source)
-    if source.dialect == "postgres":
-        return _postgres_schema(source)
     try:
-        if not isinstance(source, FileSource):
-            raise TypeError(f"no physical schema for a {type(source).__name__}")
-        if source.format == "csv":
-            return _csv_schema(source)
-        return dict(source.file_schema)
+        return source.physical_schema()
     except SourceError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is this source's failure
         raise SourceError(source.dataset.address, source.server_label, str(exc).splitlines()[0]) from exc
-
-
-#: rows of a CSV file read to tell what its text holds
-CSV_SAMPLE_ROWS = 10_000
-
-
-def _csv_schema(source: FileSource) -> dict[str, pl.DataType]:
-    """What a CSV file's text holds, inferred (ISO dates and timestamps recognised), not the types
-    meshlab casts it to when querying: a timestamp column declared a date is then caught."""
-    with source.filesystem()[0].open(source.files()[0], "rb") as handle:
-        sample = pl.read_csv(
-            handle, separator=source.dataset.server.delimiter, n_rows=CSV_SAMPLE_ROWS, try_parse_dates=True,
-            infer_schema_length=CSV_SAMPLE_ROWS,
-        )  # fmt: skip
-    # Every CSV value is text: a column declared a string holds strings whatever its text looks like.
-    declared = {c.name: c.logical_type for c in source.dataset.columns}
-    return {name: pl.String() if declared.get(name) == "string" else dtype for name, dtype in sample.schema.items()}
 
 
 def columns_check(dataset: Dataset, physical: dict[str, pl.DataType]) -> Planned:
@@ -96,14 +44,16 @@ def columns_check(dataset: Dataset, physical: dict[str, pl.DataType]) -> Planned
     return known(dataset.address, "columns", "schema", "passed", message, observed=declared, expected=declared)
 
 
-def type_checks(dataset: Dataset, physical: dict[str, pl.DataType], dialect: str | None) -> list[Planned]:
+def type_checks(dataset: Dataset, physical: dict[str, pl.DataType], source: Source) -> list[Planned]:
     """One check per declared column the source has: its stored type fits the logicalType."""
     out = []
     for column in dataset.columns:
         if column.name not in physical:
             continue
         dtype = physical[column.name]
-        ok = compatible(dtype, column.logical_type, dialect)
+        ok = compatible(
+            dtype, column.logical_type, text_dates=source.text_dates, integer_booleans=source.integer_booleans
+        )
         message = (
             f"stored as {dtype}, compatible with {column.logical_type}"
             if ok

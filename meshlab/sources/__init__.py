@@ -1,19 +1,18 @@
-"""Sources: where datasets live, and what each can take of a query."""
+"""Sources: where datasets live, and what each can take of a query.
+
+Each kind of source is a :class:`~meshlab.sources.spi.SourceKind` registered
+through the ``meshlab.sources`` entry points (:mod:`meshlab.sources.spi`).
+"""
 
 from __future__ import annotations
 
 from meshlab.catalog.contract import Dataset
 from meshlab.catalog.storage import StorageSettings
-from meshlab.errors import NotQueryableError
 from meshlab.limits import TimeLimits
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source
-from meshlab.sources.files import FileSource
-from meshlab.sources.postgres import PostgresSource
-from meshlab.sources.sqlite import SqliteSource
+from meshlab.sources.spi import SourceContext, SourceKind, open_source
 
-__all__ = ["FileSource", "PostgresSource", "Pushdown", "ScanSpec", "ScanStats", "Source", "SqliteSource", "source_for"]
-
-SOURCE_TYPES: dict[str, type[Source]] = {"sqlite": SqliteSource, "postgres": PostgresSource}
+__all__ = ["Pushdown", "ScanSpec", "ScanStats", "Source", "SourceContext", "SourceKind", "source_for"]
 
 
 def source_for(
@@ -29,14 +28,5 @@ def source_for(
     (``fail`` or ``skip``; a contract's ``malformedRows`` server property overrides it).
     ``limits``: the mesh's time limits (``timeouts:``).
     """
-    if dataset.unavailable:
-        raise NotQueryableError(dataset.address, dataset.unavailable)
-    kind = SOURCE_TYPES.get(dataset.server.type)
-    if kind is not None:
-        source = kind(dataset)
-    else:
-        options = (storage or StorageSettings()).options_for(dataset.server.path or "")
-        source = FileSource(dataset, options, malformed_rows)
-    if limits is not None:
-        source.limits = limits
-    return source
+    context = SourceContext(storage or StorageSettings(), malformed_rows, limits or TimeLimits())
+    return open_source(dataset, context)

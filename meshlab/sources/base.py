@@ -148,15 +148,46 @@ def _masked_value(mask: ColumnMask) -> pl.Expr:
     return mask.to_polars() if dtype is None else mask.to_polars().cast(dtype, strict=False)
 
 
-class Source:
-    """A dataset's home. Subclasses differ by attributes, not by branches on a type name."""
+@dataclass(frozen=True)
+class JdbcRead:
+    """How Spark's JDBC reader reaches a database source (:meth:`Source.spark_jdbc`)."""
 
-    #: the sqlglot dialect the source speaks, or None for files
+    url: str
+    driver: str  # the JDBC driver class
+    jars: tuple[str, ...]  # jar file names looked for in the JAR folders (Debian's names)
+    package: str  # what installs them, for the error message
+    options: tuple[tuple[str, str], ...] = ()  # login and reader options
+    #: the driver reports types loosely (SQLite): read non-integers as text and cast after
+    loose_types: bool = False
+
+
+class Source:
+    """A dataset's home. Subclasses differ by attributes, not by branches on a type name.
+
+    Everything the planner, the engines, the checks and the catalog need of a
+    source is asked here; a kind overrides what differs (:mod:`meshlab.sources.spi`).
+    """
+
+    #: the sqlglot dialect the source speaks, or None when it takes no SQL
     dialect: str | None = None
     #: a word for explain output
     kind: str = "source"
     #: the mesh's time limits (``timeouts:`` of mesh.yaml), set by :func:`meshlab.sources.source_for`
     limits: TimeLimits = TimeLimits()
+    #: the scan fetches its rows before the query runs (databases), rather than being a lazy scan
+    fetches_rows: bool = False
+    #: per row joined, what a join computed in this source costs (None: it computes no joins)
+    join_work: float | None = None
+    #: quality metrics may send regular-expression matches to it
+    sends_regex: bool = False
+    #: its identifiers match whatever their case (SQLite)
+    names_case_insensitive: bool = False
+    #: it may store dates and times as text (parsed when read) and booleans as 0/1
+    text_dates: bool = False
+    integer_booleans: bool = False
+    #: how the Spark engine reads it: ``jdbc`` (:meth:`spark_jdbc`), ``files`` (Spark's
+    #: own file readers) or ``driver`` (this source's Polars scan, on the driver)
+    spark_read: str = "driver"
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset
@@ -192,6 +223,39 @@ class Source:
     def estimate_rows(self) -> int | None:
         """A cheap row-count estimate, or None when unknown."""
         return None
+
+    def guess_rows(self) -> int | None:
+        """:meth:`estimate_rows`, or a rougher guess where it has none (for join ordering)."""
+        return self.estimate_rows()
+
+    def bytes_for(self, columns: tuple[str, ...]) -> int | None:
+        """Bytes the source stores for ``columns`` (what a scan of them reads), or None when unknown."""
+        return None
+
+    def estimate_scan_bytes(self, columns: tuple[str, ...], stop_above: float = float("inf")) -> int | None:
+        """In-memory bytes a scan of ``columns`` brings in, from metadata only; None when unknown."""
+        return None
+
+    def physical_schema(self) -> dict[str, pl.DataType]:
+        """Column name -> type as the source stores it, for schema checks.
+
+        Raises :class:`~meshlab.errors.SourceError` when the source cannot be reached.
+        """
+        from meshlab.errors import SourceError
+
+        raise SourceError(self.dataset.address, self.server_label, f"a {self.kind} source cannot list its columns")
+
+    def join_key(self) -> tuple[str, str] | None:
+        """Scans with one key run in one place: a join between them may be sent there whole."""
+        return (self.kind, self.location()) if self.join_work is not None else None
+
+    def spark_jdbc(self) -> JdbcRead | None:
+        """How Spark's JDBC reader reaches it (with :attr:`spark_read` ``jdbc``)."""
+        return None
+
+    def cancel_client_statements(self, application: str) -> int:
+        """Cancel the statements a gone client (named ``application``) left running; how many."""
+        return 0
 
     def location(self) -> str:
         """Where the source is, for messages: never a credential."""

@@ -17,13 +17,16 @@ dataset, server, column and what changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlglot import exp
 
-from meshlab.catalog.contract import Dataset
 from meshlab.catalog.types import compatible  # the one rule, shared with the schema checks
 from meshlab.errors import SchemaDriftError
+
+if TYPE_CHECKING:
+    from meshlab.sources.base import Source
 
 
 def touched_columns(spec) -> list[str]:
@@ -35,25 +38,24 @@ def touched_columns(spec) -> list[str]:
 
 
 def check_drift(
-    dataset: Dataset,
-    server: str,
+    source: Source,
     where: str,
     found: Mapping[str, tuple[str, pl.DataType]],
     names: Iterable[str],
-    dialect: str | None = None,
 ) -> None:
     """Refuse when a column of ``names`` is missing from ``found`` or stored as another type.
 
     ``where`` names the table or file (for the message); ``found`` maps the
     source's column names to their declared type, as the source names it and as Polars reads it.
     """
+    dataset, server = source.dataset, source.server_label
     if not found:
         raise SchemaDriftError(dataset.address, server, f"schema drift: {where} does not exist or has no columns")
     for name in names:
         column = dataset.column(name)
         if column is None:
             continue
-        if name not in found and dialect == "sqlite":  # SQLite matches identifiers whatever their case
+        if name not in found and source.names_case_insensitive:
             name = next((n for n in found if n.lower() == name.lower()), name)
         if name not in found:
             have = ", ".join(list(found)[:20])
@@ -64,7 +66,9 @@ def check_drift(
                 f"(renamed or dropped?); it has {have}",
             )
         declared, stored = found[name]
-        if not compatible(stored, column.logical_type, dialect):
+        if not compatible(
+            stored, column.logical_type, text_dates=source.text_dates, integer_booleans=source.integer_booleans
+        ):
             raise SchemaDriftError(
                 dataset.address,
                 server,

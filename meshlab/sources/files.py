@@ -25,12 +25,17 @@ from meshlab.errors import SchemaDriftError, SourceError, SourceTimeoutError
 from meshlab.limits import seconds_text, timeout_in
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
+from meshlab.sources.file_estimates import GLOB_CHARS, file_scan_bytes
 from meshlab.sources.malformed import csv_rows, malformed_rows
+from meshlab.sources.spi import SourceContext, SourceKind
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
-GLOB_CHARS = "*?["
 PARQUET_MAGIC = b"PAR1"
+#: a typical CSV/JSON row's size, to guess a row count from file sizes
+BYTES_PER_TEXT_ROW = 100
+#: rows of a CSV file read to tell what its text holds (schema checks)
+CSV_SAMPLE_ROWS = 10_000
 #: what a CSV row that does not fit the contract does: fail the query (naming it) or is skipped and counted
 MALFORMED_ROWS = ("fail", "skip")
 # Polars' HTTP reads ignore its timeout options: measured, a server that accepts and never
@@ -55,6 +60,8 @@ class FileSource(Source):
     """One dataset stored as files of one format."""
 
     kind = "files"
+    text_dates = True
+    spark_read = "files"
 
     def __init__(
         self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None, malformed_rows: str = "fail"
@@ -321,9 +328,7 @@ class FileSource(Source):
         schema = self.file_schema
         raw = spec.raw_columns() if spec.governed else list(spec.columns)
         found = {name: (str(dtype), dtype) for name, dtype in schema.items()}
-        check_drift(
-            self.dataset, self.server_label, f"{self.format} {self.path}", found, touched_columns(spec), "files"
-        )
+        check_drift(self, f"{self.format} {self.path}", found, touched_columns(spec))
         frame = self.base_frame.select(raw)
         casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
@@ -400,6 +405,37 @@ class FileSource(Source):
         except (OSError, SourceError, ValueError):
             return None
 
+    def physical_schema(self) -> dict[str, pl.DataType]:
+        if self.format == "csv":
+            return self._csv_text_schema()
+        return dict(self.file_schema)
+
+    def _csv_text_schema(self) -> dict[str, pl.DataType]:
+        """What a CSV file's text holds, inferred (ISO dates and timestamps recognised), not the types
+        meshlab casts it to when querying: a timestamp column declared a date is then caught."""
+        with self.filesystem()[0].open(self.files()[0], "rb") as handle:
+            sample = pl.read_csv(
+                handle, separator=self.dataset.server.delimiter, n_rows=CSV_SAMPLE_ROWS, try_parse_dates=True,
+                infer_schema_length=CSV_SAMPLE_ROWS,
+            )  # fmt: skip
+        # Every CSV value is text: a column declared a string holds strings whatever its text looks like.
+        declared = {c.name: c.logical_type for c in self.dataset.columns}
+        return {name: pl.String() if declared.get(name) == "string" else dtype for name, dtype in sample.schema.items()}
+
+    def guess_rows(self) -> int | None:
+        """Parquet's row count; CSV and JSON have none: a guess from their size."""
+        rows = self.estimate_rows()
+        if rows is not None:
+            return rows
+        try:
+            fs = self.filesystem()[0]
+            return max(1, sum(int(fs.size(f)) for f in self.files()) // BYTES_PER_TEXT_ROW)
+        except Exception:  # noqa: BLE001 - a guess may fail quietly
+            return None
+
+    def estimate_scan_bytes(self, columns: tuple[str, ...], stop_above: float = float("inf")) -> int | None:
+        return file_scan_bytes(self, columns, stop_above)
+
     def estimate_rows(self) -> int | None:
         if self.format != "parquet":
             return None
@@ -411,3 +447,21 @@ class FileSource(Source):
             return total
         except (OSError, SourceError, ValueError):
             return None
+
+
+class FilesKind(SourceKind):
+    """Parquet, CSV and JSON files on a local path or an object store."""
+
+    name = "files"
+    server_types = ("local", "s3", "gcs", "azure", "https", "http", "file", "memory", "sftp")
+    formats = ("parquet", "csv", "json")
+    required = ("path",)
+
+    def problem(self, raw: Mapping[str, Any]) -> str | None:
+        return None if raw.get("path") or raw.get("location") else "no path or location"
+
+    def open(self, dataset: Dataset, context: SourceContext) -> Source:
+        return FileSource(dataset, context.storage_options(dataset.server.path or ""), context.malformed_rows)
+
+
+KIND = FilesKind()

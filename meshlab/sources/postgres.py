@@ -16,10 +16,13 @@ import pyarrow as pa
 from sqlglot import exp
 
 from meshlab.cancel import QueryHandle
+from meshlab.catalog.contract import Dataset
 from meshlab.catalog.types import postgres_dtype
 from meshlab.errors import MeshError, SourceTimeoutError
 from meshlab.limits import seconds_text, with_retries
+from meshlab.sources.base import JdbcRead, Source
 from meshlab.sources.database import DatabaseSource
+from meshlab.sources.spi import SourceContext, SourceKind
 
 
 class PostgresSource(DatabaseSource):
@@ -28,6 +31,9 @@ class PostgresSource(DatabaseSource):
     dialect = "postgres"
     kind = "postgres"
     mask_nodes = (exp.MD5,)
+    join_work = 0.5
+    sends_regex = True
+    spark_read = "jdbc"
 
     def table(self) -> exp.Table:
         schema = self.dataset.server.schema
@@ -80,6 +86,37 @@ class PostgresSource(DatabaseSource):
 
     def declared_type(self, declared: str) -> pl.DataType:
         return postgres_dtype(declared)
+
+    def stored_type(self, declared: str) -> pl.DataType:
+        # A type meshlab does not know (an enum, an extension's) fails a schema check, where
+        # a scan's drift check lets it through: the check is the place to be told.
+        return postgres_dtype(declared, unknown=pl.Binary())
+
+    def spark_jdbc(self) -> JdbcRead:
+        parts = urllib.parse.urlsplit(self.uri())
+        options = {}
+        if parts.username:
+            options["user"] = urllib.parse.unquote(parts.username)
+        if parts.password:
+            options["password"] = urllib.parse.unquote(parts.password)
+        return JdbcRead(
+            url=f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}",
+            driver="org.postgresql.Driver",
+            jars=("postgresql.jar",),
+            package="libpostgresql-jdbc-java",
+            options=tuple(options.items()),
+        )
+
+    def cancel_client_statements(self, application: str) -> int:
+        """``pg_cancel_backend`` for every backend of the client named ``application``."""
+        # In the select list, not the WHERE clause: PostgreSQL may evaluate WHERE terms
+        # in any order, and would then cancel every backend it looks at (this one too).
+        name = exp.Literal.string(application).sql(dialect="postgres")
+        table = self.fetch(
+            "SELECT pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity "
+            f"WHERE application_name = {name} AND pid <> pg_backend_pid()"
+        )
+        return sum(bool(done) for done in table.column("cancelled").to_pylist())
 
     def table_label(self) -> str:
         return f"table {self.table().sql(dialect='postgres')} of {self.location()}"
@@ -145,3 +182,21 @@ class PostgresSource(DatabaseSource):
             return None
         values = table.column("n").to_pylist() if table.num_rows else []
         return int(values[0]) if values and values[0] is not None and values[0] >= 0 else None
+
+
+class PostgresKind(SourceKind):
+    """A PostgreSQL table: ``type: postgres`` (or ``postgresql``) with host, port, database, schema;
+    login from the environment variables named by the ``userEnv`` / ``passwordEnv`` custom properties."""
+
+    name = "postgres"
+    spark_jars = ("postgresql.jar",)
+    server_types = ("postgres", "postgresql")
+    engines = ("postgres", "postgresql")
+    required = ("host", "database")
+    location_is_path = False
+
+    def open(self, dataset: Dataset, context: SourceContext) -> Source:
+        return PostgresSource(dataset)
+
+
+KIND = PostgresKind()

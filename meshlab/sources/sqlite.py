@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -24,10 +26,12 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 
 from meshlab.cancel import QueryHandle
+from meshlab.catalog.contract import Dataset
 from meshlab.catalog.types import sqlite_dtype
 from meshlab.errors import SourceError
-from meshlab.sources.base import Pushdown
+from meshlab.sources.base import JdbcRead, Pushdown, Source
 from meshlab.sources.database import DatabaseSource
+from meshlab.sources.spi import SourceContext, SourceKind
 
 log = logging.getLogger("meshlab.sources.sqlite")
 
@@ -53,6 +57,11 @@ class SqliteSource(DatabaseSource):
 
     dialect = "sqlite"
     kind = "sqlite"
+    join_work = 4.0
+    names_case_insensitive = True
+    text_dates = True
+    integer_booleans = True
+    spark_read = "jdbc"
 
     @property
     def database_path(self) -> str:
@@ -82,6 +91,17 @@ class SqliteSource(DatabaseSource):
 
     def declared_type(self, declared: str) -> pl.DataType:
         return sqlite_dtype(declared)
+
+    def spark_jdbc(self) -> JdbcRead:
+        self._check_file()
+        return JdbcRead(
+            url=f"jdbc:sqlite:{os.path.abspath(self.database_path)}",
+            driver="org.sqlite.JDBC",
+            jars=("sqlite-jdbc.jar", "xerial-sqlite-jdbc.jar"),
+            package="libxerial-sqlite-jdbc-java",
+            options=(("open_mode", "1"),),  # SQLITE_OPEN_READONLY, as the Polars engine opens it
+            loose_types=True,
+        )
 
     def _check_file(self) -> None:
         if "://" in self.database_path:
@@ -173,3 +193,23 @@ class SqliteSource(DatabaseSource):
                 connection.close()
         except (sqlite3.Error, SourceError):
             return None
+
+
+class SqliteKind(SourceKind):
+    """A SQLite file: not an ODCS server type, so ``type: custom`` with the custom property
+    ``engine: sqlite`` (or ``format: sqlite``) and a ``path``; ``type: sqlite`` is read too."""
+
+    name = "sqlite"
+    spark_jars = ("sqlite-jdbc.jar", "xerial-sqlite-jdbc.jar")
+    server_types = ("sqlite",)
+    engines = ("sqlite",)
+    required = ("path",)
+
+    def problem(self, raw: Mapping[str, Any]) -> str | None:
+        return None if raw.get("path") or raw.get("location") else "a sqlite server needs a path"
+
+    def open(self, dataset: Dataset, context: SourceContext) -> Source:
+        return SqliteSource(dataset)
+
+
+KIND = SqliteKind()

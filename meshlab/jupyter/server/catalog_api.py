@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlglot import exp
 
 from meshlab.catalog import Dataset
+from meshlab.catalog.server_kinds import PUBLIC_SERVER_FIELDS, kind_named
+from meshlab.catalog.servers import parse_server
 from meshlab.errors import AmbiguousDatasetError, DescriptorError, MeshError, UnknownDatasetError
 from meshlab.mesh import Mesh
 from meshlab.planner.parse import READ_DIALECT
@@ -35,9 +37,6 @@ MAX_SAMPLE_ROWS = 1000
 CELL_ROWS = 100
 STATUS_LOCK_SECONDS = 0.25
 
-# Server fields shown in a dataset's detail. Anything else (host, port,
-# customProperties with the names of credential variables, ...) stays on the server.
-PUBLIC_SERVER_FIELDS = ("server", "type", "format", "database", "schema", "environment", "description")
 LOCATION_FIELDS = ("path", "location")
 
 # One part of an address: a plain name, or a double-quoted one without dots.
@@ -176,9 +175,13 @@ def _servers(ds: Dataset) -> list[dict]:
     for raw in ds.descriptor.get("servers") or ():
         if not isinstance(raw, dict):
             continue
-        entry = {key: json_value(raw[key]) for key in PUBLIC_SERVER_FIELDS if raw.get(key) is not None}
+        # The kind that reads the block says what of it may leave the server; a block no
+        # kind reads shows only the fields every kind may show, and no location.
+        kind = kind_named(parse_server(raw, "", 0).kind) if raw.get("type") else None
+        public = kind.public_fields if kind is not None else PUBLIC_SERVER_FIELDS
+        entry = {key: json_value(raw[key]) for key in public if raw.get(key) is not None}
         location = next((raw[k] for k in LOCATION_FIELDS if raw.get(k)), None)
-        if location is not None and str(raw.get("type", "")).lower() not in ("postgres", "postgresql"):
+        if location is not None and kind is not None and kind.shows_location():
             entry["location"] = without_credentials(str(location))
         entry["default"] = str(raw.get("server", "")) == ds.server.name
         described.append(entry)

@@ -28,7 +28,7 @@ from tornado.ioloop import IOLoop
 from meshlab.errors import MeshError
 from meshlab.jupyter.server import catalog_api, query_api
 from meshlab.jupyter.server.mesh_loader import MeshLoader
-from meshlab.jupyter.server.postgres_cancel import cancel_worker_statements
+from meshlab.jupyter.server.orphan_statements import cancel_worker_statements
 from meshlab.jupyter.server.query_workers import Answer, Job, QueryWorkers
 from meshlab.jupyter.server.statuses import ERROR_STATUS, ServerBusyError, status_of
 from meshlab.mesh import Mesh

@@ -16,7 +16,7 @@ in turn. A user with ``per_user + queued_per_user`` queries already in gets a
 
 PostgreSQL: a worker's connections are named ``meshlab-worker-<pid>``, so the
 server can cancel what a dead worker left running
-(:mod:`~meshlab.jupyter.server.postgres_cancel`), and carry
+(:mod:`~meshlab.jupyter.server.orphan_statements`), and carry
 ``client_connection_check_interval`` (through ``PGOPTIONS``), so such a backend
 also notices the lost client by itself (PostgreSQL 14+).
 """
@@ -42,7 +42,7 @@ from meshlab.errors import MeshError, SqlError
 from meshlab.jupyter.server import catalog_api, query_api
 from meshlab.jupyter.server.catalog_api import error_body
 from meshlab.jupyter.server.mesh_loader import MeshLoader
-from meshlab.jupyter.server.postgres_cancel import application_name
+from meshlab.jupyter.server.orphan_statements import application_name
 from meshlab.jupyter.server.server_mesh import open_server_mesh
 from meshlab.jupyter.server.statuses import QueryLostError, QueryTimeLimitError, ServerBusyError, status_of
 
@@ -92,7 +92,7 @@ class Answer:
 
 # -- the worker process ------------------------------------------------------------------
 def _connection_settings(config: WorkerConfig) -> None:
-    # The server finds this worker's PostgreSQL backends by this name (postgres_cancel).
+    # The server finds this worker's PostgreSQL backends by this name (orphan_statements).
     os.environ["PGAPPNAME"] = application_name(os.getpid())
     if config.postgres_check_ms > 0:
         check = f"-c client_connection_check_interval={config.postgres_check_ms}"
