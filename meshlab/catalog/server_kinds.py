@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,15 +71,29 @@ class NoKindsError(RuntimeError):
     """meshlab's own kinds are not registered: the package is not installed."""
 
 
+#: kinds registered but not loaded: entry point name -> why (an import error, not a kind)
+BROKEN_KINDS: dict[str, str] = {}
+
+
 @functools.cache
 def server_kinds() -> tuple[ServerKind, ...]:
-    """Every registered kind, in priority order (loaded once per process)."""
+    """Every registered kind, in priority order (loaded once per process).
+
+    A kind that fails to load (its module or a library it needs cannot be
+    imported) is left out with a warning and recorded in :data:`BROKEN_KINDS`:
+    one broken plugin must not take the rest of the mesh down.
+    """
     found: list[ServerKind] = []
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        kind = entry.load()
-        kind = kind() if isinstance(kind, type) else kind
-        if not isinstance(kind, ServerKind):
-            raise TypeError(f"entry point {entry.name} = {entry.value} is not a meshlab source kind")
+        try:
+            kind = entry.load()
+            kind = kind() if isinstance(kind, type) else kind
+            if not isinstance(kind, ServerKind):
+                raise TypeError(f"{entry.value} is not a meshlab source kind")
+        except Exception as exc:  # noqa: BLE001 - any failure of a plugin's import is that plugin's
+            BROKEN_KINDS[entry.name] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"meshlab: source kind '{entry.name}' not loaded: {exc}", RuntimeWarning, stacklevel=2)
+            continue
         found.append(kind)
     if not found:
         raise NoKindsError(
