@@ -117,6 +117,10 @@ class NotQueryableError(MeshError):
         super().__init__(f"dataset '{address}' is not queryable here: {reason}")
 
 
+class TimeTravelError(SourceError):
+    """A version or moment a source cannot read: it keeps no versions, or not that one."""
+
+
 class SchemaDriftError(SourceError):
     """A source no longer has a column as its contract declares it (renamed, dropped, retyped).
 

@@ -85,6 +85,7 @@ def column_lineage(
     """Lineage of every output column of the qualified, canonical ``tree``.
 
     ``masked``: dataset address -> the columns the querying role saw masked.
+    A dataset read as it was (time travel) is named with its version: ``sales.orders@v3.o_total``.
     """
     schema = qualify_schema(datasets)
     columns: dict[str, list[str]] = {}
@@ -102,16 +103,16 @@ def column_lineage(
         for node in root.walk():
             if isinstance(node.source, exp.Table) and node.source.name in datasets and not node.downstream:
                 dataset = datasets[node.source.name]
-                sources.add(f"{dataset.address}.{node.name.rsplit('.', 1)[-1]}")
+                sources.add(f"{dataset.reference}.{node.name.rsplit('.', 1)[-1]}")
             elif not isinstance(node.expression, exp.Table):
                 candidate = _kind(node.expression)
                 kind = candidate if RANK[candidate] > RANK[kind] else kind
         columns[output] = sorted(sources)
         kinds[output] = kind if sources or kind == "aggregation" else "transformation"
-    read = sorted({ds.address for ds in datasets.values()})
-    hidden = {f"{address}.{c}" for address, names in (masked or {}).items() for c in names}
+    read = sorted({ds.reference for ds in datasets.values()})
+    hidden = {f"{ds.reference}.{c}" for ds in datasets.values() for c in (masked or {}).get(ds.address, ())}
     classified = {
-        f"{ds.address}.{c.name}": c.classification for ds in datasets.values() for c in ds.columns if c.classification
+        f"{ds.reference}.{c.name}": c.classification for ds in datasets.values() for c in ds.columns if c.classification
     }
     return Lineage(
         columns=columns,

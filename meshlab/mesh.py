@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import time
 from collections.abc import Mapping, MutableMapping
 from types import TracebackType
 from typing import Any, Literal, overload
 
 import polars as pl
+from sqlglot import exp
 
 from meshlab.cancel import QueryHandle
 from meshlab.catalog import Catalog, Dataset, load_catalog
 from meshlab.catalog.storage import StorageSettings
+from meshlab.catalog.time_travel import TableVersion
 from meshlab.engine.cancellable import run_cancellable
 from meshlab.engine.choice import EngineChoice, EngineSettings, run_checked
 from meshlab.engine.polars_engine import build_frames, lazy_query
@@ -21,6 +24,7 @@ from meshlab.errors import (
     DescriptorError,
     EngineError,
     MeshError,
+    ParameterError,
     UnknownDatasetError,
     UnsupportedQueryError,
 )
@@ -29,7 +33,7 @@ from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
 from meshlab.limits import TimeLimits
 from meshlab.planner import QueryPlan, plan_query
-from meshlab.planner.parse import parse_statement, placeholders
+from meshlab.planner.parse import READ_DIALECT, parse_statement, placeholders
 from meshlab.quality import CheckReport, run_checks
 from meshlab.quality.status import DatasetStatus, StatusStore, attach_status, default_path, record_report
 from meshlab.rendering.plans import explain_text
@@ -141,17 +145,48 @@ class Mesh:
                 raise
             raise AccessDeniedError(exc.address, self.access.role_label, exc.suggestions) from None
 
+    def history(self, address: str) -> list[TableVersion]:
+        """The versions of a Delta or Iceberg dataset, oldest first (each readable with
+        ``FOR VERSION AS OF`` or :meth:`read`); a source without versions raises
+        :class:`~meshlab.errors.TimeTravelError`."""
+        return self.source(self.dataset(address)).history()
+
+    def read(
+        self,
+        address: str,
+        *,
+        version: int | None = None,
+        timestamp: dt.datetime | str | None = None,
+        limit: int | None = None,
+    ) -> Result:
+        """Every column of one dataset, as it is or as it was at ``version`` / ``timestamp``.
+
+        The Python form of ``SELECT * FROM address FOR VERSION AS OF version``:
+        planned, governed and reported like any query.
+        """
+        if version is not None and timestamp is not None:
+            raise ParameterError("read() takes a version or a timestamp, not both")
+        table = exp.to_table(address, dialect=READ_DIALECT)
+        if version is not None:
+            clause = exp.Literal.number(int(version))
+            table.set("version", exp.Version(this="VERSION", kind="AS OF", expression=clause))
+        elif timestamp is not None:
+            text = timestamp.isoformat(sep=" ") if isinstance(timestamp, dt.datetime) else str(timestamp)
+            moment = exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
+            table.set("version", exp.Version(this="TIMESTAMP", kind="AS OF", expression=moment))
+        return self.sql(exp.select("*").from_(table).sql(dialect=READ_DIALECT), limit=limit)
+
     def search(self, text: str, limit: int | None = None) -> list[Dataset]:
         """Datasets ranked by relevance to ``text`` (names, descriptions, columns, tags)."""
         return self.catalog.search(text, limit)
 
     # -- queries -----------------------------------------------------------------
     def source(self, dataset: Dataset) -> Source:
-        found = self._sources.get(dataset.address)
+        found = self._sources.get(dataset.reference)
         if found is None:
             manifest = self.full_catalog.manifest
             malformed = str((manifest.settings.get("files") or {}).get("malformed_rows", "fail"))
-            found = self._sources[dataset.address] = source_for(dataset, manifest.storage, malformed, manifest.limits)
+            found = self._sources[dataset.reference] = source_for(dataset, manifest.storage, malformed, manifest.limits)
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:

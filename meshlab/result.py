@@ -45,7 +45,7 @@ def _fragment(scan: ScanPlan, stats: ScanStats, root: str | None) -> Fragment:
     stored = None if source.fetches_rows else source.bytes_for(scan.spec.columns)
     return Fragment(
         scan_id=scan.scan_id,
-        datasets=tuple(ds.address for ds in scan.datasets),
+        datasets=tuple(ds.reference for ds in scan.datasets),
         server=source.server_label,
         kind=source.kind,
         sent=tuple(relative_to_root(text, root) for text in stats.sent or [scan.describe()]),

@@ -22,6 +22,7 @@ from meshlab.catalog.servers import (
     Server,
     parse_server,
 )
+from meshlab.catalog.time_travel import AsOf
 from meshlab.catalog.types import LOGICAL_TYPES
 from meshlab.errors import DescriptorError
 
@@ -84,6 +85,8 @@ class Dataset:
     servers: tuple[Server, ...] = ()
     # Why meshlab cannot query this dataset here; None when it can.
     unavailable: str | None = None
+    #: the version a query reads (``FOR VERSION AS OF``); None: the current one
+    as_of: AsOf | None = None
 
     @property
     def queryable(self) -> bool:
@@ -95,6 +98,11 @@ class Dataset:
         for c in self.columns:
             found.setdefault(c.name.lower(), c)
         return found
+
+    @property
+    def reference(self) -> str:
+        """The address, with the version read when the query travels in time (``sales.orders@v3``)."""
+        return f"{self.address}@{self.as_of.label()}" if self.as_of is not None else self.address
 
     def column(self, name: str) -> Column | None:
         return self._by_name.get(name.lower())

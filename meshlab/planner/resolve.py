@@ -26,6 +26,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
+from meshlab.catalog.time_travel import as_of_from_sql
 from meshlab.catalog.types import TYPES
 from meshlab.errors import (
     AccessDeniedError,
@@ -142,7 +143,10 @@ def canonicalize_tables(statement: exp.Expression, catalog: Catalog, sql: str) -
             raise _unknown(
                 exc.address, exc.suggestions, f"{exc}" + (f" (line {line}, column {col})" if line else "")
             ) from None
-        key = keys.setdefault(dataset.address, f"{CANONICAL_PREFIX}{len(keys)}")
+        version = table.args.get("version")
+        if version is not None:  # FOR VERSION|TIMESTAMP AS OF: another dataset, as it was then
+            dataset = replace(dataset, as_of=as_of_from_sql(version, _position(sql, version)))
+        key = keys.setdefault(dataset.reference, f"{CANONICAL_PREFIX}{len(keys)}")
         datasets[key] = dataset
         alias = table.alias or table.name
         canonical = exp.Table(this=exp.to_identifier(key), alias=exp.TableAlias(this=exp.to_identifier(alias)))

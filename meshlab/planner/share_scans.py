@@ -42,7 +42,7 @@ def share_file_scans(scans: list[ScanPlan]) -> tuple[list[ScanPlan], dict[str, s
         if scan.spec.query is not None:
             merged.append(scan)
             continue
-        address = scan.dataset.address
+        address = scan.dataset.reference  # two versions of one table are two tables
         if address not in first:
             first[address] = len(merged)
             merged.append(scan)

@@ -20,6 +20,8 @@ from sqlglot import exp
 from meshlab.cancel import QueryHandle
 from meshlab.catalog import types as logical_types
 from meshlab.catalog.contract import Column, Dataset
+from meshlab.catalog.time_travel import TableVersion
+from meshlab.errors import SourceError, TimeTravelError
 from meshlab.limits import TimeLimits
 
 #: a frame a source governs: the rows it fetched (databases) or its lazy scan (files)
@@ -185,6 +187,8 @@ class Source:
     #: it may store dates and times as text (parsed when read) and booleans as 0/1
     text_dates: bool = False
     integer_booleans: bool = False
+    #: it reads the version its dataset's ``as_of`` names (time travel), and lists its :meth:`history`
+    travels: bool = False
     #: how the Spark engine reads it: ``jdbc`` (:meth:`spark_jdbc`), ``files`` (Spark's
     #: own file readers) or ``driver`` (this source's Polars scan, on the driver)
     spark_read: str = "driver"
@@ -241,8 +245,6 @@ class Source:
 
         Raises :class:`~meshlab.errors.SourceError` when the source cannot be reached.
         """
-        from meshlab.errors import SourceError
-
         raise SourceError(self.dataset.address, self.server_label, f"a {self.kind} source cannot list its columns")
 
     def join_key(self) -> tuple[str, str] | None:
@@ -252,6 +254,10 @@ class Source:
     def spark_jdbc(self) -> JdbcRead | None:
         """How Spark's JDBC reader reaches it (with :attr:`spark_read` ``jdbc``)."""
         return None
+
+    def history(self) -> list[TableVersion]:
+        """The table's versions, oldest first (a source that :attr:`travels`)."""
+        raise TimeTravelError(self.dataset.address, self.server_label, f"a {self.kind} source keeps no versions")
 
     def cancel_client_statements(self, application: str) -> int:
         """Cancel the statements a gone client (named ``application``) left running; how many."""

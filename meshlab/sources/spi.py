@@ -24,7 +24,7 @@ from typing import Any
 from meshlab.catalog.contract import Dataset
 from meshlab.catalog.server_kinds import ServerKind, kind_named, server_kinds
 from meshlab.catalog.storage import StorageSettings
-from meshlab.errors import NotQueryableError
+from meshlab.errors import NotQueryableError, TimeTravelError
 from meshlab.limits import TimeLimits
 from meshlab.sources.base import Source
 
@@ -65,5 +65,11 @@ def open_source(dataset: Dataset, context: SourceContext) -> Source:
     if not isinstance(kind, SourceKind):
         raise NotQueryableError(dataset.address, f"no source kind '{dataset.server.kind}' is registered")
     source = kind.open(dataset, context)
+    if dataset.as_of is not None and not source.travels:
+        raise TimeTravelError(
+            dataset.address,
+            dataset.server.name,
+            f"a {source.kind} source keeps no versions: FOR VERSION/TIMESTAMP AS OF reads Delta and Iceberg tables",
+        )
     source.limits = context.limits
     return source
