@@ -32,7 +32,14 @@ from deltalake import DeltaTable
 from meshlab.catalog.storage import filesystem, polars_options
 from meshlab.errors import SourceError
 from meshlab.sources.base import ScanSpec
-from meshlab.sources.lakehouse import FilePruning, LakehouseSource, TableVersion, from_millis, plain_predicates, prune_files
+from meshlab.sources.lakehouse import (
+    FilePruning,
+    LakehouseSource,
+    TableVersion,
+    from_millis,
+    plain_predicates,
+    prune_files,
+)
 
 
 class DeltaSource(LakehouseSource):

@@ -256,7 +256,9 @@ class LakehouseSource(Source):
         except Exception as exc:  # noqa: BLE001 - delta-rs, PyIceberg, fsspec and SQLAlchemy each raise their own
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SourceError(
-                self.dataset.address, self.server_label, f"cannot {doing} {self.table_format} table {self.location()}: {reason}"
+                self.dataset.address,
+                self.server_label,
+                f"cannot {doing} {self.table_format} table {self.location()}: {reason}",
             ) from exc
 
     def location(self) -> str:
