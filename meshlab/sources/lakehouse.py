@@ -161,8 +161,9 @@ class LakehouseSource(Source):
         """Every version the table's log still has, oldest first."""
         raise NotImplementedError
 
-    def resolved_version(self) -> int:
-        """The version a scan reads now: the pinned one, the one as of the timestamp, or the latest."""
+    def resolved_version(self) -> int | None:
+        """The version a scan reads now: the pinned one, the one as of the timestamp, or the
+        latest; None for a table without any (an Iceberg table created and never written)."""
         raise NotImplementedError
 
     def version_as_of(self, moment: datetime) -> int:
@@ -233,7 +234,9 @@ class LakehouseSource(Source):
     def description(self, spec: ScanSpec) -> str:
         """What the scan reads: the version, columns, predicates and the files they leave."""
         version = self.resolved_version()
-        if self.version is not None:
+        if version is None:
+            read = f"no {self.version_word} yet (no rows)"
+        elif self.version is not None:
             read = f"{self.version_word} {version} (pinned)"
         elif self.timestamp is not None:
             read = f"{self.version_word} {version} (as of {self.timestamp.isoformat()})"
