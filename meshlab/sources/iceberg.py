@@ -77,7 +77,7 @@ from meshlab.sources.lakehouse import (
 )
 
 CATALOG_NAME = "default"
-_PASSWORD = re.compile(r"(://[^/:@]*:)[^/@]*@")
+_PASSWORD = re.compile(r"(://[^/:@]*:)[^/]*@")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # v3.metadata.json (Hadoop tables), 00003-<uuid>.metadata.json (catalogs)
 _METADATA_NUMBER = re.compile(r"^v?(\d+)[.-]")
