@@ -61,6 +61,7 @@ from typing import Any
 
 import polars as pl
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.table import StaticTable, Table
 
@@ -186,7 +187,8 @@ class IcebergSource(LakehouseSource):
         found = [p for p in fs.ls(folder, detail=False) if p.endswith(".metadata.json")]
         if not found:
             raise self.error(f"no Iceberg metadata file (*.metadata.json) in {folder}")
-        return protocol + max(found, key=lambda p: (metadata_number(p), p))
+        newest: str = max(found, key=lambda p: (metadata_number(p), p))
+        return protocol + newest
 
     def io_properties(self) -> dict[str, str]:
         """PyIceberg's file IO properties from the mesh's object-store options."""
@@ -239,7 +241,7 @@ class IcebergSource(LakehouseSource):
         snapshot_id = self.resolved_version()
         if snapshot_id is None:
             return []
-        scan = self.table().scan(snapshot_id=snapshot_id, **({"row_filter": row_filter} if row_filter else {}))
+        scan = self.table().scan(snapshot_id=snapshot_id, row_filter=row_filter or AlwaysTrue())
         return [task.file for task in scan.plan_files()]
 
     def pruning(self, spec: ScanSpec) -> FilePruning:
@@ -265,9 +267,8 @@ class IcebergSource(LakehouseSource):
         try:
             schema = self.table().schema()
             ids = {schema.find_field(name).field_id for name in columns}
-            return sum(
-                size for f in self.data_files() for field, size in (f.column_sizes or {}).items() if field in ids
-            )
+            sizes = (size for f in self.data_files() for field, size in (f.column_sizes or {}).items() if field in ids)
+            return int(sum(sizes))
         except (SourceError, ValueError, OSError):
             return None
 
