@@ -31,13 +31,11 @@ from deltalake import DeltaTable
 
 from meshlab.catalog.storage import filesystem, polars_options
 from meshlab.errors import SourceError
-from meshlab.sources.base import ScanSpec
 from meshlab.sources.lakehouse import (
     FilePruning,
     LakehouseSource,
     TableVersion,
     from_millis,
-    plain_predicates,
     prune_files,
 )
 
@@ -122,12 +120,10 @@ class DeltaSource(LakehouseSource):
     def physical_schema(self) -> dict[str, pl.DataType]:
         return dict(self.guarded(lambda: pl.Schema(self.table().schema()), "read the schema of"))
 
-    def pruning(self, spec: ScanSpec) -> FilePruning:
+    def prune(self, predicates: list[str]) -> FilePruning:
         table = self.table()
         files = self.guarded(table.file_uris, "list the files of")
-        return prune_files(
-            plain_predicates(spec.predicates), files, lambda sql: table.file_uris(file_pruning_predicate=sql)
-        )
+        return prune_files(predicates, files, lambda sql: table.file_uris(file_pruning_predicate=sql))
 
     def add_actions(self) -> pl.DataFrame:
         """The log's add actions of the version read: path, size_bytes, num_records, partition values, stats."""

@@ -67,13 +67,11 @@ from pyiceberg.table import StaticTable, Table
 
 from meshlab.catalog.storage import filesystem
 from meshlab.errors import SourceError
-from meshlab.sources.base import ScanSpec
 from meshlab.sources.lakehouse import (
     FilePruning,
     LakehouseSource,
     TableVersion,
     from_millis,
-    plain_predicates,
     prune_files,
 )
 
@@ -244,11 +242,9 @@ class IcebergSource(LakehouseSource):
         scan = self.table().scan(snapshot_id=snapshot_id, row_filter=row_filter or AlwaysTrue())
         return [task.file for task in scan.plan_files()]
 
-    def pruning(self, spec: ScanSpec) -> FilePruning:
+    def prune(self, predicates: list[str]) -> FilePruning:
         files = [f.file_path for f in self.guarded(self.data_files, "plan the files of")]
-        return prune_files(
-            plain_predicates(spec.predicates), files, lambda sql: [f.file_path for f in self.data_files(sql)]
-        )
+        return prune_files(predicates, files, lambda sql: [f.file_path for f in self.data_files(sql)])
 
     def estimate_rows(self) -> int | None:
         """Rows of the snapshot read, from its summary's ``total-records``."""

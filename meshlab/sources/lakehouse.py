@@ -37,6 +37,8 @@ from meshlab.sources.drift import check_drift, touched_columns
 
 T = TypeVar("T")
 
+#: (version, predicates) -> files counts kept by a source
+PRUNINGS_KEPT = 64
 #: how many versions a TimeTravelError lists before eliding the older ones
 LISTED_VERSIONS = 8
 
@@ -137,6 +139,7 @@ class LakehouseSource(Source):
         self.path = dataset.server.path or ""
         self.version = version
         self.timestamp = None if timestamp is None else utc(timestamp)
+        self._pruned: dict[tuple[int | None, tuple[str, ...]], FilePruning] = {}
 
     # -- time travel -------------------------------------------------------------
     def at(self, version: int | None = None, timestamp: datetime | None = None) -> Self:
@@ -211,7 +214,21 @@ class LakehouseSource(Source):
         raise NotImplementedError
 
     def pruning(self, spec: ScanSpec) -> FilePruning:
-        """The data files of the version read, and how many the scan's predicates leave."""
+        """The data files of the version read, and how many the scan's predicates leave.
+
+        Kept per version and predicates: a version's files never change, and planning
+        them again cost PyIceberg about 10 ms a conjunct on a table of 50 files.
+        """
+        key = (self.resolved_version(), tuple(plain_predicates(spec.predicates)))
+        found = self._pruned.get(key)
+        if found is None:
+            if len(self._pruned) >= PRUNINGS_KEPT:
+                self._pruned.clear()
+            found = self._pruned[key] = self.prune(list(key[1]))
+        return found
+
+    def prune(self, predicates: list[str]) -> FilePruning:
+        """:meth:`pruning` of the version read for ``predicates`` (SQL over bare column names)."""
         raise NotImplementedError
 
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
