@@ -168,16 +168,3 @@ class SourceTimeoutError(SourceError, QueryTimeoutError):
 class QueryCancelledError(MeshError):
     """The query was cancelled (:meth:`meshlab.cancel.QueryHandle.cancel`); its statements were too."""
 
-
-class TimeTravelError(MeshError):
-    """A table read as of a version or a time it does not have (a Delta version, an
-    Iceberg snapshot, a time before the table's first commit).
-
-    The message names the dataset, the server, what was asked and the versions that exist.
-    """
-
-    def __init__(self, dataset: str, server: str, message: str):
-        self.dataset = dataset
-        self.server = server
-        self.reason = message
-        super().__init__(f"dataset '{dataset}' on server '{server}': {message}")

@@ -50,8 +50,8 @@ class TableVersion:
     """One entry of a table's history."""
 
     version: int
-    timestamp: dt.datetime | None
-    operation: str = ""
+    timestamp: dt.datetime  # when it was committed (UTC)
+    operation: str = ""  # what wrote it: WRITE, MERGE, append, overwrite, ...
 
 
 def as_of_from_sql(node: exp.Expression, where: tuple[int | None, int | None] = (None, None)) -> AsOf:

@@ -30,11 +30,11 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from meshlab.catalog.storage import filesystem, polars_options
+from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import SourceError
 from meshlab.sources.lakehouse import (
     FilePruning,
     LakehouseSource,
-    TableVersion,
     from_millis,
     prune_files,
 )

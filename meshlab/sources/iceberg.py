@@ -66,11 +66,11 @@ from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.table import StaticTable, Table
 
 from meshlab.catalog.storage import filesystem
+from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import SourceError
 from meshlab.sources.lakehouse import (
     FilePruning,
     LakehouseSource,
-    TableVersion,
     from_millis,
     prune_files,
 )

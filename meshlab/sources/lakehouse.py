@@ -25,12 +25,13 @@ import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import polars as pl
 from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
+from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import MeshError, SourceError, TimeTravelError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract
 from meshlab.sources.drift import check_drift, touched_columns
@@ -41,14 +42,6 @@ T = TypeVar("T")
 PRUNINGS_KEPT = 64
 #: how many versions a TimeTravelError lists before eliding the older ones
 LISTED_VERSIONS = 8
-
-
-class TableVersion(NamedTuple):
-    """One version of a table's history: its id, when it was committed, what wrote it."""
-
-    version: int
-    timestamp: datetime
-    operation: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +113,7 @@ class LakehouseSource(Source):
     governance and says what the scan reads.
     """
 
+    travels = True
     #: the table format, for messages: "Delta", "Iceberg"
     table_format = "lakehouse"
     #: what a version is called in messages: "version", "snapshot"
