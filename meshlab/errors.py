@@ -167,4 +167,3 @@ class SourceTimeoutError(SourceError, QueryTimeoutError):
 
 class QueryCancelledError(MeshError):
     """The query was cancelled (:meth:`meshlab.cancel.QueryHandle.cancel`); its statements were too."""
-

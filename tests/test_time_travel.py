@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from sqlglot import exp, parse_one
 from support.contracts import column, contract, local_files, sqlite_db, write_mesh, write_yaml
+from support.lakehouse import write_delta_history, write_iceberg_history
 
 import meshlab
 from meshlab.catalog.time_travel import AsOf, as_of_from_sql
@@ -78,3 +79,93 @@ def test_a_source_without_versions_says_so_in_one_line(mesh, address):
 def test_the_same_table_without_travel_still_reads(mesh):
     assert mesh.read("sales.orders").df.sort("id")["amount"].to_list() == [10.0, 20.0, 30.0]
     assert mesh.sql("SELECT count(*) AS n FROM sales.ledger").df["n"][0] == 3
+
+
+# -- Delta and Iceberg through the mesh: SQL, the Python API, lineage, the report ------------
+DAYS = [
+    pl.DataFrame({"id": [1, 2], "region": ["eu", "us"], "amount": [10.0, 20.0]}),
+    pl.DataFrame({"id": [3], "region": ["eu"], "amount": [30.0]}),
+    pl.DataFrame({"id": [4, 5], "region": ["us", "eu"], "amount": [40.0, 50.0]}),
+]
+LAKE_COLUMNS = [column("id", "integer"), column("region", "string"), column("amount", "number")]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    """A mesh with the same three commits as a Delta table and as an Iceberg table (SQL catalog)."""
+    root = tmp_path_factory.mktemp("lake")
+    delta = write_delta_history(root / "orders_delta", DAYS, partition_by=["region"])
+    iceberg = write_iceberg_history(root / "warehouse", f"sqlite:///{root}/catalog.db", "shop.orders", DAYS)
+    catalog_server = {
+        "server": "lake",
+        "type": "local",
+        "format": "iceberg",
+        "customProperties": [
+            {"property": "catalog", "value": f"sqlite:///{root}/catalog.db"},
+            {"property": "table", "value": "shop.orders"},
+        ],
+    }
+    write_yaml(
+        root / "domains/sales/orders.odcs.yaml",
+        contract("sales", "orders", LAKE_COLUMNS, local_files(root / "orders_delta", format="delta")),
+    )
+    write_yaml(root / "domains/shop/orders.odcs.yaml", contract("shop", "orders", LAKE_COLUMNS, catalog_server))
+    mesh = meshlab.connect(write_mesh(root, "lake", ["sales", "shop"]))
+    return mesh, {"sales.orders": delta, "shop.orders": iceberg}
+
+
+def _rows(upto: int) -> list[tuple]:
+    return sorted(pl.concat(DAYS[: upto + 1]).rows())
+
+
+@pytest.mark.parametrize("address", ["sales.orders", "shop.orders"])
+def test_sql_reads_each_version_as_it_was(lake, address):
+    mesh, commits = lake
+    assert sorted(mesh.sql(f"SELECT id, region, amount FROM {address}").df.rows()) == _rows(2)
+    for index, commit in enumerate(commits[address]):
+        result = mesh.sql(f"SELECT id, region, amount FROM {address} FOR VERSION AS OF {commit.version}")
+        assert sorted(result.df.rows()) == _rows(index)
+        moment = commit.timestamp.replace(tzinfo=None).isoformat(sep=" ")
+        at_time = mesh.sql(f"SELECT id, region, amount FROM {address} FOR TIMESTAMP AS OF TIMESTAMP '{moment}'")
+        assert sorted(at_time.df.rows()) == _rows(index)
+
+
+@pytest.mark.parametrize("address", ["sales.orders", "shop.orders"])
+def test_lineage_and_the_report_name_the_version_read(lake, address):
+    mesh, commits = lake
+    first = commits[address][0].version
+    result = mesh.sql(f"SELECT o.amount FROM {address} FOR VERSION AS OF {first} AS o")
+    assert result.lineage.columns["amount"] == [f"{address}@v{first}.amount"]
+    assert result.lineage.datasets == [f"{address}@v{first}"]
+    fragment = result.plan.fragments[0]
+    assert fragment.datasets == (f"{address}@v{first}",)
+    assert f"{first}" in "\n".join(fragment.sent)
+
+
+@pytest.mark.parametrize("address", ["sales.orders", "shop.orders"])
+def test_two_versions_of_one_table_in_one_query(lake, address):
+    """What the last commit added: the newest version minus the one before it."""
+    mesh, commits = lake
+    before = commits[address][1].version
+    added = mesh.sql(
+        f"SELECT id FROM {address} EXCEPT SELECT id FROM {address} FOR VERSION AS OF {before} ORDER BY id"
+    ).df
+    assert added["id"].to_list() == [4, 5]
+
+
+@pytest.mark.parametrize("address", ["sales.orders", "shop.orders"])
+def test_the_python_api_reads_and_lists_versions(lake, address):
+    mesh, commits = lake
+    history = mesh.history(address)
+    assert [v.version for v in history] == [c.version for c in commits[address]]
+    second = commits[address][1]
+    assert sorted(mesh.read(address, version=second.version).df.select("id", "region", "amount").rows()) == _rows(1)
+    assert sorted(mesh.read(address, timestamp=second.timestamp).df.select("id", "region", "amount").rows()) == _rows(1)
+
+
+@pytest.mark.parametrize("address", ["sales.orders", "shop.orders"])
+def test_an_unknown_version_is_refused_before_anything_is_read(lake, address):
+    mesh, _ = lake
+    with pytest.raises(TimeTravelError, match="has no (version|snapshot) 987654321") as caught:
+        mesh.sql(f"SELECT * FROM {address} FOR VERSION AS OF 987654321")
+    assert address in str(caught.value)

@@ -45,7 +45,7 @@ class AsOf:
         return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class TableVersion:
     """One entry of a table's history."""
 

@@ -22,16 +22,13 @@ version committed at or before it, by the commits' own timestamps in the log).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import polars as pl
-import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from meshlab.catalog.storage import filesystem, polars_options
 from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import SourceError
+from meshlab.sources.file_estimates import parquet_column_bytes
 from meshlab.sources.lakehouse import (
     FilePruning,
     LakehouseSource,
@@ -140,9 +137,13 @@ class DeltaSource(LakehouseSource):
     def bytes_for(self, columns: tuple[str, ...]) -> int | None:
         """Compressed bytes of ``columns`` in the version's data files (partition columns cost none)."""
         try:
-            return parquet_column_bytes(self.table().file_uris(), set(columns), self.storage_options, self.limits)
+            return parquet_column_bytes(self.table().file_uris(), set(columns), self._open_file)
         except (OSError, SourceError, ValueError):
             return None
+
+    def _open_file(self, path: str):
+        fs, where = filesystem(path, self.storage_options, self.limits)
+        return fs.open(where, "rb")
 
     def check(self) -> None:
         """Raise a :class:`SourceError` when the folder or its ``_delta_log`` is gone or unreadable."""
@@ -156,19 +157,3 @@ class DeltaSource(LakehouseSource):
                 self.dataset.address, self.server_label, f"{self.path} has no _delta_log: it is not a Delta table"
             )
         self.table()
-
-
-def parquet_column_bytes(paths: list[str], wanted: set[str], options: Mapping[str, Any], limits) -> int:
-    """Compressed bytes of the ``wanted`` columns in parquet files, from their footers."""
-    total = 0
-    for path in paths:
-        fs, where = filesystem(path, options, limits)
-        with fs.open(where, "rb") as handle:
-            meta = pq.ParquetFile(handle).metadata
-        for g in range(meta.num_row_groups):
-            group = meta.row_group(g)
-            for c in range(group.num_columns):
-                chunk = group.column(c)
-                if chunk.path_in_schema.split(".")[0] in wanted:
-                    total += chunk.total_compressed_size
-    return total

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
@@ -99,4 +100,20 @@ def file_scan_bytes(source: FileSource, columns: tuple[str, ...], stop_above: fl
         total += sum(max(sizes.get(name, 0), rows * width) for name, width in widths.items())
         if total > stop_above:
             break
+    return total
+
+
+def parquet_column_bytes(paths: list[str], wanted: set[str], open_file: Callable[[str], Any]) -> int:
+    """Compressed bytes of the ``wanted`` top-level columns in parquet files, from their footers
+    (``open_file(path)`` opens one for reading)."""
+    total = 0
+    for path in paths:
+        with open_file(path) as handle:
+            meta = pq.ParquetFile(handle).metadata
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            for c in range(group.num_columns):
+                chunk = group.column(c)
+                if chunk.path_in_schema.split(".")[0] in wanted:
+                    total += chunk.total_compressed_size
     return total

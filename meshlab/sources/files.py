@@ -25,7 +25,7 @@ from meshlab.errors import SchemaDriftError, SourceError, SourceTimeoutError
 from meshlab.limits import seconds_text, timeout_in
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract, column_dtype
 from meshlab.sources.drift import check_drift, touched_columns
-from meshlab.sources.file_estimates import GLOB_CHARS, file_scan_bytes
+from meshlab.sources.file_estimates import GLOB_CHARS, file_scan_bytes, parquet_column_bytes
 from meshlab.sources.malformed import csv_rows, malformed_rows
 from meshlab.sources.spi import SourceContext, SourceKind
 
@@ -390,18 +390,8 @@ class FileSource(Source):
                 fs = self.filesystem()[0]
                 whole: int = sum(fs.size(f) for f in files)
                 return whole
-            wanted = set(columns)
-            total = 0
-            for path in files:
-                with self.filesystem()[0].open(path, "rb") as handle:
-                    meta = pq.ParquetFile(handle).metadata
-                for g in range(meta.num_row_groups):
-                    group = meta.row_group(g)
-                    for c in range(group.num_columns):
-                        chunk = group.column(c)
-                        if chunk.path_in_schema.split(".")[0] in wanted:
-                            total += chunk.total_compressed_size
-            return total
+            fs = self.filesystem()[0]
+            return parquet_column_bytes(files, set(columns), lambda path: fs.open(path, "rb"))
         except (OSError, SourceError, ValueError):
             return None
 

@@ -32,6 +32,7 @@ from sqlglot import exp
 
 from meshlab.catalog.contract import Dataset
 from meshlab.catalog.time_travel import TableVersion
+from meshlab.catalog.types import column_width
 from meshlab.errors import MeshError, SourceError, TimeTravelError
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source, casts_to_contract
 from meshlab.sources.drift import check_drift, touched_columns
@@ -199,6 +200,13 @@ class LakehouseSource(Source):
     def can_limit(self) -> bool:
         return True
 
+    def estimate_scan_bytes(self, columns: tuple[str, ...], stop_above: float = float("inf")) -> int | None:
+        """Rows of the version read (from the log) times each column's width in memory."""
+        rows = self.estimate_rows()
+        if rows is None:
+            return None
+        return rows * sum(column_width(self.dataset.column(name)) for name in columns)
+
     def frame(self) -> pl.LazyFrame:
         """Polars' native scan of the version read."""
         raise NotImplementedError
@@ -231,7 +239,7 @@ class LakehouseSource(Source):
         raw = spec.raw_columns() if spec.governed else list(spec.columns)
         found = {name: (str(dtype), dtype) for name, dtype in schema.items()}
         where = f"{self.table_format} table {self.location()}"
-        check_drift(self.dataset, self.server_label, where, found, touched_columns(spec), "files")
+        check_drift(self, where, found, touched_columns(spec))
         frame = self.guarded(self.frame).select(raw)
         casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.description(spec))

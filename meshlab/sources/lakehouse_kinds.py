@@ -8,12 +8,15 @@ catalogued, and a query of it says what to install.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshlab.catalog.contract import Dataset
 from meshlab.errors import SourceError
 from meshlab.sources.base import Source
 from meshlab.sources.spi import SourceContext, SourceKind
+
+if TYPE_CHECKING:
+    from meshlab.sources.lakehouse import LakehouseSource
 
 #: where object-store tables live: the file server types
 LAKE_SERVER_TYPES = ("local", "s3", "gcs", "azure", "file")
@@ -66,12 +69,11 @@ class IcebergKind(SourceKind):
         return _travelled(source, dataset)
 
 
-def _travelled(source, dataset: Dataset) -> Source:
+def _travelled(source: LakehouseSource, dataset: Dataset) -> Source:
     """``source`` at the version the dataset's ``as_of`` names (checked now), else as it is."""
     if dataset.as_of is None:
         return source
-    travelled: Source = source.at(version=dataset.as_of.version, timestamp=dataset.as_of.utc())
-    return travelled
+    return source.at(version=dataset.as_of.version, timestamp=dataset.as_of.utc())
 
 
 DELTA = DeltaKind()
