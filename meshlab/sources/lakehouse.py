@@ -115,6 +115,7 @@ class LakehouseSource(Source):
     """
 
     travels = True
+    text_dates = True  # dates kept as text are parsed when read, as from parquet files
     #: the table format, for messages: "Delta", "Iceberg"
     table_format = "lakehouse"
     #: what a version is called in messages: "version", "snapshot"
