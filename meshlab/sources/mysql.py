@@ -196,7 +196,9 @@ class MysqlSource(DatabaseSource):
                 handle.check()
                 if expect is not None:
                     self.verify(_arrow(connection, self.columns_sql()), expect)
-                with handle.statement(self.statement_label(), lambda: self._kill(connection.thread_id())):
+                # Its id is read now: mysqlclient refuses any call on a connection busy in another thread.
+                connection_id = connection.thread_id()
+                with handle.statement(self.statement_label(), lambda: self._kill(connection_id)):
                     return _arrow(connection, sql)
             finally:
                 connection.close()
@@ -214,12 +216,14 @@ class MysqlSource(DatabaseSource):
             error = SourceTimeoutError(
                 error.dataset, error.server, "the statement ran past the query's time limit (timeout=); it was cancelled"
             )
-        elif code in (2002, 2003, 2013) and ("timed out" in str(exc).lower() or "(110)" in str(exc)):
+        elif code in (2002, 2003) and ("timed out" in str(exc).lower() or "(110)" in str(exc)):
             error = SourceTimeoutError(
                 error.dataset,
                 error.server,
                 f"no connection to {self.location()} within {seconds_text(self.limits.connect)} (timeouts.connect)",
             )
+        elif code in (2002, 2003):  # the server's own text names the host only
+            error = type(error)(error.dataset, error.server, f"cannot connect to {self.location()}: {exc.args[-1]}")
         secret = self._login()[1]
         if secret and secret in error.reason:  # never show a password
             error = type(error)(error.dataset, error.server, error.reason.replace(secret, "***"))
