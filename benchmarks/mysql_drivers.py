@@ -11,7 +11,10 @@ columns (BIGINT, DECIMAL(15,2), DATE, VARCHAR(40)) and, for each driver installe
 * time limit: whether ``SET STATEMENT max_statement_time=1 FOR ...`` (MariaDB's server-side
   statement limit) goes through the driver and stops a long statement.
 
-Usage: ``python benchmarks/mysql_drivers.py [--rows 1000000] [--repeat 3]`` with the candidates
+The row ``meshlab (mysqlclient)`` is how :class:`meshlab.sources.mysql.MysqlSource` reads: mysqlclient
+handing decimals and dates over as text, which Arrow parses a column at a time.
+
+Usage: ``PYTHONPATH=. python benchmarks/mysql_drivers.py [--rows 1000000] [--repeat 3]`` with the candidates
 installed (``pip install pymysql mysqlclient mysql-connector-python connectorx``; mysqlclient
 builds from source: ``apt-get install libmariadb-dev pkg-config``). mysql-connector-python runs pure
 Python (``use_pure=True``): its C extension needs OpenSSL 3.2, newer than Debian 12 has.
@@ -35,9 +38,7 @@ import pyarrow as pa
 from support.mariadb_server import start_mariadb
 
 USER, PASSWORD, DATABASE = "bench", "bench-pw", "bench"
-SCHEMA = pa.schema(
-    [("id", pa.int64()), ("amount", pa.decimal128(15, 2)), ("day", pa.date32()), ("note", pa.string())]
-)
+SCHEMA = pa.schema([("id", pa.int64()), ("amount", pa.decimal128(15, 2)), ("day", pa.date32()), ("note", pa.string())])
 LONG = "SELECT count(*) AS n FROM big a, big b, big c WHERE a.id + b.id + c.id < 0"  # hours unless stopped
 
 
@@ -58,33 +59,59 @@ def dbapi_arrow(cursor: Any, sql: str) -> pa.Table:
     rows = cursor.fetchall()
     names = [d[0] for d in cursor.description]
     columns = list(zip(*rows)) if rows else [()] * len(names)
-    return pa.table([pa.array(c, type=SCHEMA.field(n).type if n in SCHEMA.names else None) for n, c in zip(names, columns)], names=names)
+    return pa.table(
+        [pa.array(c, type=SCHEMA.field(n).type if n in SCHEMA.names else None) for n, c in zip(names, columns)],
+        names=names,
+    )
 
 
 def pymysql_connect(port: int, timeout: float = 10):
     import pymysql
 
-    return pymysql.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DATABASE, connect_timeout=timeout)
+    return pymysql.connect(
+        host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DATABASE, connect_timeout=timeout
+    )
 
 
 def mysqlclient_connect(port: int, timeout: float = 10):
     import MySQLdb
 
-    return MySQLdb.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DATABASE, connect_timeout=int(timeout))
+    return MySQLdb.connect(
+        host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DATABASE, connect_timeout=int(timeout)
+    )
 
 
 def connector_connect(port: int, timeout: float = 10):
     import mysql.connector
 
     return mysql.connector.connect(
-        host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DATABASE, connection_timeout=int(timeout), use_pure=True
+        host="127.0.0.1",
+        port=port,
+        user=USER,
+        password=PASSWORD,
+        database=DATABASE,
+        connection_timeout=int(timeout),
+        use_pure=True,
     )
+
+
+def meshlab_connect(port: int, timeout: float = 10):
+    """mysqlclient as :class:`meshlab.sources.mysql.MysqlSource` opens it: decimals and dates as text."""
+    import MySQLdb
+
+    from meshlab.sources.mysql import text_conversions
+
+    return MySQLdb.connect(
+        host="127.0.0.1", port=port, user=USER, password=PASSWORD, database=DATABASE,
+        connect_timeout=int(timeout), conv=text_conversions(), charset="utf8mb4",
+    )  # fmt: skip
 
 
 DBAPI: dict[str, tuple[str, Callable[..., Any], Callable[[Any], int]]] = {
     "pymysql": ("pymysql", pymysql_connect, lambda c: c.thread_id()),
     "mysqlclient": ("MySQLdb", mysqlclient_connect, lambda c: c.thread_id()),
     "mysql-connector-python": ("mysql.connector", connector_connect, lambda c: c.connection_id),
+    "meshlab (mysqlclient)": ("meshlab", meshlab_connect, lambda c: c.thread_id()),
 }
 
 
@@ -97,6 +124,17 @@ def connectorx_fetch(port: int, sql: str) -> pa.Table:
 def fetcher(name: str, port: int) -> Callable[[str], pa.Table]:
     if name == "connectorx":
         return lambda sql: connectorx_fetch(port, sql)
+    if name == "meshlab (mysqlclient)":
+        from meshlab.sources.mysql import _arrow
+
+        def fetch_as_meshlab(sql: str) -> pa.Table:
+            connection = meshlab_connect(port)
+            try:
+                return _arrow(connection, sql)
+            finally:
+                connection.close()
+
+        return fetch_as_meshlab
     _, connect, _ = DBAPI[name]
 
     def fetch(sql: str) -> pa.Table:
@@ -181,7 +219,7 @@ def stopped_by(name: str, port: int, sql: str, stop: Callable[[int, str], None])
 
 def kill_query(port: int) -> Callable[[int, str], None]:
     def stop(connection_id: int, marker: str) -> None:
-        admin = pymysql_connect(port)  # the second connection; any driver would do
+        admin = mysqlclient_connect(port) if importlib.util.find_spec("MySQLdb") else pymysql_connect(port)
         try:
             cursor = admin.cursor()
             deadline = time.monotonic() + 30
@@ -205,6 +243,8 @@ def main() -> None:
     names = [n for n, (module, *_rest) in DBAPI.items() if importlib.util.find_spec(module.split(".")[0])]
     if importlib.util.find_spec("connectorx"):
         names.append("connectorx")
+    if not importlib.util.find_spec("MySQLdb"):
+        names.remove("meshlab (mysqlclient)")
     with start_mariadb(log_statements=False) as server:
         server.create_user(USER, PASSWORD, DATABASE)
         server.load_frame(DATABASE, "big", rows_frame(args.rows), {"note": "VARCHAR(40)", "amount": "DECIMAL(15,2)"})
@@ -215,7 +255,9 @@ def main() -> None:
             fetch_s, types = fetch_seconds(fetcher(name, server.port), args.rows, args.repeat)
             refused_s, _ = refused_seconds(name)
             kill_s, kill_note = stopped_by(name, server.port, LONG, kill_query(server.port))
-            limit_s, limit_note = stopped_by(name, server.port, f"SET STATEMENT max_statement_time=1 FOR {LONG}", lambda *_: None)
+            limit_s, limit_note = stopped_by(
+                name, server.port, f"SET STATEMENT max_statement_time=1 FOR {LONG}", lambda *_: None
+            )
             print(
                 f"{name:24} {fetch_s:8.2f} {refused_s:9.3f}  {kill_s:5.2f} s {kill_note[:32]:32}  "
                 f"{limit_s:5.2f} s {limit_note[:40]}  | {types}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -96,7 +97,9 @@ def login(monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
-def mysql_mesh(server, tmp_path, monkeypatch, tables: dict[str, list[dict]], port: int | None = None) -> Mesh:
+def mysql_mesh(
+    server, tmp_path, monkeypatch, tables: dict[str, list[dict]], port: int | None = None, settings: str = ""
+) -> Mesh:
     """A mesh of ``tables`` (name -> contract columns) in ``server``'s shop database.
 
     Until ODCS ``type: mysql`` is registered, the contracts name a postgres server and their
@@ -107,7 +110,7 @@ def mysql_mesh(server, tmp_path, monkeypatch, tables: dict[str, list[dict]], por
     for name, columns in tables.items():
         location = postgres_db(server.host, port or server.port, DATABASE, schema=None, server="shop-db")
         (folder / f"{name}.odcs.yaml").write_text(yaml.safe_dump(contract("ops", name, columns, location, id=name)))
-    (tmp_path / "mesh.yaml").write_text("mesh: m\ndomains: {ops: ops}\n")
+    (tmp_path / "mesh.yaml").write_text(f"mesh: m\ndomains: {{ops: ops}}\n{settings}")
     loaded = load_catalog(str(tmp_path / "mesh.yaml"))
     properties = (("userEnv", USER_ENV), ("passwordEnv", PASSWORD_ENV))
     datasets = [
@@ -179,6 +182,13 @@ def test_md5_in_mysql_is_the_hash_mask_polars_computes(shop):
     assert_frame_equal(in_mysql, in_polars)
 
 
+def test_hash_masks_are_computed_in_mysql_only_where_the_text_agrees(shop):
+    dataset = shop.dataset("ops.typed")
+    source = shop.source(dataset)
+    computed = {n for n in dataset.column_names if source.can_compute(Mask(dataset.column(n), "hash", "pii").to_sql())}
+    assert computed == {"id", "price", "day", "label"}  # not flag (1 vs true), at, clock, ratio
+
+
 # -- pushdown ----------------------------------------------------------------------------------
 def test_columns_filters_and_limit_are_pushed_down(shop, mariadb):
     mark = mariadb.mark()
@@ -209,7 +219,14 @@ def test_ascending_top_n_puts_nulls_where_polars_does(shop):
 
 @pytest.mark.parametrize(
     "where",
-    ["note = 'abc'", "note <> 'abc'", "note IN ('ABC', 'b')", "note LIKE 'a%'", "note > 'Abc'", "note BETWEEN 'a' AND 'b'"],
+    [
+        "note = 'abc'",
+        "note <> 'abc'",
+        "note IN ('ABC', 'b')",
+        "note LIKE 'a%'",
+        "note > 'Abc'",
+        "note BETWEEN 'a' AND 'b'",
+    ],
 )
 def test_string_comparisons_stay_local_and_answer_as_polars(shop, mariadb, where):
     """MySQL compares text ignoring case and trailing spaces: 'abc' = 'ABC ' there, not here."""
@@ -217,7 +234,9 @@ def test_string_comparisons_stay_local_and_answer_as_polars(shop, mariadb, where
     got = shop.sql(f"SELECT id, note FROM ops.orders WHERE {where} ORDER BY id").df
     [sent] = scans_sent(mariadb, mark)
     assert "WHERE" not in sent
-    expected = pl.SQLContext(orders=ORDERS).execute(f"SELECT id, note FROM orders WHERE {where} ORDER BY id", eager=True)
+    expected = pl.SQLContext(orders=ORDERS).execute(
+        f"SELECT id, note FROM orders WHERE {where} ORDER BY id", eager=True
+    )
     assert_frame_equal(got, expected)
     assert got.height > 0
 
@@ -245,7 +264,9 @@ def test_a_wrong_password_names_dataset_and_server_never_the_password(shop, monk
         shop.sql("SELECT id FROM ops.orders")
     assert caught.value.dataset == "ops.orders" and caught.value.server == "shop-db"
     assert "Access denied" in caught.value.reason
-    assert "wrong-Secret-77" not in str(caught.value) and "wrong-Secret-77" not in shop.explain("SELECT id FROM ops.orders")
+    assert "wrong-Secret-77" not in str(caught.value) and "wrong-Secret-77" not in shop.explain(
+        "SELECT id FROM ops.orders"
+    )
 
 
 def test_a_stopped_server_fails_fast(tmp_path, monkeypatch, login):
@@ -259,6 +280,24 @@ def test_a_stopped_server_fails_fast(tmp_path, monkeypatch, login):
     assert caught.value.dataset == "ops.orders" and f"{gone.port}" in caught.value.reason
 
 
+def test_a_server_that_never_answers_is_a_connect_timeout(mariadb, tmp_path, monkeypatch, login):
+    with socket.socket() as silent:  # accepts connections (the kernel does), never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mesh = mysql_mesh(
+            mariadb,
+            tmp_path,
+            monkeypatch,
+            {"orders": ORDER_COLUMNS},
+            silent.getsockname()[1],
+            "timeouts: {connect: 1}\n",
+        )
+        started = time.monotonic()
+        with pytest.raises(SourceTimeoutError, match="no connection to 127.0.0.1:.* within 1 s"):
+            mesh.sql("SELECT id FROM ops.orders")
+    assert time.monotonic() - started < 5
+
+
 def test_a_renamed_column_is_schema_drift(mariadb, tmp_path, monkeypatch, login):
     mariadb.load_frame(DATABASE, "renamed", ORDERS.rename({"note": "remark"}))
     mesh = mysql_mesh(mariadb, tmp_path, monkeypatch, {"renamed": ORDER_COLUMNS})
@@ -269,7 +308,9 @@ def test_a_renamed_column_is_schema_drift(mariadb, tmp_path, monkeypatch, login)
 # -- time limits and cancellation --------------------------------------------------------------
 def running(server, marker: str) -> list[int]:
     """Ids of the server's connections running a statement containing ``marker``."""
-    out = server.execute(f"SELECT id FROM information_schema.processlist WHERE info LIKE '%{marker}%' AND id <> CONNECTION_ID()")
+    out = server.execute(
+        f"SELECT id FROM information_schema.processlist WHERE info LIKE '%{marker}%' AND id <> CONNECTION_ID()"
+    )
     return [int(line) for line in out.split()[1:]]
 
 

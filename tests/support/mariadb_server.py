@@ -199,7 +199,11 @@ def _server_command(root: Path, port: int, as_root: bool, log_statements: bool) 
         "--innodb-doublewrite=0",
         "--skip-log-bin",
         "--max-connections=100",
-        *([f"--general-log=1", f"--general-log-file={root / 'general.log'}", "--log-output=FILE"] if log_statements else []),
+        *(
+            ["--general-log=1", f"--general-log-file={root / 'general.log'}", "--log-output=FILE"]
+            if log_statements
+            else []
+        ),
         *(["--user=root"] if as_root else []),
     ]
 
