@@ -8,25 +8,21 @@ import os
 import socket
 import threading
 import time
-from dataclasses import replace
 from decimal import Decimal
 
 import polars as pl
 import pytest
 import yaml
 from polars.testing import assert_frame_equal
-from support.contracts import column, contract, postgres_db
+from support.contracts import column, contract, mysql_db
 from support.mariadb_server import start_mariadb, unavailable_reason
 
-import meshlab.sources
+import meshlab
 from meshlab.cancel import QueryHandle
-from meshlab.catalog import Catalog, load_catalog
-from meshlab.catalog.servers import Server
 from meshlab.errors import QueryCancelledError, SchemaDriftError, SourceError, SourceTimeoutError
 from meshlab.governance.masks import Mask
-from meshlab.governance.policy import policy_of
 from meshlab.mesh import Mesh
-from meshlab.sources.mysql import MysqlSource, mysql_dtype
+from meshlab.sources.mysql import mysql_dtype
 
 pytestmark = pytest.mark.mysql
 
@@ -100,27 +96,15 @@ def login(monkeypatch):
 def mysql_mesh(
     server, tmp_path, monkeypatch, tables: dict[str, list[dict]], port: int | None = None, settings: str = ""
 ) -> Mesh:
-    """A mesh of ``tables`` (name -> contract columns) in ``server``'s shop database.
-
-    Until ODCS ``type: mysql`` is registered, the contracts name a postgres server and their
-    datasets are moved to a mysql one here; the source kind is registered for the test only.
-    """
+    """A mesh of ``tables`` (name -> contract columns) in ``server``'s shop database (ODCS ``type: mysql``)."""
     folder = tmp_path / "ops"
     folder.mkdir(exist_ok=True)
     for name, columns in tables.items():
-        location = postgres_db(server.host, port or server.port, DATABASE, schema=None, server="shop-db")
+        location = mysql_db(server.host, port or server.port, DATABASE, server="shop-db", user_env=USER_ENV,
+                            password_env=PASSWORD_ENV)  # fmt: skip
         (folder / f"{name}.odcs.yaml").write_text(yaml.safe_dump(contract("ops", name, columns, location, id=name)))
     (tmp_path / "mesh.yaml").write_text(f"mesh: m\ndomains: {{ops: ops}}\n{settings}")
-    loaded = load_catalog(str(tmp_path / "mesh.yaml"))
-    properties = (("userEnv", USER_ENV), ("passwordEnv", PASSWORD_ENV))
-    datasets = [
-        replace(d, server=Server(name="shop-db", type="mysql", host=server.host, port=port or server.port,
-                                 database=DATABASE, properties=properties))
-        for d in loaded.datasets
-    ]  # fmt: skip
-    monkeypatch.setitem(meshlab.sources.SOURCE_TYPES, "mysql", MysqlSource)
-    catalog = Catalog(loaded.manifest, datasets, loaded.errors, loaded.warnings)
-    return Mesh(catalog, policy_of(catalog))
+    return meshlab.connect(tmp_path / "mesh.yaml")
 
 
 def scans_sent(server, mark: int) -> list[str]:

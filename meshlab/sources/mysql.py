@@ -28,11 +28,13 @@ import pyarrow as pa
 from sqlglot import exp
 
 from meshlab.cancel import QueryHandle
+from meshlab.catalog.contract import Dataset
 from meshlab.errors import MeshError, SourceTimeoutError
 from meshlab.limits import seconds_text, with_retries
-from meshlab.sources.base import Pushdown
+from meshlab.sources.base import Pushdown, Source
 from meshlab.sources.database import PORTABLE_NODES, RANGE_COMPARISONS, DatabaseSource
 from meshlab.sources.drift import check_drift
+from meshlab.sources.spi import SourceContext, SourceKind
 
 DEFAULT_PORT = 3306
 # Comparisons whose answer follows the column's collation.
@@ -148,7 +150,7 @@ class MysqlSource(DatabaseSource):
     def _connect(self, handle: QueryHandle | None = None):
         """A connection within ``limits.connect``; the query's remaining time becomes the
         server's statement time limit (MariaDB ``max_statement_time``, MySQL ``max_execution_time``)."""
-        import MySQLdb  # type: ignore[import-untyped]
+        import MySQLdb
 
         server, (user, password) = self.dataset.server, self._login()
         remaining = handle.remaining() if handle is not None else None
@@ -199,7 +201,7 @@ class MysqlSource(DatabaseSource):
         types = [str(t or "") for t in columns.column("type").to_pylist()]
         logical = {c.name: c.logical_type for c in self.dataset.columns}
         found = {n: (t, mysql_dtype(t, logical.get(n))) for n, t in zip(names, types)}
-        check_drift(self.dataset, self.server_label, self.table_label(), found, expect, self.dialect)
+        check_drift(self, self.table_label(), found, expect)
 
     def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:
         """Run ``sql``; a cancel of ``handle`` sends ``KILL QUERY`` from a second connection.
@@ -273,7 +275,7 @@ _DAY = datetime.timedelta(days=1)
 
 def text_conversions() -> dict:
     """mysqlclient's conversions, less those of the types Arrow parses from text."""
-    import MySQLdb.converters  # type: ignore[import-untyped]
+    import MySQLdb.converters
 
     return {k: v for k, v in MySQLdb.converters.conversions.items() if k not in _AS_TEXT}
 
@@ -335,3 +337,20 @@ def _parsed_one(value: str | None, kind: pa.DataType):
         return None if value is None else pa.scalar(value).cast(kind).as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+
+
+class MysqlKind(SourceKind):
+    """A MySQL or MariaDB table: ``type: mysql`` (or ``mariadb``) with host, port (3306), database;
+    login from the environment variables the ``userEnv`` / ``passwordEnv`` custom properties name."""
+
+    name = "mysql"
+    server_types = ("mysql", "mariadb")
+    engines = ("mysql", "mariadb")
+    required = ("host", "database")
+    location_is_path = False
+
+    def open(self, dataset: Dataset, context: SourceContext) -> Source:
+        return MysqlSource(dataset)
+
+
+KIND = MysqlKind()

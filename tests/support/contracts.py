@@ -112,6 +112,22 @@ def postgres_db(
     return found
 
 
+def mysql_db(
+    host: str,
+    port: int,
+    database: str,
+    server: str = "mysql",
+    user_env: str | None = None,
+    password_env: str | None = None,
+) -> dict:
+    """A MySQL/MariaDB database; the login comes from the environment variables named."""
+    found: dict[str, Any] = {"server": server, "type": "mysql", "host": host, "port": port, "database": database}
+    properties = [{"property": k, "value": v} for k, v in (("userEnv", user_env), ("passwordEnv", password_env)) if v]
+    if properties:
+        found["customProperties"] = properties
+    return found
+
+
 # -- contracts ---------------------------------------------------------------------------------
 def contract(
     domain: str | None,
