@@ -8,7 +8,7 @@ DEMO_DIR ?= demo
 PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
-.PHONY: install demo lab check test bench clean postgres spark-deps bench-streaming bench-object-stores browser-under-load
+.PHONY: install demo lab check test bench clean postgres mariadb mysql-build spark-deps bench-streaming bench-object-stores browser-under-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ $(VENV)/.build-tools: $(BIN)/python
 # The JupyterLab extension (labextension/, TypeScript) is built with jlpm into meshlab/labextension/,
 # which the wheel carries; the editable install links it into the venv. Needs Node.js >= 20.
 # The build hook finds the bundle up to date (jlpm must be on PATH for its check).
-$(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools | meshlab/labextension/package.json
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools tests/plugins/meshlab-arrow-ipc/pyproject.toml \
+		| meshlab/labextension/package.json mysql-build
 	rm -rf $(VENV)/share/jupyter/labextensions/meshlab  # pip writes shared data through develop's symlink
+	rm -f meshlab/labextension/install.json  # written by develop; the wheel adds its own
 	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast,check]"
+	# A source kind from outside meshlab (the SPI's proof, tests/test_source_conformance.py).
+	$(BIN)/pip install --quiet --no-deps -e tests/plugins/meshlab-arrow-ipc
 	$(IN_VENV) $(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix meshlab >/dev/null 2>&1
 	touch $@
@@ -72,6 +76,18 @@ spark-deps:
 postgres:
 	@command -v initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# The MariaDB server the tests start a throwaway instance of (tests/support/mariadb_server.py).
+mariadb:
+	@command -v mariadb-install-db >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; }
+
+# mysqlclient (type: mysql) has no Linux wheel: pip builds it against libmariadb's headers.
+mysql-build:
+	@{ dpkg -s libmariadb-dev >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 && command -v gcc >/dev/null 2>&1; } || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libmariadb-dev pkg-config build-essential >/dev/null; \
+	    else echo "note: type: mysql needs mysqlclient, built against libmariadb-dev (as root: apt-get install" \
+	    "libmariadb-dev pkg-config build-essential)" >&2; fi; }
+
 $(DEMO_DIR)/mesh.yaml: $(VENV)/.installed
 	$(BIN)/meshlab demo $(DEMO_DIR) --scale $(SCALE)
 
@@ -101,8 +117,8 @@ check: install
 	$(BIN)/mypy
 	cd labextension && $(JLPM) typecheck
 
-test: check postgres
-	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+test: check postgres mariadb
+	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_MYSQL=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 # TPC-H side by side: meshlab, hand-written Polars, DuckDB and the naive notebook approach, layouts P and F
 # (docs/benchmarks/tpch-sf1.md). BENCH_SCALE=0.1|1|3, BENCH_REPEAT=N; data is cached under .benchdata/.
