@@ -89,6 +89,14 @@ def sqlite_db(path: str, server: str = "db", driver: str | None = None, custom: 
     return found
 
 
+def duckdb_db(path: str, server: str = "duckdb", schema: str | None = None) -> dict:
+    """A DuckDB file (ODCS ``type: duckdb``): ``database`` is its path, relative to the contract's folder."""
+    found: dict[str, Any] = {"server": server, "type": "duckdb", "database": str(path)}
+    if schema is not None:
+        found["schema"] = schema
+    return found
+
+
 def postgres_db(
     host: str,
     port: int,
