@@ -72,6 +72,55 @@ CONDITIONS: dict[int, dict[str, list[str | None]]] = {
 }
 
 
+_Q19_QUANTITY = "(l_quantity BETWEEN 1 AND 11 OR l_quantity BETWEEN 10 AND 20 OR l_quantity BETWEEN 20 AND 30)"
+# lineitem's single-table conditions, by query (one per reference), from the TPC-H text:
+# what a source holding lineitem must send at least (benchmarks/lakehouse_sources.py).
+LINEITEM: dict[int, list[str | None]] = {
+    1: ["l_shipdate <= DATE '1998-09-02'"],
+    2: [],
+    3: ["l_shipdate > DATE '1995-03-15'"],
+    4: ["l_commitdate < l_receiptdate"],
+    5: [ALL],
+    6: ["l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01' AND l_discount BETWEEN 0.05 AND 0.07 "
+        "AND l_quantity < 24"],
+    7: ["l_shipdate BETWEEN DATE '1995-01-01' AND DATE '1996-12-31'"],
+    8: [ALL],
+    9: [ALL],
+    10: ["l_returnflag = 'R'"],
+    11: [],
+    12: ["l_shipmode IN ('MAIL', 'SHIP') AND l_commitdate < l_receiptdate AND l_shipdate < l_commitdate "
+         "AND l_receiptdate >= DATE '1994-01-01' AND l_receiptdate < DATE '1995-01-01'"],
+    13: [],
+    14: ["l_shipdate >= DATE '1995-09-01' AND l_shipdate < DATE '1995-10-01'"],
+    15: ["l_shipdate >= DATE '1996-01-01' AND l_shipdate < DATE '1996-04-01'"] * 2,
+    16: [],
+    17: [ALL, ALL],
+    18: [ALL, ALL],
+    19: [f"l_shipmode IN ('AIR', 'AIR REG') AND l_shipinstruct = 'DELIVER IN PERSON' AND {_Q19_QUANTITY}"],
+    20: ["l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'"],
+    21: ["l_receiptdate > l_commitdate", ALL, "l_receiptdate > l_commitdate"],
+    22: [],
+}  # fmt: skip
+
+
+def conditions_of(number: int, table: str) -> list[str | None]:
+    """The single-table conditions of each reference of ``table`` in query ``number``."""
+    if table == "lineitem":
+        return LINEITEM[number]
+    return CONDITIONS[number].get(table, [])
+
+
+def needed_table_rows(raw: Path, number: int, table: str) -> int:
+    """Rows of ``table`` meeting any of its references' conditions in query ``number``
+    (0 when the query does not read it), counted by DuckDB over the plain parquet."""
+    conditions = conditions_of(number, table)
+    if not conditions:
+        return 0
+    where = "" if ALL in conditions else " WHERE " + " OR ".join(f"({c})" for c in conditions)
+    sql = f"SELECT count(*) FROM read_parquet('{raw / f'{table}.parquet'}'){where}"
+    return int(duckdb.connect().sql(sql).fetchall()[0][0])
+
+
 # Foreign keys between tables of one database: a join pushed down follows them.
 JOIN_KEYS = {
     frozenset({"customer", "orders"}): "c_custkey = o_custkey",

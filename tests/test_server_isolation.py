@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,10 +25,12 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import psycopg
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
+from support.lakehouse import write_delta_history, write_iceberg_history
 from test_server import contract, write_yaml
 
 import meshlab
@@ -60,11 +63,30 @@ def outside(tmp_path_factory) -> Path:
     with sqlite3.connect(folder / "other.sqlite") as db:
         db.execute("CREATE TABLE secrets (id INTEGER, secret TEXT)")
         db.execute("INSERT INTO secrets VALUES (1, 'outside-secret-7731')")
+    secrets = pl.DataFrame({"id": [1], "secret": ["outside-secret-7731"]})
+    with duckdb.connect(str(folder / "other.duckdb")) as db:
+        db.execute("CREATE TABLE secrets AS SELECT * FROM secrets")
+    write_delta_history(folder / "secrets_delta", [secrets])
+    write_iceberg_history(folder / "warehouse", f"sqlite:///{folder}/catalog.db", "leak.secrets", [secrets])
     return folder
 
 
 def _csv(path: str) -> dict:
     return {"server": "files", "type": "local", "format": "csv", "path": path}
+
+
+def _iceberg_catalog(uri: str) -> dict:
+    properties = [{"property": "catalog", "value": uri}, {"property": "table", "value": "leak.secrets"}]
+    return {"server": "lake", "type": "local", "format": "iceberg", "customProperties": properties}
+
+
+def _copied_metadata(outside: Path, data: Path) -> Path:
+    """The outside Iceberg table's current metadata file, copied into the mesh's data folder."""
+    newest = max((outside / "warehouse").glob("**/metadata/*.metadata.json"), key=lambda p: p.stat().st_mtime)
+    copy = data / "secrets-iceberg" / "metadata" / newest.name
+    copy.parent.mkdir(parents=True)
+    shutil.copy(newest, copy)
+    return copy
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +121,24 @@ def mesh_path(tmp_path_factory, postgres_server, outside) -> Path:
         "outside_csv": (_csv(str(outside / "secrets.csv")), secret_cols),
         "outside_db": ({"server": "db", "type": "sqlite", "path": str(outside / "other.sqlite")}, secret_cols),
         "url_scheme": (_csv("file:///etc/passwd"), [{"name": "root", "logicalType": "string"}]),
+        "outside_duckdb": ({"server": "db", "type": "duckdb", "database": str(outside / "other.duckdb")}, secret_cols),
+        "outside_delta": (
+            {"server": "lake", "type": "local", "format": "delta", "path": str(outside / "secrets_delta")},
+            secret_cols,
+        ),
+        "outside_iceberg_catalog": (_iceberg_catalog(f"sqlite:///{outside}/catalog.db"), secret_cols),
+        # The table's metadata file is inside the mesh; the data files it names are not.
+        "iceberg_files_outside": (
+            {"server": "lake", "type": "local", "format": "iceberg", "path": str(_copied_metadata(outside, data))},
+            secret_cols,
+        ),
     }
     domains = root / "domains"
     write_yaml(domains / "lake" / "plays.odcs.yaml", contract("lake", "plays", [lake], plays_cols))
     write_yaml(domains / "pg" / "slow.odcs.yaml", contract("pg", SLOW_VIEW, [slow], id_col))
     for name, (server, columns) in leaks.items():
         document = contract("leak", name, [server], columns)
-        document["schema"][0]["physicalName"] = "secrets" if name == "outside_db" else name
+        document["schema"][0]["physicalName"] = "secrets" if name in ("outside_db", "outside_duckdb") else name
         write_yaml(domains / "leak" / f"{name}.odcs.yaml", document)
     manifest = {
         "mesh": "isolated",
@@ -243,7 +276,10 @@ def meshlab_app(jp_serverapp):
 
 
 # -- confinement -------------------------------------------------------------------------
-LEAKS = ("passwd", "linked", "via_folder_link", "outside_csv", "outside_db", "url_scheme")
+LEAKS = (
+    "passwd", "linked", "via_folder_link", "outside_csv", "outside_db", "url_scheme",
+    "outside_duckdb", "outside_delta", "outside_iceberg_catalog", "iceberg_files_outside",
+)  # fmt: skip
 
 
 @pytest.mark.attack
@@ -281,7 +317,8 @@ async def test_files_inside_the_mesh_are_read(jp_fetch):
 
 @pytest.mark.parametrize("extra_options", [{"allowed_roots": ["OUTSIDE"]}])
 async def test_allowed_roots_admit_an_operators_folder(jp_fetch):
-    for name in ("outside_csv", "outside_db", "via_folder_link"):
+    for name in ("outside_csv", "outside_db", "via_folder_link", "outside_duckdb", "outside_delta",
+                 "outside_iceberg_catalog", "iceberg_files_outside"):  # fmt: skip
         code, sample = await fetch(jp_fetch, "meshlab", "api", "datasets", f"leak.{name}", "sample")
         assert code == 200, sample
         assert sample["rows"] == [[1, "outside-secret-7731"]]

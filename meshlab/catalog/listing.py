@@ -22,7 +22,7 @@ def dataset_table(datasets: list[Dataset], checks: dict | None = None) -> pl.Dat
                 "title": d.title,
                 "owner": d.owner,
                 "status": d.status,
-                "server": d.server.type if d.queryable else f"{d.server.type} (not queryable here)",
+                "server": _server_label(d),
                 "columns": len(d.columns),
                 "description": d.description,
             }
@@ -46,3 +46,13 @@ def _freshness(status) -> str | None:
         return None
     verdict = "fresh" if fresh.status == "passed" else "STALE" if fresh.status == "failed" else "unknown"
     return f"{verdict}: {fresh.age} old (at most {fresh.max_age})" if fresh.age else verdict
+
+
+def _server_label(dataset: Dataset) -> str:
+    """The server type; a table format read on a file server says so (``delta on local``)."""
+    server = dataset.server
+    if not dataset.queryable:
+        return f"{server.type} (not queryable here)"
+    if server.kind not in (None, "files", server.type):
+        return f"{server.kind} on {server.type}"
+    return server.type

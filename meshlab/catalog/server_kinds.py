@@ -21,7 +21,10 @@ import functools
 import importlib.metadata
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meshlab.catalog.servers import Server
 
 ENTRY_POINT_GROUP = "meshlab.sources"
 #: server fields any kind may show (sidebar, catalog API): never a host, a port or a credential
@@ -65,6 +68,11 @@ class ServerKind:
 
     def shows_location(self) -> bool:
         return self.location_is_path
+
+    def read_locations(self, server: Server, contract_path: str) -> tuple[str, ...]:
+        """Every place (path or URL) reading a dataset of ``server`` touches before its data files:
+        what server mode confines (:mod:`meshlab.jupyter.server.confinement`). Named, never opened."""
+        return (server.path,) if self.location_is_path and server.path else ()
 
 
 class NoKindsError(RuntimeError):

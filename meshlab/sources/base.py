@@ -255,6 +255,11 @@ class Source:
         """How Spark's JDBC reader reaches it (with :attr:`spark_read` ``jdbc``)."""
         return None
 
+    def data_files(self) -> list[str]:
+        """Files the source reads beyond its kind's :meth:`~ServerKind.read_locations` (those a
+        table's log names), for server mode's confinement; none by default."""
+        return []
+
     def history(self) -> list[TableVersion]:
         """The table's versions, oldest first (a source that :attr:`travels`)."""
         raise TimeTravelError(self.dataset.address, self.server_label, f"a {self.kind} source keeps no versions")

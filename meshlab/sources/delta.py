@@ -122,6 +122,10 @@ class DeltaSource(LakehouseSource):
         files = self.guarded(table.file_uris, "list the files of")
         return prune_files(predicates, files, lambda sql: table.file_uris(file_pruning_predicate=sql))
 
+    def data_files(self) -> list[str]:
+        files: list[str] = self.guarded(self.table().file_uris, "list the files of")
+        return files
+
     def add_actions(self) -> pl.DataFrame:
         """The log's add actions of the version read: path, size_bytes, num_records, partition values, stats."""
         return self.guarded(lambda: pl.DataFrame(self.table().get_add_actions(flatten=True)), "read the log of")

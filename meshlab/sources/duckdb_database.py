@@ -43,6 +43,7 @@ from sqlglot import exp
 
 from meshlab.cancel import TIMEOUT, QueryHandle
 from meshlab.catalog.contract import Dataset
+from meshlab.catalog.servers import Server
 from meshlab.catalog.types import TYPES, decimal_dtype
 from meshlab.errors import MeshError, SourceError
 from meshlab.sources.base import Source
@@ -98,10 +99,8 @@ def duckdb_dtype(declared: str) -> pl.DataType:
 
 def database_path(dataset: Dataset) -> str:
     """The server's ``database`` file; a relative path is resolved against the contract's folder."""
-    database = dataset.server.database or ""
-    if not database or "://" in database or posixpath.isabs(database) or database.startswith(":"):
-        return database
-    return posixpath.normpath(posixpath.join(posixpath.dirname(dataset.contract_path), database))
+    found = KIND.read_locations(dataset.server, dataset.contract_path)
+    return found[0] if found else ""
 
 
 class DuckdbSource(DatabaseSource):
@@ -290,6 +289,12 @@ class DuckdbKind(SourceKind):
 
     def open(self, dataset: Dataset, context: SourceContext) -> Source:
         return DuckdbSource(dataset)
+
+    def read_locations(self, server: Server, contract_path: str) -> tuple[str, ...]:
+        database = server.database or ""
+        if not database or "://" in database or posixpath.isabs(database) or database.startswith(":"):
+            return (database,) if database else ()
+        return (posixpath.normpath(posixpath.join(posixpath.dirname(contract_path), database)),)
 
 
 KIND = DuckdbKind()

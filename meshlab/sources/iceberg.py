@@ -234,7 +234,12 @@ class IcebergSource(LakehouseSource):
 
         return self.guarded(read, "read the schema of")
 
-    def data_files(self, row_filter: str | None = None) -> list[Any]:
+    def data_files(self) -> list[str]:
+        """The metadata file, and the data files of the snapshot read."""
+        planned = self.guarded(self.planned_files, "plan the files of")
+        return [self.table().metadata_location, *(f.file_path for f in planned)]
+
+    def planned_files(self, row_filter: str | None = None) -> list[Any]:
         """PyIceberg's planned data files of the snapshot read (those ``row_filter`` may match)."""
         snapshot_id = self.resolved_version()
         if snapshot_id is None:
@@ -243,8 +248,8 @@ class IcebergSource(LakehouseSource):
         return [task.file for task in scan.plan_files()]
 
     def prune(self, predicates: list[str]) -> FilePruning:
-        files = [f.file_path for f in self.guarded(self.data_files, "plan the files of")]
-        return prune_files(predicates, files, lambda sql: [f.file_path for f in self.data_files(sql)])
+        files = [f.file_path for f in self.guarded(self.planned_files, "plan the files of")]
+        return prune_files(predicates, files, lambda sql: [f.file_path for f in self.planned_files(sql)])
 
     def estimate_rows(self) -> int | None:
         """Rows of the snapshot read, from its summary's ``total-records``."""
@@ -263,7 +268,9 @@ class IcebergSource(LakehouseSource):
         try:
             schema = self.table().schema()
             ids = {schema.find_field(name).field_id for name in columns}
-            sizes = (size for f in self.data_files() for field, size in (f.column_sizes or {}).items() if field in ids)
+            sizes = (
+                size for f in self.planned_files() for field, size in (f.column_sizes or {}).items() if field in ids
+            )
             return int(sum(sizes))
         except (SourceError, ValueError, OSError):
             return None

@@ -8,9 +8,12 @@ catalogued, and a query of it says what to install.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from meshlab.catalog.contract import Dataset
+from meshlab.catalog.servers import Server
 from meshlab.errors import SourceError
 from meshlab.sources.base import Source
 from meshlab.sources.spi import SourceContext, SourceKind
@@ -18,6 +21,7 @@ from meshlab.sources.spi import SourceContext, SourceKind
 if TYPE_CHECKING:
     from meshlab.sources.lakehouse import LakehouseSource
 
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: where object-store tables live: the file server types
 LAKE_SERVER_TYPES = ("local", "s3", "gcs", "azure", "file")
 
@@ -60,6 +64,18 @@ class IcebergKind(SourceKind):
             return None
         return "an iceberg server needs a path (a metadata file or the table's folder) or catalog and table properties"
 
+    def read_locations(self, server: Server, contract_path: str) -> tuple[str, ...]:
+        """The table's path, or its catalog's SQLite file and warehouse (``${VAR}`` expanded;
+        one unset stays as written, and is refused as a relative path)."""
+        found = [server.path] if server.path else []
+        catalog = server.property("catalog") or ""
+        if catalog.startswith("sqlite:///"):
+            found.append(_expanded(catalog.removeprefix("sqlite:///")))
+        warehouse = server.property("warehouse")
+        if warehouse:
+            found.append(_expanded(warehouse))
+        return tuple(found)
+
     def open(self, dataset: Dataset, context: SourceContext) -> Source:
         try:
             from meshlab.sources.iceberg import IcebergSource
@@ -67,6 +83,10 @@ class IcebergKind(SourceKind):
             raise _missing(dataset, "PyIceberg (pip install 'meshlab[lakehouse]')", exc) from None
         source = IcebergSource(dataset, context.storage_options(dataset.server.path or ""))
         return _travelled(source, dataset)
+
+
+def _expanded(text: str) -> str:
+    return _VARIABLE.sub(lambda m: os.environ.get(m.group(1), m.group(0)), text)
 
 
 def _travelled(source: LakehouseSource, dataset: Dataset) -> Source:

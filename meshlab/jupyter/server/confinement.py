@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterable
 
 from meshlab.catalog import Dataset
+from meshlab.catalog.server_kinds import kind_named
 from meshlab.errors import MeshError
 
 #: schemes whose files are not on the server's disk
@@ -70,10 +71,30 @@ class Confinement:
         return self._inside(os.path.realpath(path), self.roots)
 
     def check(self, dataset: Dataset) -> None:
-        """Raise :class:`ConfinementError` when ``dataset`` would read outside the roots."""
-        location = dataset.server.path
-        if not location or dataset.server.type in ("postgres", "postgresql"):
+        """Raise :class:`ConfinementError` when ``dataset`` would read outside the roots.
+
+        The places are those its source kind names (:meth:`ServerKind.read_locations`: a
+        file, a glob, a folder, a database file, a table's catalog); a kind that cannot
+        be told is refused.
+        """
+        kind = kind_named(dataset.server.kind)
+        if kind is None:
+            if dataset.queryable:
+                self._refuse(dataset, f"no registered source kind '{dataset.server.kind}' says what it reads")
             return
+        for location in kind.read_locations(dataset.server, dataset.contract_path):
+            self._check_location(dataset, location)
+
+    def check_files(self, dataset: Dataset, files: Iterable[str]) -> None:
+        """Refuse when one of ``files`` (the data files a table's log names) is local and outside the roots."""
+        for found in files:
+            protocol = _protocol(found)
+            if protocol in REMOTE_PROTOCOLS:
+                continue
+            if protocol not in LOCAL_PROTOCOLS or not self.allows(found.split("://", 1)[-1]):
+                self._refuse(dataset, self._outside("through a file its table's log names"))
+
+    def _check_location(self, dataset: Dataset, location: str) -> None:
         protocol = _protocol(location)
         if "::" in location or (protocol not in REMOTE_PROTOCOLS and protocol not in LOCAL_PROTOCOLS):
             self._refuse(dataset, f"the location scheme '{protocol}' is not allowed in server mode")

@@ -88,7 +88,9 @@ class ServerMesh(Mesh):
     def source(self, dataset: Dataset) -> Source:
         # Checked on every use, not once: a file or link may change after loading.
         self.confinement.check(dataset)
-        return super().source(dataset)
+        source = super().source(dataset)
+        self.confinement.check_files(dataset, source.data_files())
+        return source
 
 
 def mesh_root(path: str) -> str:
