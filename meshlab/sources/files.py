@@ -56,6 +56,13 @@ def _with_partitions(frames: list[pl.LazyFrame], paths: list[str]) -> pl.LazyFra
     return pl.concat(tagged, how="diagonal_relaxed")
 
 
+def _ndjson_readable(dtype: pl.DataType) -> pl.DataType:
+    """A type Polars' NDJSON reader builds, for a column the contract types ``dtype``."""
+    if isinstance(dtype, pl.Time):
+        return pl.String()
+    return pl.Float64() if isinstance(dtype, pl.Decimal) else dtype
+
+
 class FileSource(Source):
     """One dataset stored as files of one format."""
 
@@ -183,9 +190,10 @@ class FileSource(Source):
                 try_parse_dates=False,
                 storage_options=self.polars_options(target),
             )
-        # Polars 2.1's NDJSON reader panics on a Time override: read the text, the contract cast parses it.
-        text_times = {name: pl.String() if isinstance(dtype, pl.Time) else dtype for name, dtype in overrides.items()}
-        return pl.scan_ndjson(target, schema_overrides=text_times, storage_options=self.polars_options(target))
+        # Polars 2.1's NDJSON reader panics on a Time override (read the text: the contract cast parses
+        # it) and builds no Decimal from a JSON number (read a float: the contract cast rounds it to scale).
+        readable = {name: _ndjson_readable(dtype) for name, dtype in overrides.items()}
+        return pl.scan_ndjson(target, schema_overrides=readable, storage_options=self.polars_options(target))
 
     def _read_skipping(self, target) -> pl.LazyFrame:
         """A CSV read row by row, without the rows that do not fit the contract (counted in ``skipped``).

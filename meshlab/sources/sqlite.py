@@ -43,6 +43,7 @@ NUMERIC_STORAGE = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
 # another type (NULLs first, then text) is read again through the standard library's driver.
 BATCH_ROWS = 1 << 16
 TYPE_MISMATCH = "Type mismatch in column"
+ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
 
 
 class StrictSQLite(SQLite):
@@ -79,8 +80,16 @@ class SqliteSource(DatabaseSource):
             stored = (found.physical_type or "").upper() if found else ""
             if found and found.logical_type in ("date", "timestamp") and stored.startswith(NUMERIC_STORAGE):
                 return Pushdown.UNSUPPORTED
+        if any(self._float_arithmetic(node) for node in predicate.find_all(*ARITHMETIC)):
+            return Pushdown.UNSUPPORTED
         # SQLite's LIKE ignores ASCII case: it may return extra rows, never fewer.
         return Pushdown.INEXACT if predicate.find(exp.Like) else Pushdown.EXACT
+
+    def _float_arithmetic(self, node: exp.Expression) -> bool:
+        """Arithmetic SQLite would do in binary floating point, unlike the contract's decimals:
+        on a fractional literal or a ``number`` column (REAL), ``0.06 + 0.01 < 0.07`` there."""
+        fractional = any(not lit.is_int for lit in node.find_all(exp.Literal) if lit.is_number)
+        return fractional or "number" in self._column_kinds(node)
 
     def render(self, select: exp.Select) -> str:
         return select.sql(dialect=StrictSQLite)
