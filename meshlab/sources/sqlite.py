@@ -85,11 +85,12 @@ class SqliteSource(DatabaseSource):
         # SQLite's LIKE ignores ASCII case: it may return extra rows, never fewer.
         return Pushdown.INEXACT if predicate.find(exp.Like) else Pushdown.EXACT
 
-    def _float_arithmetic(self, node: exp.Expression) -> bool:
+    def _float_arithmetic(self, node: exp.Expr) -> bool:
         """Arithmetic SQLite would do in binary floating point, unlike the contract's decimals:
         on a fractional literal or a ``number`` column (REAL), ``0.06 + 0.01 < 0.07`` there."""
         fractional = any(not lit.is_int for lit in node.find_all(exp.Literal) if lit.is_number)
-        return fractional or "number" in self._column_kinds(node)
+        columns = (self.dataset.column(c.name) for c in node.find_all(exp.Column))
+        return fractional or any(c is not None and c.logical_type == "number" for c in columns)
 
     def render(self, select: exp.Select) -> str:
         return select.sql(dialect=StrictSQLite)

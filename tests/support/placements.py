@@ -20,6 +20,7 @@ times on one :class:`Home` (one table each), and owns how its kind stores each t
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import re
@@ -41,6 +42,7 @@ from support.received_sql import column_names, limit_of, scans_of
 #: rows per parquet row group: small, so that a selective filter shows row groups skipped
 ROW_GROUP_ROWS = 1000
 PG_USER_ENV = "MESHLAB_CONFORMANCE_PGUSER"
+MYSQL_USER_ENV, MYSQL_PASSWORD_ENV = "MESHLAB_CONFORMANCE_MYUSER", "MESHLAB_CONFORMANCE_MYPASSWORD"
 
 
 @dataclass
@@ -147,6 +149,26 @@ class LoggerTrace:
             log.removeHandler(handler)
             log.setLevel(level)
         return _statement_scan(handler.lines, table, self.dialect)
+
+
+@dataclass(frozen=True)
+class StatementHook:
+    """Statements a source hands to a list of callbacks before running them (``module:LIST``,
+    imported on use: DuckDB runs in this process and has no server log)."""
+
+    hooks: str
+    dialect: str
+
+    def watch(self, home, table, run, lazy) -> Received:
+        module, name = self.hooks.split(":")
+        hooks: list[Callable[[str], None]] = getattr(importlib.import_module(module), name)
+        statements: list[str] = []
+        hooks.append(statements.append)
+        try:
+            run()
+        finally:
+            hooks.remove(statements.append)
+        return _statement_scan(statements, table, self.dialect)
 
 
 SCAN_NODE = re.compile(r"^\s*\w+ SCAN \[")
@@ -270,3 +292,56 @@ def write_postgres(home: Home, table: str, frame: pl.DataFrame) -> dict:
             copy.write(frame.write_csv(include_header=False).encode())
         conn.execute(f"ANALYZE public.{table}")
     return postgres_db(server.host, server.port, home.database, user_env=PG_USER_ENV)
+
+
+def write_duckdb(home: Home, table: str, frame: pl.DataFrame) -> dict:
+    """A table of one DuckDB file, with the frame's own types (``type: duckdb``)."""
+    import duckdb
+
+    path = home.folder / "conformance.duckdb"
+    with closing(duckdb.connect(str(path))) as db:
+        db.register("incoming", frame.to_arrow())
+        db.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming')
+    return {"server": "duckdb", "type": "duckdb", "database": str(path)}
+
+
+def write_mysql(home: Home, table: str, frame: pl.DataFrame) -> dict:
+    """A table of the home's own database on the session's MariaDB server (``mariadb_server``),
+    read by a login that may only SELECT there."""
+    server = home.services["mariadb_server"]
+    if "database" not in home.made:
+        server.create_user("conformance", "conformance", home.database)
+        home.setenv(MYSQL_USER_ENV, "conformance")
+        home.setenv(MYSQL_PASSWORD_ENV, "conformance")
+        home.made.add("database")
+    server.load_frame(home.database, table, frame)
+    properties = [
+        {"property": "userEnv", "value": MYSQL_USER_ENV},
+        {"property": "passwordEnv", "value": MYSQL_PASSWORD_ENV},
+    ]
+    return {"server": "mysql", "type": "mysql", "host": server.host, "port": server.port, "database": home.database,
+            "customProperties": properties}  # fmt: skip
+
+
+def write_delta(home: Home, table: str, frame: pl.DataFrame) -> dict:
+    """A Delta table (its folder holds ``_delta_log``), row groups small enough to be pruned."""
+    from deltalake import WriterProperties
+
+    path = home.folder / f"{table}.delta"
+    frame.write_delta(
+        str(path), delta_write_options={"writer_properties": WriterProperties(max_row_group_size=ROW_GROUP_ROWS)}
+    )
+    return local_files(str(path), "delta")
+
+
+def write_iceberg(home: Home, table: str, frame: pl.DataFrame) -> dict:
+    """An Iceberg table in a SQLite-backed catalog; the server names its metadata file."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    warehouse = home.folder / "warehouse"
+    warehouse.mkdir(exist_ok=True)
+    catalog = SqlCatalog("default", uri=f"sqlite:///{home.folder / 'iceberg.db'}", warehouse=warehouse.as_uri())
+    catalog.create_namespace_if_not_exists("conformance")
+    created = catalog.create_table(f"conformance.{table}", schema=frame.to_arrow().schema)
+    created.append(frame.to_arrow())
+    return local_files(catalog.load_table(f"conformance.{table}").metadata_location.removeprefix("file://"), "iceberg")

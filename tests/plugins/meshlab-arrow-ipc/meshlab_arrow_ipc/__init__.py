@@ -103,7 +103,7 @@ class ArrowIpcSource(Source):
     def physical_schema(self) -> dict[str, pl.DataType]:
         try:
             return dict(pl.read_ipc_schema(self.files()[0]))
-        except OSError as exc:
+        except (OSError, pl.exceptions.PolarsError) as exc:
             raise SourceError(self.dataset.address, self.server_label, f"cannot read {self.path}: {exc}") from exc
 
 
