@@ -79,6 +79,21 @@ def postgres_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """A throwaway MariaDB on loopback (tests/support/mariadb_server.py), every statement logged."""
+    from support.mariadb_server import start_mariadb
+    from support.mariadb_server import unavailable_reason as mariadb_missing
+
+    reason = mariadb_missing()
+    if reason:
+        if os.environ.get("MESHLAB_REQUIRE_MYSQL"):
+            pytest.fail(reason)  # `make test` installs it: a skip there would hide a broken setup
+        pytest.skip(reason)
+    with start_mariadb() as server:
+        yield server
+
+
 @pytest.fixture
 def pg_log(postgres_server):
     """``pg_log()`` -> the statements PostgreSQL received since this test started."""

@@ -4,7 +4,6 @@ general query log), string predicates kept local, credentials, failures, drift, 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import threading
 import time
@@ -15,7 +14,7 @@ import pytest
 import yaml
 from polars.testing import assert_frame_equal
 from support.contracts import column, contract, mysql_db
-from support.mariadb_server import start_mariadb, unavailable_reason
+from support.mariadb_server import start_mariadb
 
 import meshlab
 from meshlab.cancel import QueryHandle
@@ -71,20 +70,15 @@ TYPED_COLUMNS = [
 LONG_SQL = f"SELECT count(*) AS n FROM `{DATABASE}`.`orders` a, `{DATABASE}`.`orders` b, `{DATABASE}`.`orders` c, `{DATABASE}`.`orders` d WHERE a.id + b.id + c.id + d.id < 0"  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def mariadb():
-    """A throwaway MariaDB on loopback with the shop database loaded; every statement logged."""
-    reason = unavailable_reason()
-    if reason:
-        if os.environ.get("MESHLAB_REQUIRE_MYSQL"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with start_mariadb() as server:
-        server.create_user(USER, PASSWORD, DATABASE)
-        server.load_frame(DATABASE, "orders", ORDERS, {"amount": "DECIMAL(15,2)", "note": "VARCHAR(20)"})
-        server.load_frame(DATABASE, "typed", TYPED, {"price": "DECIMAL(15,2)", "flag": "BOOLEAN"})
-        server.clear_log()
-        yield server
+@pytest.fixture(scope="module")
+def mariadb(mariadb_server):
+    """The session's MariaDB (conftest) with the shop database loaded; every statement logged."""
+    server = mariadb_server
+    server.create_user(USER, PASSWORD, DATABASE)
+    server.load_frame(DATABASE, "orders", ORDERS, {"amount": "DECIMAL(15,2)", "note": "VARCHAR(20)"})
+    server.load_frame(DATABASE, "typed", TYPED, {"price": "DECIMAL(15,2)", "flag": "BOOLEAN"})
+    server.clear_log()
+    return server
 
 
 @pytest.fixture

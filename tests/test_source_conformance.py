@@ -37,8 +37,13 @@ from support.placements import (
     Placement,
     PolarsPlan,
     ServerLog,
+    StatementHook,
     write_arrow,
     write_csv,
+    write_delta,
+    write_duckdb,
+    write_iceberg,
+    write_mysql,
     write_ndjson,
     write_parquet,
     write_postgres,
@@ -62,6 +67,18 @@ PLACEMENTS: dict[str, Placement] = {
         services=("postgres_server",),
         marks=(pytest.mark.postgres,),
     ),
+    "mysql": Placement(
+        "mysql",
+        write_mysql,
+        ServerLog("mariadb_server", "mysql"),
+        services=("mariadb_server",),
+        marks=(pytest.mark.mysql,),
+    ),
+    "duckdb": Placement(
+        "duckdb", write_duckdb, StatementHook("meshlab.sources.duckdb_database:STATEMENT_HOOKS", "duckdb")
+    ),
+    "delta": Placement("delta", write_delta, PolarsPlan(counts_row_groups=True)),
+    "iceberg": Placement("iceberg", write_iceberg, PolarsPlan()),
     "arrow": Placement("arrow", write_arrow, PolarsPlan()),  # the tests/plugins/meshlab-arrow-ipc plugin
 }
 REFERENCE = "parquet"
