@@ -329,3 +329,40 @@ def test_the_remaining_time_is_the_servers_statement_limit(shop, mariadb):
 
 def test_count_rows_reads_the_table_statistics(shop):
     assert shop.source(shop.dataset("ops.orders")).count_rows() == ORDERS.height
+
+
+def test_a_join_goes_down_only_where_an_index_serves_it(mariadb, tmp_path, monkeypatch, login):
+    """Without an index MariaDB joins by nested loops: the join stays local; with one it is sent."""
+    lines = pl.DataFrame({"order_id": [i % 200 + 1 for i in range(2000)], "n": list(range(2000))})
+    mariadb.load_frame(DATABASE, "lines", lines)
+    line_columns = [column("order_id", "integer"), column("n", "integer")]
+    # The contract's key lets the planner size the join: only the index is missing.
+    tables = {"orders": [column("id", "integer", primaryKey=True), *ORDER_COLUMNS[1:]], "lines": line_columns}
+    mesh = mysql_mesh(mariadb, tmp_path, monkeypatch, tables)
+    sql = (
+        "SELECT o.id, sum(l.n) AS total FROM ops.orders o JOIN ops.lines l ON o.id = l.order_id "
+        "WHERE o.qty = 3 GROUP BY o.id"
+    )
+    keep = ORDERS.filter(pl.col("qty") == 3)["id"].to_list()
+    expected = (
+        lines.filter(pl.col("order_id").is_in(keep))
+        .group_by(pl.col("order_id").alias("id"))
+        .agg(pl.col("n").sum().alias("total"))
+        .sort("id")
+    )
+
+    mark = mariadb.mark()
+    local = mesh.sql(sql).df.sort("id")
+    assert not any("`lines`" in s and "`orders`" in s for s in scans_sent(mariadb, mark))
+    assert "no index for" in mesh.explain(sql)
+    assert local.rows() == expected.rows()
+
+    mariadb.execute(f"ALTER TABLE `{DATABASE}`.`orders` ADD PRIMARY KEY (`id`)")
+    try:
+        mesh = mysql_mesh(mariadb, tmp_path, monkeypatch, tables)
+        mark = mariadb.mark()
+        pushed = mesh.sql(sql).df.sort("id")
+        assert any("`lines`" in s and "`orders`" in s for s in scans_sent(mariadb, mark))  # one statement
+        assert pushed.rows() == expected.rows()
+    finally:
+        mariadb.execute(f"ALTER TABLE `{DATABASE}`.`orders` DROP PRIMARY KEY")

@@ -268,12 +268,14 @@ def push_joins(
                 member_scans = [scans[i] for i in members]
                 own_edges = [e for e in edges if {c.table for c in e.find_all(exp.Column)} <= component]
                 guess = estimate(member_scans, own_edges)
-                if guess is None or not guess.pushed < guess.separate:
-                    why = (
-                        guess.describe(False)
-                        if guess is not None
-                        else "kept local: no key column to estimate the join's size"
-                    )
+                unserved = _unserved_edge(member_scans, own_edges)
+                if guess is None or not guess.pushed < guess.separate or unserved is not None:
+                    if unserved is not None:
+                        why = f"kept local: the database has no index for {unserved.sql()}"
+                    elif guess is not None:
+                        why = guess.describe(False)
+                    else:
+                        why = "kept local: no key column to estimate the join's size"
                     for i in members:
                         planned[i] = replace(scans[i], join_choice=why)
                     continue
@@ -292,6 +294,16 @@ def push_joins(
                 notes.append(f"join of {', '.join(s.dataset.address for s in member_scans)} {guess.describe(True)}")
     kept = [(s, o) for s, o in zip(planned, occurrences) if s is not None]
     return [s for s, _ in kept], [o for _, o in kept], notes
+
+
+def _unserved_edge(member_scans: list[ScanPlan], edges: list[exp.EQ]) -> exp.EQ | None:
+    """A join condition neither of whose columns the database joins well on (no index), if any."""
+    by_alias = {s.alias: s for s in member_scans}
+    for edge in edges:
+        sides = [(by_alias[c.table], c.name) for c in edge.find_all(exp.Column) if c.table in by_alias]
+        if not any(scan.source.joins_on(name) for scan, name in sides):
+            return edge
+    return None
 
 
 def _joined_name(first: ScanPlan) -> str:

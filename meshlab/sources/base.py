@@ -251,6 +251,10 @@ class Source:
         """Scans with one key run in one place: a join between them may be sent there whole."""
         return (self.kind, self.location()) if self.join_work is not None else None
 
+    def joins_on(self, column: str) -> bool:
+        """Whether a join on ``column`` of this table runs well in the source (an index there)."""
+        return True
+
     def spark_jdbc(self) -> JdbcRead | None:
         """How Spark's JDBC reader reaches it (with :attr:`spark_read` ``jdbc``)."""
         return None

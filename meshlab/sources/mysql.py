@@ -22,6 +22,7 @@ import datetime
 import math
 import os
 import re
+import time
 
 import polars as pl
 import pyarrow as pa
@@ -32,7 +33,7 @@ from meshlab.catalog.contract import Dataset
 from meshlab.errors import MeshError, SourceTimeoutError
 from meshlab.limits import seconds_text, with_retries
 from meshlab.sources.base import Pushdown, Source
-from meshlab.sources.database import PORTABLE_NODES, RANGE_COMPARISONS, DatabaseSource
+from meshlab.sources.database import PORTABLE_NODES, RANGE_COMPARISONS, ROW_COUNT_SECONDS, DatabaseSource
 from meshlab.sources.drift import check_drift
 from meshlab.sources.spi import SourceContext, SourceKind
 
@@ -264,6 +265,27 @@ class MysqlSource(DatabaseSource):
             return None
         values = found.column("n").to_pylist() if found.num_rows else []
         return int(values[0]) if values and values[0] is not None else None
+
+    def joins_on(self, column: str) -> bool:
+        """Whether an index starts with ``column``: without one, MariaDB and MySQL join by nested
+        loops over the whole table (TPC-H q03 at SF0.01 took 23 s pushed down, under 1 s local)."""
+        now = time.monotonic()
+        cached = getattr(self, "_indexed", None)
+        if cached is None or now - cached[1] > ROW_COUNT_SECONDS:
+            cached = self._indexed = (self._leading_index_columns(), now)
+        return column.lower() in cached[0]
+
+    def _leading_index_columns(self) -> set[str]:
+        database = exp.Literal.string(self.dataset.server.database or "").sql(dialect="mysql")
+        table = exp.Literal.string(self.dataset.physical_name).sql(dialect="mysql")
+        try:
+            found = self.fetch(
+                f"SELECT column_name AS name FROM information_schema.statistics WHERE table_schema = {database} "
+                f"AND table_name = {table} AND seq_in_index = 1"
+            )
+        except Exception:  # noqa: BLE001 - unknown: the join stays local
+            return set()
+        return {str(n).lower() for n in found.column("name").to_pylist()}
 
 
 # -- rows -> Arrow ----------------------------------------------------------------------------
