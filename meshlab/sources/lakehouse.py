@@ -41,6 +41,7 @@ T = TypeVar("T")
 
 #: (version, predicates) -> files counts kept by a source
 PRUNINGS_KEPT = 64
+TEMPORAL = (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME)
 #: how many versions a TimeTravelError lists before eliding the older ones
 LISTED_VERSIONS = 8
 
@@ -73,7 +74,12 @@ def from_millis(millis: int) -> datetime:
 
 
 def plain_predicates(predicates: Iterable[exp.Expression]) -> list[str]:
-    """Each top-level conjunct of ``predicates`` as SQL over bare column names."""
+    """Each top-level conjunct of ``predicates`` as SQL over bare column names.
+
+    A date or timestamp literal is written as plain text (``'1994-01-01'``, not a CAST):
+    PyIceberg's filter parser takes no CAST (a TPC-H date filter pruned nothing), and
+    both planners read text against a date column as that date.
+    """
     found = []
     for predicate in predicates:
         for conjunct in predicate.flatten() if isinstance(predicate, exp.And) else [predicate]:
@@ -81,6 +87,9 @@ def plain_predicates(predicates: Iterable[exp.Expression]) -> list[str]:
             for column in copy_.find_all(exp.Column):
                 column.set("table", None)
                 column.set("this", exp.to_identifier(column.name, quoted=True))
+            for cast in list(copy_.find_all(exp.Cast)):
+                if isinstance(cast.this, exp.Literal) and cast.this.is_string and cast.to.is_type(*TEMPORAL):
+                    cast.replace(cast.this.copy())
             found.append(copy_.sql(dialect="postgres"))
     return found
 
