@@ -169,3 +169,16 @@ def test_an_unknown_version_is_refused_before_anything_is_read(lake, address):
     with pytest.raises(TimeTravelError, match="has no (version|snapshot) 987654321") as caught:
         mesh.sql(f"SELECT * FROM {address} FOR VERSION AS OF 987654321")
     assert address in str(caught.value)
+
+
+@pytest.mark.parametrize("address", ["sales.orders", "shop.orders"])
+def test_the_spark_engine_reads_a_version_on_the_driver(spark, lake, address):
+    mesh, commits = lake
+    first = commits[address][0].version
+    sql = (
+        f"SELECT region, sum(amount) AS total FROM {address} FOR VERSION AS OF {first} GROUP BY region ORDER BY region"
+    )
+    on_spark = mesh.sql(sql, engine="spark")
+    assert on_spark.engine == "spark"
+    assert on_spark.df.rows() == mesh.sql(sql).df.rows() == [("eu", 10.0), ("us", 20.0)]
+    assert on_spark.plan[0].datasets == (f"{address}@v{first}",)
