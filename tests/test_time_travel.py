@@ -182,3 +182,32 @@ def test_the_spark_engine_reads_a_version_on_the_driver(spark, lake, address):
     assert on_spark.engine == "spark"
     assert on_spark.df.rows() == mesh.sql(sql).df.rows() == [("eu", 10.0), ("us", 20.0)]
     assert on_spark.plan[0].datasets == (f"{address}@v{first}",)
+
+
+@pytest.mark.postgres
+def test_an_iceberg_catalog_on_postgresql(postgres_server, tmp_path, monkeypatch):
+    """PyIceberg's SQL catalog kept in PostgreSQL, the login read from the environment."""
+    import psycopg
+
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE iceberg_catalog")
+    where = f"{postgres_server.host}:{postgres_server.port}/iceberg_catalog"
+    commits = write_iceberg_history(
+        tmp_path / "warehouse", f"postgresql+psycopg://{postgres_server.user}@{where}", "shop.orders", DAYS
+    )
+    monkeypatch.setenv("ICEBERG_CATALOG_USER", postgres_server.user)
+    server = {
+        "server": "lake",
+        "type": "local",
+        "format": "iceberg",
+        "customProperties": [
+            {"property": "catalog", "value": "postgresql+psycopg://${ICEBERG_CATALOG_USER}@" + where},
+            {"property": "table", "value": "shop.orders"},
+        ],
+    }
+    write_yaml(tmp_path / "domains/shop/orders.odcs.yaml", contract("shop", "orders", LAKE_COLUMNS, server))
+    mesh = meshlab.connect(write_mesh(tmp_path, "pg-catalog", ["shop"]))
+    assert sorted(mesh.sql("SELECT id, region, amount FROM shop.orders").df.rows()) == _rows(2)
+    first = commits[0].version
+    assert sorted(mesh.read("shop.orders", version=first).df.select("id", "region", "amount").rows()) == _rows(0)
+    assert "${ICEBERG_CATALOG_USER}" in mesh.explain("SELECT id FROM shop.orders")  # the login is never shown
