@@ -67,7 +67,7 @@ def write_iceberg(home: Home, table: str, frame: pl.DataFrame) -> dict:
     catalog = f"sqlite:///{home.folder / 'iceberg.db'}"
     write_iceberg_history(home.folder / "warehouse", catalog, f"bench.{table}", _chunks(table, frame))
     properties = [{"property": "catalog", "value": catalog}, {"property": "table", "value": f"bench.{table}"}]
-    return {"server": "lake", "type": "local", "format": "iceberg", "customProperties": properties}
+    return {"server": "lake", "type": "custom", "format": "iceberg", "customProperties": properties}
 
 
 ADDRESSES = {table: f"{domain}.{table}" for table, domain in tpch.DOMAINS.items()}

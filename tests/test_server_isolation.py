@@ -77,7 +77,7 @@ def _csv(path: str) -> dict:
 
 def _iceberg_catalog(uri: str) -> dict:
     properties = [{"property": "catalog", "value": uri}, {"property": "table", "value": "leak.secrets"}]
-    return {"server": "lake", "type": "local", "format": "iceberg", "customProperties": properties}
+    return {"server": "lake", "type": "custom", "format": "iceberg", "customProperties": properties}
 
 
 def _copied_metadata(outside: Path, data: Path) -> Path:

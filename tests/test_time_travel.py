@@ -98,7 +98,7 @@ def lake(tmp_path_factory):
     iceberg = write_iceberg_history(root / "warehouse", f"sqlite:///{root}/catalog.db", "shop.orders", DAYS)
     catalog_server = {
         "server": "lake",
-        "type": "local",
+        "type": "custom",  # ODCS: a local server needs a path
         "format": "iceberg",
         "customProperties": [
             {"property": "catalog", "value": f"sqlite:///{root}/catalog.db"},
@@ -111,6 +111,7 @@ def lake(tmp_path_factory):
     )
     write_yaml(root / "domains/shop/orders.odcs.yaml", contract("shop", "orders", LAKE_COLUMNS, catalog_server))
     mesh = meshlab.connect(write_mesh(root, "lake", ["sales", "shop"]))
+    assert not mesh.errors and not mesh.notices and not mesh.invalid  # valid ODCS v3.1.0, every server read
     return mesh, {"sales.orders": delta, "shop.orders": iceberg}
 
 
@@ -198,7 +199,7 @@ def test_an_iceberg_catalog_on_postgresql(postgres_server, tmp_path, monkeypatch
     monkeypatch.setenv("ICEBERG_CATALOG_USER", postgres_server.user)
     server = {
         "server": "lake",
-        "type": "local",
+        "type": "custom",
         "format": "iceberg",
         "customProperties": [
             {"property": "catalog", "value": "postgresql+psycopg://${ICEBERG_CATALOG_USER}@" + where},

@@ -35,7 +35,7 @@ current metadata file), named in the server's ``customProperties``:
 
     servers:
       - server: lake
-        type: local
+        type: custom           # ODCS: a local server needs a path
         format: iceberg
         customProperties:
           - {property: catalog, value: "sqlite:///${LAKE}/catalog.db"}
