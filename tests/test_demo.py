@@ -1,8 +1,9 @@
 """The demo music mesh: layout, contracts, determinism and data consistency.
 
 Everything is checked on real generated files, independently of the generator:
-contracts are read back as YAML, data through DuckDB (files) and the stdlib
-``sqlite3`` module (the SQLite database).
+contracts are read back as YAML, data through DuckDB (files), delta-rs (the Delta
+table, each version handed to DuckDB) and the stdlib ``sqlite3`` module (the
+SQLite database).
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from deltalake import DeltaTable
 
 from meshlab.demo import write_demo
 from meshlab.demo.sizes import LAST_DAY, sizes_for
 from meshlab.errors import MeshError
 
 SCALE = 0.002
+CHARTS = "data/plays/daily_track_plays"  # the Delta table
+# The chart job's calendar (meshlab/demo/chart_job.py): a first build through FIRST_BUILD,
+# one nightly build a day through BUILT_THROUGH, each at the midnight after its day, then
+# a restatement of the days late plays reached.
+BUILT_THROUGH = LAST_DAY - dt.timedelta(days=3)
+FIRST_BUILD = BUILT_THROUGH - dt.timedelta(days=3)
 LOGICAL_TYPES = {"string", "integer", "number", "boolean", "date", "timestamp"}
 # DuckDB column types a file column of each logicalType may be read as.
 DUCKDB_TYPES = {
@@ -74,13 +82,16 @@ def datasets(contracts) -> dict[str, tuple[Path, dict, dict]]:
 
 @pytest.fixture(scope="module")
 def db(datasets) -> duckdb.DuckDBPyConnection:
-    """DuckDB with one view per file dataset, named domain_dataset."""
+    """DuckDB with one view per file dataset, named domain_dataset (a Delta table's versions: domain_dataset_vN)."""
     con = duckdb.connect()
     for address, (path, contract, _) in datasets.items():
         server = contract["servers"][0]
         if server["type"] != "local":
             continue
         location = (path.parent / server["path"]).as_posix()
+        if server["format"] == "delta":  # the latest version, and each one as VIEW_vN
+            register_versions(con, address.replace(".", "_"), DeltaTable(location))
+            continue
         delimiter = custom(server).get("delimiter", ",")
         reader = {
             "parquet": f"read_parquet('{location}', hive_partitioning = true)",
@@ -89,6 +100,13 @@ def db(datasets) -> duckdb.DuckDBPyConnection:
         }[server["format"]]
         con.execute(f"CREATE VIEW {address.replace('.', '_')} AS SELECT * FROM {reader}")
     return con
+
+
+def register_versions(con, name: str, table: DeltaTable) -> None:
+    con.register(name, table.to_pyarrow_table())
+    for version in range(table.version() + 1):
+        table.load_as_version(version)
+        con.register(f"{name}_v{version}", table.to_pyarrow_table())
 
 
 def custom(server: dict) -> dict:
@@ -145,7 +163,7 @@ def test_contracts_are_fully_filled_in(contracts):
         assert any(member["role"] == "owner" for member in c["team"]), path
         server = c["servers"][0]
         assert server["type"] == "local" or is_sqlite(server) and server["path"]
-        assert is_sqlite(server) or server["format"] in {"parquet", "csv", "json"}
+        assert is_sqlite(server) or server["format"] in {"parquet", "csv", "json", "delta"}
         latency = [sla for sla in c["slaProperties"] if sla["property"] == "latency"]
         assert latency and latency[0]["unit"] in {"d", "h"}, path
         table, col = latency[0]["element"].split(".")
@@ -194,22 +212,38 @@ def sqlite_dump(path: Path) -> str:
         return "\n".join(con.iterdump())
 
 
+def chart_versions(root: Path) -> list[tuple[str, list[tuple]]]:
+    """Each version of the demo's Delta table: its operation and its rows, sorted."""
+    table = DeltaTable(root / CHARTS)
+    operations = {c["version"]: c["operation"] for c in table.history()}
+    found = []
+    for version in sorted(operations):
+        table.load_as_version(version)
+        found.append((operations[version], sorted(table.to_pyarrow_table().to_pylist(), key=repr)))
+    return found
+
+
 def test_same_seed_gives_identical_files(mesh, tmp_path):
     again = write_demo(tmp_path / "again", scale=SCALE)
     first, second = mesh.parent, again.parent
-    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+
+    def data_files(root: Path) -> list[Path]:
+        # The Delta table's log has commit times and its files random names: compared by content below.
+        return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file() and CHARTS not in p.as_posix())
+
+    files = data_files(first)
+    assert files == data_files(second)
     for rel in files:
         if rel.suffix == ".sqlite":
             assert sqlite_dump(first / rel) == sqlite_dump(second / rel), rel
         else:
             assert filecmp.cmp(first / rel, second / rel, shallow=False), rel
+    assert chart_versions(first) == chart_versions(second)
 
 
 def test_other_seed_gives_other_data(mesh, tmp_path):
     other = write_demo(tmp_path / "other", scale=SCALE, seed=8).parent
-    rel = "data/plays/daily_track_plays.parquet"
-    assert (mesh.parent / rel).read_bytes() != (other / rel).read_bytes()
+    assert chart_versions(mesh.parent)[-1] != chart_versions(other)[-1]
 
 
 def test_rerun_into_same_folder_replaces_partitions(tmp_path):
@@ -217,6 +251,9 @@ def test_rerun_into_same_folder_replaces_partitions(tmp_path):
     write_demo(tmp_path, scale=0.0001)  # fewer days: old partitions must go
     days = list((tmp_path / "data/plays/play_events").iterdir())
     assert 1 <= len(days) < 31
+    charts = DeltaTable(tmp_path / CHARTS)  # a new history, not the first one's versions appended to
+    assert [c["operation"] for c in sorted(charts.history(), key=lambda c: c["version"])] == ["WRITE", "MERGE"]
+    assert not (tmp_path / "data/plays/daily_track_plays.parquet").exists()
 
 
 def test_sizes_scale_linearly_above_a_floor():
@@ -345,6 +382,7 @@ def test_play_events_look_like_listening(db):
 
 
 def test_daily_track_plays_agree_with_play_events(db):
+    """The latest version of the charts is the aggregate of every play through the last day built."""
     # The chart job stalled three days before the end of the history (the demo's freshness incident).
     built_through = db.execute("SELECT max(date) FROM plays_daily_track_plays").fetchone()[0]
     assert built_through == LAST_DAY - dt.timedelta(days=3)
@@ -357,6 +395,75 @@ def test_daily_track_plays_agree_with_play_events(db):
     published = "SELECT date, track_id, plays, listeners, skips, ms_played FROM plays_daily_track_plays"
     for a, b in ((recomputed, published), (published, recomputed)):
         assert db.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone() == (0,)
+
+
+# --- the chart job's history: daily_track_plays as a Delta table -----------------------
+
+CHARTS_VIEW = "plays_daily_track_plays"  # the latest version; version n is CHARTS_VIEW_vn
+# The run that charted a day ran at the midnight after it, or after the first build's last day.
+RAN_AT = f"(greatest(played_at::DATE, DATE '{FIRST_BUILD}') + 1)::TIMESTAMP"
+
+
+def charts_of_plays(last_day: dt.date, received_before: str) -> str:
+    """The charts of the plays through ``last_day`` received before ``received_before`` (SQL over
+    a play's columns, so that each day can have its own cut-off)."""
+    return f"""
+        SELECT played_at::DATE AS date, track_id, count(*) AS plays,
+               count(DISTINCT user_id) AS listeners, sum(is_skip::INT) AS skips,
+               sum(ms_played) AS ms_played
+        FROM plays_play_events
+        WHERE played_at::DATE <= DATE '{last_day}' AND received_at < {received_before}
+        GROUP BY ALL
+    """
+
+
+def keys(db, sql: str) -> set[tuple]:
+    return set(db.execute(sql).fetchall())
+
+
+def test_the_charts_are_a_delta_table_with_one_version_per_run(mesh, datasets):
+    server = datasets["plays.daily_track_plays"][1]["servers"][0]
+    assert (server["type"], server["format"], server["path"]) == (
+        "local",
+        "delta",
+        "../../data/plays/daily_track_plays",
+    )
+    table = DeltaTable(mesh.parent / CHARTS)
+    history = sorted(table.history(), key=lambda c: c["version"])
+    assert [(c["version"], c["operation"], c["operationParameters"].get("mode")) for c in history] == [
+        (0, "WRITE", "ErrorIfExists"),  # the first build
+        (1, "WRITE", "Append"),  # three nightly builds
+        (2, "WRITE", "Append"),
+        (3, "WRITE", "Append"),
+        (4, "MERGE", None),  # the restatement of late plays
+    ]
+    assert table.metadata().partition_columns == ["date"]
+
+
+@pytest.mark.parametrize("version", range(4))
+def test_each_nightly_version_charts_the_plays_received_by_its_run(db, version):
+    published = charts_of_plays(FIRST_BUILD + dt.timedelta(days=version), RAN_AT)
+    for a, b in (
+        (f"SELECT * FROM {CHARTS_VIEW}_v{version}", published),
+        (published, f"SELECT * FROM {CHARTS_VIEW}_v{version}"),
+    ):
+        assert db.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone() == (0,)
+
+
+def test_the_restatement_changed_exactly_the_rows_late_plays_reached(db):
+    """Version 4 against version 3: a row changed, or appeared, where a play arrived after the run
+    that charted its day, and nowhere else; no row went away."""
+    before, after = f"SELECT * FROM {CHARTS_VIEW}_v3", f"SELECT * FROM {CHARTS_VIEW}_v4"
+    changed = keys(db, f"SELECT date, track_id FROM ({after} EXCEPT {before})")
+    late = keys(
+        db,
+        f"SELECT DISTINCT played_at::DATE, track_id FROM plays_play_events "
+        f"WHERE played_at::DATE <= DATE '{BUILT_THROUGH}' AND received_at >= {RAN_AT}",
+    )
+    assert changed == late and changed
+    assert keys(db, f"SELECT date, track_id FROM ({before})") <= keys(db, f"SELECT date, track_id FROM ({after})")
+    # Plays arrive at most 48 h (and a track's length) late: the first build's last two days, and later ones.
+    assert min(day for day, _ in changed) >= FIRST_BUILD - dt.timedelta(days=2)
 
 
 def measure(con, table: str, rule: dict, column: str | None) -> float:

@@ -5,7 +5,8 @@ Layout written under the target folder::
     mesh.yaml
     domains/<domain>/<product>.odcs.yaml      one contract per data product
     data/plays/play_events/date=YYYY-MM-DD/part-0.parquet
-    data/plays/daily_track_plays.parquet
+    data/plays/daily_track_plays/             a Delta table: _delta_log/ and date=YYYY-MM-DD/*.parquet,
+                                              one version per run of the chart job (chart_job.py)
     data/listeners/listeners.sqlite           profiles, subscriptions
     data/artists/artists.csv, tracks.csv
     data/podcasts/episodes.ndjson, podcast_streams.parquet
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from meshlab.demo import artists, listeners, plays, podcasts
+from meshlab.demo import artists, chart_job, listeners, plays, podcasts
 from meshlab.demo.contracts import Contract, dump
 from meshlab.demo.files import write_csv, write_hive, write_ndjson, write_parquet, write_sqlite
 from meshlab.demo.governance import GOVERNED_MANIFEST, write_governance
@@ -36,7 +37,7 @@ CONTRACTS: tuple[Contract, ...] = (
 )
 DOMAINS = ("plays", "listeners", "artists", "podcasts")
 # Bumped when the generator's output changes, so ensure_demo rewrites older demos.
-DEMO_VERSION = 3
+DEMO_VERSION = 4
 
 
 def _generation(scale: float, seed: int) -> str:
@@ -55,7 +56,8 @@ def write_demo(directory: str | os.PathLike, scale: float = 1.0, seed: int = 7) 
         listeners and 50,000 tracks; 0.001 makes a mesh small enough for tests.
     seed
         Seed of every random draw: the same seed and scale give byte-identical
-        data files.
+        data files, but for the Delta table's log and file names (commit times,
+        UUIDs): its versions hold the same rows.
 
     Returns
     -------
@@ -82,10 +84,8 @@ def write_demo(directory: str | os.PathLike, scale: float = 1.0, seed: int = 7) 
     streams = podcasts.podcast_streams(sampler, sizes, profiles, episodes)
 
     write_hive(plays.PLAY_EVENTS.cast(events), data / "plays" / "play_events", "date")
-    write_parquet(
-        plays.DAILY_TRACK_PLAYS.cast(plays.daily_track_plays(events, plays.charts_built_through(sizes))),
-        data / "plays" / "daily_track_plays.parquet",
-    )
+    chart_job.write_chart_history(events, sizes, data / "plays" / "daily_track_plays")
+    (data / "plays" / "daily_track_plays.parquet").unlink(missing_ok=True)  # where demo version 3 kept it
     del events  # the largest frame: free it before the rest is written
     write_sqlite(
         data / "listeners" / "listeners.sqlite",

@@ -132,7 +132,7 @@ class Server:
     name: str
     type: str  # local | sqlite
     path: str
-    format: str | None = None  # parquet | csv | json, for file servers
+    format: str | None = None  # parquet | csv | json | delta, for file servers
     description: str = ""
 
     @property

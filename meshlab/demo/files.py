@@ -1,21 +1,26 @@
-"""Writers for the demo's storage formats: parquet (plain and hive), CSV, NDJSON, SQLite.
+"""Writers for the demo's storage formats: parquet (plain and hive), CSV, NDJSON, SQLite, Delta.
 
 Every writer is deterministic: the same frame gives the same bytes, so a demo
-mesh can be regenerated and compared file by file.
+mesh can be regenerated and compared file by file. Delta is the exception that
+cannot be helped: its log records when each version was committed and names
+data files by random UUIDs, so two runs give the same rows at every version,
+not the same bytes.
 """
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 
 from meshlab.demo.contracts import PHYSICAL_TYPES, Table
 
 _TEXT_DATE = "%Y-%m-%d"
+_DELTA_FILES = WriterProperties(compression="ZSTD")  # as the demo's other parquet files
 _TEXT_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
@@ -108,3 +113,40 @@ def write_sqlite(
         con.commit()
     finally:
         con.close()
+
+
+def write_delta(
+    frame: pl.DataFrame, path: Path, partition_by: str, metadata: Mapping[str, str], create: bool = False
+) -> None:
+    """Commit ``frame`` as a new version of the Delta table at ``path``: appended, or the first one.
+
+    ``create`` removes any table there first, so that a rerun starts its history
+    at version 0. ``metadata`` goes into the commit, where it says what the
+    version is to anyone who reads the log.
+    """
+    if create and path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(
+        path,
+        frame.to_arrow(),
+        partition_by=[partition_by],
+        mode="error" if create else "append",
+        writer_properties=_DELTA_FILES,
+        commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+    )
+
+
+def merge_delta(frame: pl.DataFrame, path: Path, keys: Iterable[str], metadata: Mapping[str, str]) -> None:
+    """Commit a Delta MERGE of ``frame`` into the table at ``path``: rows whose ``keys`` match
+    are replaced, the others inserted (an upsert, as a job restating some days does)."""
+    matching = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+    merge = DeltaTable(path).merge(
+        frame.to_arrow(),
+        predicate=matching,
+        source_alias="s",
+        target_alias="t",
+        writer_properties=_DELTA_FILES,
+        commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+    )
+    merge.when_matched_update_all().when_not_matched_insert_all().execute()

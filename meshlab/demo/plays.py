@@ -122,7 +122,15 @@ DAILY_TRACK_PLAYS = Table(
     description="Plays, unique listeners, skips and listening time per track and day: the "
     "daily chart, aggregated from play_events by the day of the play.",
     fields=(
-        Field("date", "date", "Day of the plays (UTC date of played_at).", "internal", required=True, primary_key=1),
+        Field(
+            "date",
+            "date",
+            "Day of the plays (UTC date of played_at); the Delta table is partitioned by it.",
+            "internal",
+            required=True,
+            primary_key=1,
+            partition=True,
+        ),
         Field(
             "track_id",
             "integer",
@@ -178,15 +186,24 @@ DAILY_TRACK_PLAYS_CONTRACT = Contract(
     domain="plays",
     file_stem="daily_track_plays",
     title="Daily track plays",
-    version="1.1.0",
+    version="1.2.0",
     data_product="track-charts",
     purpose="Daily plays and listeners per track, for charts and royalty estimates.",
-    usage="Join on track_id with artists.tracks; sum plays over dates for a period.",
-    limitations="Rebuilt from play_events each day: the last two days grow as late events "
-    "arrive. Listeners are distinct per day and cannot be summed over days.",
+    usage="Join on track_id with artists.tracks; sum plays over dates for a period. "
+    "Read the charts as published on an earlier night with FOR VERSION AS OF n.",
+    limitations="Built each night from the plays received by then: plays that arrive late "
+    "(up to 48 h) are added to their day by a restatement, a later version. "
+    "Listeners are distinct per day and cannot be summed over days.",
     tags=("music", "plays", "charts", "aggregate"),
     team=_TEAM,
-    server=Server("lake", "local", "../../data/plays/daily_track_plays.parquet", "parquet"),
+    server=Server(
+        "lake",
+        "local",
+        "../../data/plays/daily_track_plays",
+        "delta",
+        description="Delta table partitioned by date: one version per run of the chart job "
+        "(the first build, one append a night, a MERGE restating late plays).",
+    ),
     tables=(DAILY_TRACK_PLAYS,),
     latency=(1, "d", "daily_track_plays.date"),
 )
