@@ -118,6 +118,11 @@ def answer_job(loader, job: Job) -> Answer:
         return Answer.of_error(MeshError(f"the query failed in the server: {type(error).__name__}: {reason}"))
 
 
+#: what a worker sends once started (imports done, mesh loaded); and how long that may take
+WORKER_READY = "meshlab-worker-ready"
+STARTUP_SECONDS = 120.0
+
+
 def serve(connection, config: WorkerConfig) -> None:
     """The worker process: answer jobs from ``connection`` until the server closes it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the server's
@@ -136,6 +141,7 @@ def serve(connection, config: WorkerConfig) -> None:
             loader_for(config.preload).current()
         except MeshError:
             pass  # the first query reports it
+    connection.send(WORKER_READY)  # a query's time limit starts once the worker can run it
     while True:
         try:
             job = connection.recv()
@@ -154,6 +160,7 @@ class WorkerSlot:
         self.process: BaseProcess | None = None
         self.connection: Connection[Job, Answer] | None = None
         self.killed = False
+        self.ready = False  # the worker said it started (WORKER_READY)
         self.stopping = False  # the server is stopping: no restart
         self._lock = threading.Lock()
 
@@ -168,7 +175,7 @@ class WorkerSlot:
             )
             process.start()
             theirs.close()  # so a dead worker reads as end-of-file here
-            self.process, self.connection, self.killed = process, ours, False
+            self.process, self.connection, self.killed, self.ready = process, ours, False, False
 
     def call(self, job: Job) -> Answer:
         """Send ``job`` and wait for its answer, the worker's death or the time limit (in a pool thread)."""
@@ -178,6 +185,8 @@ class WorkerSlot:
             return Answer.of_error(QueryLostError(f"the server is stopping: the {job.kind} was not run"))
         limit = self.config.time_limit or None
         try:
+            if not self.ready and not self._started(process, connection):
+                return self._lost(job, process, "cancelled" if self.killed else "crashed")
             connection.send(job)
             ready = multiprocessing.connection.wait([connection, process.sentinel], timeout=limit)
             if connection in ready:
@@ -188,6 +197,16 @@ class WorkerSlot:
         except (EOFError, OSError):
             pass
         return self._lost(job, process, "cancelled" if self.killed else "crashed")
+
+    def _started(self, process: BaseProcess, connection: Connection) -> bool:
+        """Wait for a new worker to say it is ready (its start is not the query's time: measured,
+        a worker restarted on a busy 2-core machine took over 3 s to import and load the mesh)."""
+        ready = multiprocessing.connection.wait([connection, process.sentinel], timeout=STARTUP_SECONDS)
+        if connection not in ready:
+            self.kill()
+            return False
+        self.ready = connection.recv() == WORKER_READY
+        return self.ready
 
     def _lost(self, job: Job, process: BaseProcess, outcome: str) -> Answer:
         process.join(5)
