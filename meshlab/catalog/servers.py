@@ -135,6 +135,8 @@ def parse_server(raw: Any, path: str, index: int) -> Server:
     else:
         shown_type = "local" if declared == "custom" and kind is not None else declared
     port, port_problem = _port(raw.get("port"))
+    if problem is None and kind is not None and "host" in kind.required:
+        problem = port_problem  # a server reached by host and port needs a port it can use
     fmt = _text(raw.get("format"))
     declared_delimiter = _text(raw.get("delimiter"))
     json_document = fmt is not None and fmt.lower() == "json" and declared_delimiter in JSON_DOCUMENT_DELIMITERS
@@ -153,6 +155,6 @@ def parse_server(raw: Any, path: str, index: int) -> Server:
         database=_text(raw.get("database")),
         schema=_text(raw.get("schema")),
         properties=props,
-        problem=problem or (port_problem if kind is not None and "host" in kind.required else None),
+        problem=problem,
         json_document=json_document,
     )
