@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from meshlab.planner.plan import QueryPlan
-from meshlab.sources.database import DatabaseSource
 
 #: the optimizations a query over prefetched database rows runs with
 KEEP_JOIN_ORDER = pl.QueryOptFlags(join_order=False)
@@ -36,7 +35,7 @@ def prefetch_database_scans(
     Returns the frames and whether any scan was fetched. Every fetch has ended when
     this returns, also when one failed (its error is raised): no connection stays open.
     """
-    wanted = [s.scan_id for s in plan.scans if isinstance(s.source, DatabaseSource) and f'"{s.scan_id}"' in sql]
+    wanted = [s.scan_id for s in plan.scans if s.source.fetches_rows and f'"{s.scan_id}"' in sql]
     if not wanted:
         return frames, False
     with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="meshlab-fetch") as pool:
