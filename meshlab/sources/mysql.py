@@ -284,17 +284,19 @@ class MysqlSource(DatabaseSource):
 
     def count_rows(self) -> int | None:
         """InnoDB's estimate (``information_schema.tables.table_rows``), refreshed by ANALYZE TABLE."""
+        found = self._about_table("SELECT table_rows AS n FROM information_schema.tables WHERE {this}")
+        values = found.column("n").to_pylist() if found is not None and found.num_rows else []
+        return int(values[0]) if values and values[0] is not None else None
+
+    def _about_table(self, sql: str) -> pa.Table | None:
+        """``sql`` over ``information_schema`` with ``{this}`` naming this table; None when it fails
+        (what it tells is optional: an estimate, an index)."""
         database = exp.Literal.string(self.dataset.server.database or "").sql(dialect="mysql")
         table = exp.Literal.string(self.dataset.physical_name).sql(dialect="mysql")
         try:
-            found = self.fetch(
-                f"SELECT table_rows AS n FROM information_schema.tables WHERE table_schema = {database} "
-                f"AND table_name = {table}"
-            )
-        except Exception:  # noqa: BLE001 - an estimate is optional
+            return self.fetch(sql.format(this=f"table_schema = {database} AND table_name = {table}"))
+        except Exception:  # noqa: BLE001 - optional, see above
             return None
-        values = found.column("n").to_pylist() if found.num_rows else []
-        return int(values[0]) if values and values[0] is not None else None
 
     def joins_on(self, column: str) -> bool:
         """Whether an index starts with ``column``: without one, MariaDB and MySQL join by nested
@@ -306,16 +308,10 @@ class MysqlSource(DatabaseSource):
         return column.lower() in cached[0]
 
     def _leading_index_columns(self) -> set[str]:
-        database = exp.Literal.string(self.dataset.server.database or "").sql(dialect="mysql")
-        table = exp.Literal.string(self.dataset.physical_name).sql(dialect="mysql")
-        try:
-            found = self.fetch(
-                f"SELECT column_name AS name FROM information_schema.statistics WHERE table_schema = {database} "
-                f"AND table_name = {table} AND seq_in_index = 1"
-            )
-        except Exception:  # noqa: BLE001 - unknown: the join stays local
-            return set()
-        return {str(n).lower() for n in found.column("name").to_pylist()}
+        found = self._about_table(
+            "SELECT column_name AS name FROM information_schema.statistics WHERE {this} AND seq_in_index = 1"
+        )
+        return set() if found is None else {str(n).lower() for n in found.column("name").to_pylist()}
 
 
 # -- rows -> Arrow ----------------------------------------------------------------------------
