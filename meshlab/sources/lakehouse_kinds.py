@@ -8,12 +8,13 @@ catalogued, and a query of it says what to install.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from typing import TYPE_CHECKING, Any
 
 from meshlab.catalog.contract import Dataset
-from meshlab.catalog.servers import Server
+from meshlab.catalog.servers import Server, custom_properties
 from meshlab.errors import SourceError
 from meshlab.sources.base import Source
 from meshlab.sources.spi import SourceContext, SourceKind
@@ -26,12 +27,6 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 LAKE_SERVER_TYPES = ("local", "s3", "gcs", "azure", "file")
 
 
-def _missing(dataset: Dataset, install: str, exc: ImportError) -> SourceError:
-    return SourceError(
-        dataset.address, dataset.server.name, f"reading format {dataset.server.format} needs {install}: {exc}"
-    )
-
-
 class DeltaKind(SourceKind):
     """A Delta table: ``format: delta``, ``path`` the table's folder (the one holding ``_delta_log``)."""
 
@@ -41,12 +36,9 @@ class DeltaKind(SourceKind):
     required = ("path",)
 
     def open(self, dataset: Dataset, context: SourceContext) -> Source:
-        try:
-            from meshlab.sources.delta import DeltaSource
-        except ImportError as exc:
-            raise _missing(dataset, "the deltalake package (pip install deltalake)", exc) from None
-        source = DeltaSource(dataset, context.storage_options(dataset.server.path or ""))
-        return _travelled(source, dataset)
+        return _open(
+            dataset, context, "meshlab.sources.delta:DeltaSource", "the deltalake package (pip install deltalake)"
+        )
 
 
 class IcebergKind(SourceKind):
@@ -58,8 +50,7 @@ class IcebergKind(SourceKind):
     formats = ("iceberg",)
 
     def problem(self, raw: Any) -> str | None:
-        properties = raw.get("customProperties") or ()
-        named = {str(p.get("property")) for p in properties if isinstance(p, dict)}
+        named = {key for key, _ in custom_properties(raw.get("customProperties"))}
         if raw.get("path") or raw.get("location") or {"catalog", "table"} <= named:
             return None
         return "an iceberg server needs a path (a metadata file or the table's folder) or catalog and table properties"
@@ -77,20 +68,26 @@ class IcebergKind(SourceKind):
         return tuple(found)
 
     def open(self, dataset: Dataset, context: SourceContext) -> Source:
-        try:
-            from meshlab.sources.iceberg import IcebergSource
-        except ImportError as exc:
-            raise _missing(dataset, "PyIceberg (pip install 'meshlab[lakehouse]')", exc) from None
-        source = IcebergSource(dataset, context.storage_options(dataset.server.path or ""))
-        return _travelled(source, dataset)
+        return _open(
+            dataset, context, "meshlab.sources.iceberg:IcebergSource", "PyIceberg (pip install 'meshlab[lakehouse]')"
+        )
 
 
 def _expanded(text: str) -> str:
     return _VARIABLE.sub(lambda m: os.environ.get(m.group(1), m.group(0)), text)
 
 
-def _travelled(source: LakehouseSource, dataset: Dataset) -> Source:
-    """``source`` at the version the dataset's ``as_of`` names (checked now), else as it is."""
+def _open(dataset: Dataset, context: SourceContext, where: str, install: str) -> Source:
+    """The source class at ``where`` (``module:Class``, imported now) reading ``dataset``, at the
+    version its ``as_of`` names (checked now: an unknown one is refused before anything is read)."""
+    module, name = where.split(":")
+    try:
+        kind: type[LakehouseSource] = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise SourceError(
+            dataset.address, dataset.server.name, f"reading format {dataset.server.format} needs {install}: {exc}"
+        ) from None
+    source = kind(dataset, context.storage_options(dataset.server.path or ""))
     if dataset.as_of is None:
         return source
     return source.at(version=dataset.as_of.version, timestamp=dataset.as_of.utc())
