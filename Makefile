@@ -64,13 +64,15 @@ test: export MESHLAB_REQUIRE_BROWSER = 1
 
 install: $(VENV)/.installed spark-deps
 
-# engine="spark": Java 17+ and Debian's JDBC drivers for PostgreSQL and SQLite (/usr/share/java).
+# engine="spark": Java 17+ and Debian's JDBC drivers for PostgreSQL, SQLite and MySQL/MariaDB (/usr/share/java).
+SPARK_APT := default-jre-headless libpostgresql-jdbc-java libxerial-sqlite-jdbc-java libmariadb-java
 spark-deps:
-	@{ command -v java >/dev/null 2>&1 && test -f /usr/share/java/postgresql.jar && test -f /usr/share/java/sqlite-jdbc.jar; } || \
+	@{ command -v java >/dev/null 2>&1 && test -f /usr/share/java/postgresql.jar && test -f /usr/share/java/sqlite-jdbc.jar \
+	    && test -f /usr/share/java/mariadb-java-client.jar; } || \
 	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    default-jre-headless libpostgresql-jdbc-java libxerial-sqlite-jdbc-java >/dev/null; \
+	    $(SPARK_APT) >/dev/null; \
 	    else echo "note: engine=spark needs Java 17+ and Debian's JDBC drivers (as root: apt-get install" \
-	    "default-jre-headless libpostgresql-jdbc-java libxerial-sqlite-jdbc-java); everything else works without" >&2; fi; }
+	    "$(SPARK_APT)); everything else works without" >&2; fi; }
 
 # The PostgreSQL server binaries the tests start a throwaway cluster with.
 postgres:

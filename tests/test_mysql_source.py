@@ -369,3 +369,15 @@ def test_a_join_goes_down_only_where_an_index_serves_it(mariadb, tmp_path, monke
         assert pushed.rows() == expected.rows()
     finally:
         mariadb.execute(f"ALTER TABLE `{DATABASE}`.`orders` DROP PRIMARY KEY")
+
+
+def test_spark_reads_mysql_through_jdbc(spark, shop, mariadb):
+    """The Spark engine sends the plan's own statement through MariaDB's JDBC driver (Debian's jar)."""
+    sql = "SELECT id, amount, day, qty FROM ops.orders WHERE qty >= 5 AND day < DATE '2024-01-20' ORDER BY id"
+    mark = mariadb.mark()
+    on_spark = shop.sql(sql, engine="spark")
+    assert on_spark.engine == "spark"
+    assert_frame_equal(on_spark.df, shop.sql(sql).df, check_dtypes=False)
+    [sent] = on_spark.plan[0].sent
+    assert "`qty` >= 5" in sent and "`note`" not in sent
+    assert any("`qty` >= 5" in s for s in mariadb.statements(since=mark))  # it reached the server as sent

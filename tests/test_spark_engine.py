@@ -119,7 +119,7 @@ def free_port() -> int:
 
 def test_jdbc_drivers_are_installed():
     # `make install` installs Debian's JDBC driver packages; without them Spark cannot reach databases.
-    assert jdbc_jar("postgres", SPARK) and jdbc_jar("sqlite", SPARK)
+    assert jdbc_jar("postgres", SPARK) and jdbc_jar("sqlite", SPARK) and jdbc_jar("mysql", SPARK)
 
 
 # -- governance: the plan Spark gets is already governed ----------------------------------

@@ -32,7 +32,7 @@ from meshlab.cancel import QueryHandle
 from meshlab.catalog.contract import Dataset
 from meshlab.errors import MeshError, SourceTimeoutError
 from meshlab.limits import seconds_text, with_retries
-from meshlab.sources.base import Pushdown, Source
+from meshlab.sources.base import JdbcRead, Pushdown, Source
 from meshlab.sources.database import PORTABLE_NODES, RANGE_COMPARISONS, ROW_COUNT_SECONDS, DatabaseSource
 from meshlab.sources.drift import check_drift
 from meshlab.sources.spi import SourceContext, SourceKind
@@ -113,6 +113,7 @@ class MysqlSource(DatabaseSource):
 
     dialect = "mysql"
     kind = "mysql"
+    spark_read = "jdbc"
     # MD5 of the value's text: the same hex digest as Polars' mask (checked in the tests).
     mask_nodes = (exp.MD5,)
     # LENGTH counts bytes in MySQL, characters in Polars.
@@ -120,6 +121,20 @@ class MysqlSource(DatabaseSource):
 
     def table(self) -> exp.Table:
         return exp.table_(self.dataset.physical_name, db=self.dataset.server.database, quoted=True)
+
+    def spark_jdbc(self) -> JdbcRead:
+        server = self.dataset.server
+        user, password = self._login()
+        login = tuple((k, v) for k, v in (("user", user), ("password", password)) if v)
+        # A jdbc:mysql URL, which MariaDB's driver takes with permitMysqlScheme: Spark chooses its
+        # SQL dialect by the URL, and its generic one quotes names in double quotes ("id" is a string here).
+        return JdbcRead(
+            url=f"jdbc:mysql://{server.host}:{server.port or DEFAULT_PORT}/{server.database}?permitMysqlScheme",
+            driver="org.mariadb.jdbc.Driver",
+            jars=("mariadb-java-client.jar",),
+            package="libmariadb-java",
+            options=login,
+        )
 
     def location(self) -> str:
         server = self.dataset.server
@@ -392,6 +407,7 @@ class MysqlKind(SourceKind):
     login from the environment variables the ``userEnv`` / ``passwordEnv`` custom properties name."""
 
     name = "mysql"
+    spark_jars = ("mariadb-java-client.jar",)  # Debian's libmariadb-java; it speaks to MySQL too
     server_types = ("mysql", "mariadb")
     engines = ("mysql", "mariadb")
     required = ("host", "database")
