@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -381,3 +382,45 @@ def test_spark_reads_mysql_through_jdbc(spark, shop, mariadb):
     [sent] = on_spark.plan[0].sent
     assert "`qty` >= 5" in sent and "`note`" not in sent
     assert any("`qty` >= 5" in s for s in mariadb.statements(since=mark))  # it reached the server as sent
+
+
+# -- a contract someone else wrote -----------------------------------------------------------------
+CORPUS_MYSQL = Path(__file__).parent / "odcs_corpus" / "datacontract-cli" / "mysql__odcs.odcs.yaml"
+
+
+def test_datacontract_clis_mysql_contract_reads_and_checks_as_written(mariadb, tmp_path, monkeypatch):
+    """datacontract-cli's own mysql fixture, its server moved to this test's MariaDB (host and
+    port the only edits), its login from datacontract-cli's variables; checks match Polars'."""
+    document = yaml.safe_load(CORPUS_MYSQL.read_text(encoding="utf-8"))
+    [server] = document["servers"]
+    server.update(host=mariadb.host, port=mariadb.port)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "mysql.odcs.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (tmp_path / "mesh.yaml").write_text("mesh: corpus\ndomains: {corpus: corpus}\n")
+    rows = pl.DataFrame(
+        {
+            "field_one": ["AB-123-CD", "ab-999-zz", "A1-123-CD", "XY-001-QQ"],
+            "field_two": [10, 9, None, 42],
+            "field_three": [dt.datetime(2024, 1, 1, 12), None, dt.datetime(2024, 2, 29), dt.datetime(2025, 1, 1)],
+            "field_four": [Decimal("1.50"), None, Decimal("2.25"), Decimal("-3.00")],
+        }
+    )
+    mariadb.create_user("dccli", "dccli-pw", server["database"])
+    mariadb.load_frame(server["database"], "my_table", rows, {"field_four": "DECIMAL(10,2)"})
+    monkeypatch.setenv("DATACONTRACT_MYSQL_USERNAME", "dccli")
+    monkeypatch.setenv("DATACONTRACT_MYSQL_PASSWORD", "dccli-pw")
+    mesh = meshlab.connect(tmp_path / "mesh.yaml")
+    assert not mesh.errors and not mesh.notices, (mesh.errors, mesh.notices)
+
+    got = mesh.sql("SELECT field_one, field_two FROM corpus.my_table ORDER BY field_one").df
+    assert got.rows() == rows.select("field_one", "field_two").sort("field_one").rows()
+
+    report = mesh.check(["corpus.my_table"], store=False)
+    by_check = {r.check: r for r in report.results}
+    pattern = next(r for name, r in by_check.items() if "pattern" in name.lower() and "field_one" in name)
+    minimum = next(r for name, r in by_check.items() if "minimum" in name.lower() and "field_two" in name)
+    # The oracle: the same rules, applied by Polars to the rows written.
+    off_pattern = rows.filter(~pl.col("field_one").str.contains(r"[A-Za-z]{2}-\d{3}-[A-Za-z]{2}$")).height
+    below = rows.filter(pl.col("field_two") < 10).height
+    assert (pattern.status, minimum.status) == ("failed", "failed")
+    assert (pattern.observed, minimum.observed) == (off_pattern, below) == (1, 1)

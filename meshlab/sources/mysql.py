@@ -38,6 +38,8 @@ from meshlab.sources.drift import check_drift
 from meshlab.sources.spi import SourceContext, SourceKind
 
 DEFAULT_PORT = 3306
+#: the login variables datacontract-cli reads for a mysql server
+FALLBACK_LOGIN = ("DATACONTRACT_MYSQL_USERNAME", "DATACONTRACT_MYSQL_PASSWORD")
 # Comparisons whose answer follows the column's collation.
 STRING_COMPARISONS = (exp.EQ, exp.NEQ, exp.In, exp.Like, *RANGE_COMPARISONS)
 #: text matches a case-insensitive collation only widens (when not negated)
@@ -189,9 +191,13 @@ class MysqlSource(DatabaseSource):
 
     # -- connecting --------------------------------------------------------------------
     def _login(self) -> tuple[str, str]:
+        """User and password from the variables ``userEnv`` / ``passwordEnv`` name, else from
+        datacontract-cli's (``DATACONTRACT_MYSQL_USERNAME`` / ``_PASSWORD``): its contracts,
+        which name no variables, read with the environment their users already set."""
         server = self.dataset.server
-        user = os.environ.get(server.property("userEnv") or "", "")
-        return user, os.environ.get(server.property("passwordEnv") or "", "")
+        user = os.environ.get(server.property("userEnv") or "", "") or os.environ.get(FALLBACK_LOGIN[0], "")
+        password = os.environ.get(server.property("passwordEnv") or "", "") or os.environ.get(FALLBACK_LOGIN[1], "")
+        return user, password
 
     def _connect(self, handle: QueryHandle | None = None):
         """A connection within ``limits.connect``; the query's remaining time becomes the
