@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -134,8 +135,6 @@ def big_table_figures(result, raw: Path, number: int) -> dict[str, dict]:
 
 def lakehouse_rows(mesh, table: str, sent: list[str]) -> int | None:
     """Rows in the files a lakehouse scan opened, from 'files: k of n' in what it reports (proportional)."""
-    import re
-
     for text in sent:
         match = re.search(r"files: (\d+) of (\d+)", text)
         if match:
