@@ -1,10 +1,19 @@
-"""Pass: name unaliased result expressions by their SQL text, as DuckDB does.
+"""Pass: every result column gets a name, as DuckDB names it, and no name twice.
 
-    SELECT country, count(*) FROM ...
-    -> SELECT country, COUNT(*) AS "COUNT(*)" FROM ...
+An unaliased expression is named the way DuckDB names it, so a notebook moved
+between the two reads the same columns::
 
-(qualification would call the second ``_col_1``). Columns, stars and aliased
-expressions keep their names; a name taken twice gets a ``_`` appended.
+    SELECT country, count(*), sum(plays), plays * 2 FROM ...
+    -> SELECT country, COUNT(*) AS "count_star()", SUM(plays) AS "sum(plays)",
+              plays * 2 AS "(plays * 2)" FROM ...
+
+The rules: a column is its name (without its table); a function call is its
+lower-case name and arguments (``count(*)`` is ``count_star()``); an operator is
+parenthesised, ``(a + b)``; anything else is its SQL text. A name met again gets
+``_1``, ``_2``... (``SELECT a.id, b.id`` -> ``id``, ``id_1``), as in DuckDB, and
+aliases keep the case they were written in (``AS "MyId"`` and ``AS MyId`` give
+``MyId``). Names from ``*`` are made unique once the star is expanded
+(:mod:`meshlab.planner.unique_outputs`).
 """
 
 from __future__ import annotations
@@ -22,20 +31,79 @@ def run(state: PlanState) -> PlanState:
     return state
 
 
+def duckdb_name(expression: exp.Expr) -> str:
+    """The name DuckDB gives the unaliased result column ``expression``."""
+    if isinstance(expression, exp.Column):
+        return str(expression.name)
+    while isinstance(expression, exp.Paren):  # DuckDB names (a + b) as a + b: (a + b)
+        expression = expression.this
+    named = exp.Paren(this=expression.copy())  # a root to replace under
+    # Innermost first, so an outer node is copied with its children already rewritten.
+    for node in reversed(list(named.this.walk())):
+        if isinstance(node, exp.Binary) and not isinstance(node, (exp.Dot, exp.PropertyEQ)):
+            node.replace(exp.Paren(this=node.copy()))
+        elif isinstance(node, exp.Column) and node.table:
+            node.replace(exp.column(node.this.copy()))
+        elif isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
+            in_window = isinstance(node.parent, exp.Window)
+            node.replace(exp.Anonymous(this="count" if in_window else "count_star", expressions=[]))
+        elif isinstance(node, exp.Neg):
+            node.replace(exp.Paren(this=exp.Neg(this=exp.Paren(this=node.this.copy()))))
+    text: str = named.this.sql(dialect=READ_DIALECT, normalize_functions="lower")
+    return text.replace(" AS TEXT)", " AS VARCHAR)")[:MAX_NAME]
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_1``, ``name_2``... when taken (compared without case, as identifiers are)."""
+    lowered = {t.lower() for t in taken}
+    candidate, n = name, 0
+    while candidate.lower() in lowered:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
+
+
 def name_outputs(statement: exp.Expression) -> exp.Expression:
-    """Alias each unnamed projection of the statement's (first) SELECT with its SQL text."""
+    """Alias each projection of the statement's (first) SELECT with a unique name."""
     select: exp.Expr = statement
     while isinstance(select, exp.SetOperation):
         select = select.this
     if not isinstance(select, exp.Select):
         return statement
-    taken = {e.alias_or_name for e in select.expressions}
+    taken: set[str] = set()
     for projection in list(select.expressions):
-        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or projection.find(exp.Star) is projection:
+        if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and projection.is_star):
             continue
-        name = projection.sql(dialect=READ_DIALECT)[:MAX_NAME]
-        while name in taken:
-            name += "_"
+        if isinstance(projection, exp.Alias):
+            wanted = projection.alias
+        else:
+            wanted = duckdb_name(projection)
+        name = unique_name(wanted, taken)
         taken.add(name)
-        projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+        if name == wanted and isinstance(projection, exp.Alias):
+            projection.args["alias"].meta["case_sensitive"] = True  # qualify would lower-case it
+            continue
+        if name == wanted and isinstance(projection, exp.Column):
+            continue
+        alias = exp.to_identifier(name, quoted=True)
+        alias.meta["case_sensitive"] = True  # qualify would lower-case it
+        if isinstance(projection, exp.Alias):
+            projection.set("alias", alias)
+        else:
+            projection.replace(exp.alias_(projection.copy(), alias))
+    _order_by_names(statement, taken)
     return statement
+
+
+def _order_by_names(statement: exp.Expression, names: set[str]) -> None:
+    """ORDER BY keys naming an output in another case name it as it is spelled now."""
+    order = statement.args.get("order")
+    if order is None:
+        return
+    spelled = {name.lower(): name for name in names}
+    for key in order.find_all(exp.Column):
+        name = spelled.get(key.name.lower())
+        if not key.table and name is not None and name != key.name:
+            identifier = exp.to_identifier(name, quoted=True)
+            identifier.meta["case_sensitive"] = True
+            key.set("this", identifier)

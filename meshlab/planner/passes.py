@@ -17,6 +17,8 @@ from meshlab.planner import (
     ask_sources,
     bind_parameters,
     cap_rows,
+    cast_date_strings,
+    divide_as_double,
     eliminate_qualify,
     fold_dates,
     govern,
@@ -25,19 +27,27 @@ from meshlab.planner import (
     joins,
     name_outputs,
     name_scans,
+    pad_date_literals,
     pushdown,
     resolve,
+    round_half_away,
     share_scans,
+    unique_outputs,
 )
 from meshlab.planner.state import Pass
 
 PASSES: tuple[Pass, ...] = (
     bind_parameters,  # :name placeholders -> literals
     cap_rows,  # the caller's row cap as a LIMIT in the tree
-    name_outputs,  # count(*) -> count(*) AS "COUNT(*)", as DuckDB names it
+    name_outputs,  # count(*) -> count(*) AS "count_star()", as DuckDB names it; a.id, b.id -> id, id_1
     eliminate_qualify,  # QUALIFY -> a filter over a subquery (Polars ignores QUALIFY)
+    pad_date_literals,  # CAST('2002-3-1' AS DATE) -> CAST('2002-03-01' AS DATE)
     fold_dates,  # DATE '1994-01-01' + INTERVAL '1' YEAR -> CAST('1995-01-01' AS DATE)
+    divide_as_double,  # a / b -> CAST(a AS DOUBLE) / b: DuckDB's division on every engine
     resolve,  # addresses -> __dsN AS alias; every column qualified by its table
+    unique_outputs,  # SELECT * over a self join: the second id -> id_1
+    cast_date_strings,  # date_col = '2002-3-1' -> date_col = CAST('2002-03-01' AS DATE)
+    round_half_away,  # ROUND(x, 2) on a DOUBLE, narrowing CASTs: rounded half away from zero, as DuckDB
     implied,  # (a AND b) OR (c AND d) across tables -> also a single-table OR per table
     pushdown,  # per table reference: columns needed, candidate conjuncts, LIMIT/ORDER BY
     govern,  # the role's row filter and masks per scan; nothing masked goes down

@@ -26,8 +26,9 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from meshlab.catalog import Catalog, Dataset
+from meshlab.catalog.contract import Column
 from meshlab.catalog.time_travel import as_of_from_sql
-from meshlab.catalog.types import TYPES
+from meshlab.catalog.types import TYPES, decimal_dtype
 from meshlab.errors import (
     AccessDeniedError,
     MeshError,
@@ -79,8 +80,16 @@ def resolve_for(statement: exp.Expression, catalog: Catalog, sql: str, access: A
         raise denied from None
 
 
+def sql_type(column: Column) -> str:
+    """The SQL type sqlglot types ``column`` by: its decimal when the contract names one, else its logical type's."""
+    decimal = decimal_dtype(column.physical_type) if column.logical_type == "number" else None
+    if decimal is not None:
+        return f"DECIMAL({decimal.precision},{decimal.scale})"
+    return SQL_TYPES.get(column.logical_type, "VARCHAR")
+
+
 def qualify_schema(datasets: dict[str, Dataset]) -> dict[str, dict[str, str]]:
-    return {key: {c.name: SQL_TYPES.get(c.logical_type, "VARCHAR") for c in ds.columns} for key, ds in datasets.items()}
+    return {key: {c.name: sql_type(c) for c in ds.columns} for key, ds in datasets.items()}
 
 
 # Built schemas by the datasets they describe: sqlglot normalizes every name of a

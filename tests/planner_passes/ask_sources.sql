@@ -10,7 +10,7 @@ __scan0 AS orders: shop.orders
   pushed inexact: orders.clerk LIKE 'Clerk 1%'
   pushed exact: LOWER(orders.note) = 'note 3'
   pushed exact: orders.o_date >= CAST('1994-06-01' AS DATE)
-  kept local: orders.amount / 2 > 100
+  kept local: CAST(orders.amount AS DOUBLE) / 2 > 100
 
 -- title: the LIMIT and its order go down when every conjunct is exact
 SELECT o_id, amount FROM shop.orders WHERE status = 'F' ORDER BY amount DESC LIMIT 5
@@ -26,7 +26,7 @@ SELECT o_id FROM shop.orders WHERE status = 'F' AND amount / 2 > 100 LIMIT 5
 __scan0 AS orders: shop.orders
   columns: o_id, status, amount
   pushed exact: orders.status = 'F'
-  kept local: orders.amount / 2 > 100
+  kept local: CAST(orders.amount AS DOUBLE) / 2 > 100
 
 -- title: parquet takes predicates inexactly (row groups), CSV none
 SELECT e.kind, r.region FROM lake.events AS e JOIN lake.regions AS r ON e.kind = r.country WHERE e.value > 2 AND r.region <> 'Americas'

@@ -58,7 +58,7 @@ SELECT a.kind, b.kind, r.region FROM lake.events AS a JOIN lake.events AS b ON a
 -- expected:
 SELECT
   a.kind AS kind,
-  b.kind AS kind,
+  b.kind AS "kind_1",
   r.region AS region
 FROM __scan0 AS a
 JOIN __scan0 AS b

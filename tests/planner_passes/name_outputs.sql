@@ -1,4 +1,4 @@
--- name_outputs: unnamed result expressions named by their SQL, as DuckDB names them.
+-- name_outputs: unnamed result expressions named as DuckDB names them; no name twice.
 -- Format: tests/test_planner_passes.py. Fixture mesh: tests/planner_passes/mesh.
 
 -- title: an aggregate is named by its SQL, as DuckDB names it
@@ -6,7 +6,7 @@ SELECT status, count(*) FROM shop.orders GROUP BY status
 -- expected:
 SELECT
   status,
-  COUNT(*) AS "COUNT(*)"
+  COUNT(*) AS "count_star()"
 FROM shop.orders
 GROUP BY
   status
@@ -20,21 +20,21 @@ SELECT
   *
 FROM shop.orders
 
--- title: a name taken twice gets an underscore
+-- title: a name taken twice gets _1, _2, as in DuckDB
 SELECT count(*), count(*), sum(amount) FROM shop.orders
 -- expected:
 SELECT
-  COUNT(*) AS "COUNT(*)",
-  COUNT(*) AS "COUNT(*)_",
-  SUM(amount) AS "SUM(amount)"
+  COUNT(*) AS "count_star()",
+  COUNT(*) AS "count_star()_1",
+  SUM(amount) AS "sum(amount)"
 FROM shop.orders
 
 -- title: an alias that looks like an expression's name is kept, the expression yields
-SELECT o_id AS "COUNT(*)", count(*) FROM shop.orders GROUP BY o_id
+SELECT o_id AS "count_star()", count(*) FROM shop.orders GROUP BY o_id
 -- expected:
 SELECT
-  o_id AS "COUNT(*)",
-  COUNT(*) AS "COUNT(*)_"
+  o_id AS "count_star()",
+  COUNT(*) AS "count_star()_1"
 FROM shop.orders
 GROUP BY
   o_id
@@ -43,7 +43,7 @@ GROUP BY
 SELECT upper(status) FROM shop.orders UNION SELECT lower(segment) FROM shop.customers
 -- expected:
 SELECT
-  UPPER(status) AS "UPPER(status)"
+  UPPER(status) AS "upper(status)"
 FROM shop.orders
 UNION
 SELECT
@@ -54,5 +54,38 @@ FROM shop.customers
 SELECT coalesce(note, clerk, priority, status, 'none at all for this order, really none') FROM shop.orders
 -- expected:
 SELECT
-  COALESCE(note, clerk, priority, status, 'none at all for this order, really none') AS "COALESCE(note, clerk, priority, status, 'none at all for this or"
+  COALESCE(note, clerk, priority, status, 'none at all for this order, really none') AS "coalesce(note, clerk, priority, status, 'none at all for this or"
 FROM shop.orders
+
+-- title: columns of two tables with one name: the second gets _1
+SELECT o.c_id, c.c_id, o.c_id AS c_id FROM shop.orders AS o JOIN shop.customers AS c ON o.c_id = c.c_id
+-- expected:
+SELECT
+  o.c_id,
+  c.c_id AS "c_id_1",
+  o.c_id AS "c_id_2"
+FROM shop.orders AS o
+JOIN shop.customers AS c
+  ON o.c_id = c.c_id
+
+-- title: operators in parentheses, functions in lower case, count(*) in a window is count()
+SELECT amount * 2 + 1, -amount, CAST(o_id AS VARCHAR), upper(status), count(*) OVER () FROM shop.orders
+-- expected:
+SELECT
+  amount * 2 + 1 AS "((amount * 2) + 1)",
+  -amount AS "(-(amount))",
+  CAST(o_id AS TEXT) AS "CAST(o_id AS VARCHAR)",
+  UPPER(status) AS "upper(status)",
+  COUNT(*) OVER () AS "count() OVER ()"
+FROM shop.orders
+
+-- title: an alias keeps its case, and ORDER BY finds it in any case
+SELECT o_id AS OrderId, amount AS "Amount" FROM shop.orders ORDER BY orderid, AMOUNT
+-- expected:
+SELECT
+  o_id AS OrderId,
+  amount AS "Amount"
+FROM shop.orders
+ORDER BY
+  "OrderId",
+  "Amount"
