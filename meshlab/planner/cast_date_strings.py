@@ -11,8 +11,9 @@ comparison means the same to every engine and pushes down::
 Comparisons (``= <> < <= > >=``, ``IS [NOT] DISTINCT FROM``), ``BETWEEN`` and
 ``IN`` lists count, wherever they are (CTEs and subqueries too): the other side's
 type comes from sqlglot's type annotation over the contracts' types, run only
-when the query has a string literal in such a place. A literal that is no date
-where a date is compared is an error, with its place in the query.
+when the query has a literal shaped like a date (``YYYY-M-D``, a time optional)
+in such a place. One that is no valid date where a date is compared
+(``'2002-02-30'``) is an error, with its place in the query.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
-from meshlab.planner.pad_date_literals import DATE_TYPES, TIMESTAMP_TYPES, canonical_text
+from meshlab.planner.pad_date_literals import DATE_TYPES, TIMESTAMP_TEXT, TIMESTAMP_TYPES, canonical_text
 from meshlab.planner.parse import READ_DIALECT
 from meshlab.planner.resolve import cached_schema
 from meshlab.planner.state import PlanState
@@ -45,7 +46,7 @@ def run(state: PlanState) -> PlanState:
     literals = [
         node
         for node in state.tree.find_all(exp.Literal)
-        if node.is_string and node.name[:1].isdigit() and compared_with(node) is not None
+        if node.is_string and TIMESTAMP_TEXT.fullmatch(node.name) and compared_with(node) is not None
     ]
     if not literals:
         return state  # no typing needed: most queries stop here
