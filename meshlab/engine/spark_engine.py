@@ -24,6 +24,7 @@ from meshlab.engine.spark_scans import java_message, scan_frame
 from meshlab.engine.spark_session import SparkSettings, spark_session
 from meshlab.errors import ExecutionError
 from meshlab.planner.plan import QueryPlan
+from meshlab.planner.round_half_away import HALF_EVEN
 from meshlab.sources import ScanStats
 
 
@@ -53,6 +54,9 @@ def spark_sql(plan: QueryPlan, views: dict[str, str]) -> str:
             isinstance(e.unalias(), (exp.Column, exp.Star)) for e in select.expressions
         ):
             select.set("expressions", [exp.Literal.number(1)])
+    for call in tree.find_all(exp.Anonymous):
+        if call.meta.get(HALF_EVEN):  # Spark's ROUND rounds half up; BROUND is half to even
+            call.set("this", "BROUND")
     return tree.sql(dialect="spark", identify=True)
 
 

@@ -39,13 +39,20 @@ INTEGERS = (T.TINYINT, T.SMALLINT, T.INT, T.BIGINT, T.INT128, T.UTINYINT, T.USMA
 DECIMALS = (T.DECIMAL,)
 #: operands written without parentheses around them
 SIMPLE = (exp.Column, exp.Literal, exp.Func, exp.Cast, exp.Paren)
+#: the mark of a ROUND meant half to even (:func:`_native_round`)
+HALF_EVEN = "round_half_even"
 #: Polars' ROUND as written, which this pass leaves alone (an ``exp.Round`` would be rewritten)
 NATIVE_ROUND = "ROUND"
 
 
-def _native_round(value: exp.Expr, places: int | None = None) -> exp.Expr:
+def _native_round(value: exp.Expr, places: int | None = None, half_even: bool = False) -> exp.Expr:
+    """Polars' ROUND, as written. ``half_even`` marks a DOUBLE operand: Polars rounds it half to
+    even, which is what is meant; an engine rounding otherwise (Spark) reads the mark."""
     args = [value] if places is None else [value, exp.Literal.number(places)]
-    return exp.Anonymous(this=NATIVE_ROUND, expressions=args)
+    node = exp.Anonymous(this=NATIVE_ROUND, expressions=args)
+    if half_even:
+        node.meta[HALF_EVEN] = True
+    return node
 
 
 def _kind(node: exp.Expr) -> exp.DType | None:
@@ -125,7 +132,7 @@ def _cast(node: exp.Cast) -> exp.Expr | None:
     if isinstance(value, exp.Literal) or kind not in FLOATS + DECIMALS:
         return None
     if target.this in INTEGERS:
-        return _native_round(value.copy())
+        return _native_round(value.copy(), half_even=kind in FLOATS)
     if target.this in DECIMALS:
         scale = _scale(target)
         if scale is None:
