@@ -57,7 +57,19 @@ def spark_sql(plan: QueryPlan, views: dict[str, str]) -> str:
     for call in tree.find_all(exp.Anonymous):
         if call.meta.get(HALF_EVEN):  # Spark's ROUND rounds half up; BROUND is half to even
             call.set("this", "BROUND")
+    for division in reversed(list(tree.find_all(exp.Div))):
+        division.replace(ieee_division(division))
     return tree.sql(dialect="spark", identify=True)
+
+
+def ieee_division(division: exp.Div) -> exp.Expr:
+    """``a / b`` as DuckDB divides (docs/sql.md): ``x / 0`` is ``inf``, ``-inf`` or ``NaN``, where
+    Spark's ANSI mode raises. The planner made ``a`` a DOUBLE, so ``a * inf`` has the sign wanted."""
+    left, right = division.this, division.expression
+    infinity = exp.cast(exp.Literal.string("Infinity"), exp.DataType.build("DOUBLE"))
+    by_zero = exp.EQ(this=right.copy(), expression=exp.Literal.number(0))
+    quotient = exp.Anonymous(this="TRY_DIVIDE", expressions=[left.copy(), right.copy()])
+    return exp.Case(ifs=[exp.If(this=by_zero, true=exp.Mul(this=left.copy(), expression=infinity))], default=quotient)
 
 
 def _register(session, plan: QueryPlan, settings: SparkSettings, suffix: str):
