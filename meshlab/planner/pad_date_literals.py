@@ -10,7 +10,7 @@ written, where ``'2002-3-1'`` is neither a date nor equal to ``'2002-03-01'``::
 A literal that is not a date (``DATE '2002-02-30'``) is refused here, with its
 place in the query, as a database would refuse it. String literals compared with
 a date *column* become dates later, once columns have types
-(:mod:`meshlab.planner.cast_date_strings`); both use :func:`date_text` and
+(:mod:`meshlab.planner.cast_string_literals`); both use :func:`date_text` and
 :func:`timestamp_text`.
 """
 

@@ -17,7 +17,7 @@ from meshlab.planner import (
     ask_sources,
     bind_parameters,
     cap_rows,
-    cast_date_strings,
+    cast_string_literals,
     divide_as_double,
     eliminate_qualify,
     fold_dates,
@@ -46,7 +46,7 @@ PASSES: tuple[Pass, ...] = (
     divide_as_double,  # a / b -> CAST(a AS DOUBLE) / b: DuckDB's division on every engine
     resolve,  # addresses -> __dsN AS alias; every column qualified by its table
     unique_outputs,  # SELECT * over a self join: the second id -> id_1
-    cast_date_strings,  # date_col = '2002-3-1' -> date_col = CAST('2002-03-01' AS DATE)
+    cast_string_literals,  # date_col = '2002-3-1' -> date_col = CAST('2002-03-01' AS DATE)
     round_half_away,  # ROUND(x, 2) on a DOUBLE, narrowing CASTs: rounded half away from zero, as DuckDB
     implied,  # (a AND b) OR (c AND d) across tables -> also a single-table OR per table
     pushdown,  # per table reference: columns needed, candidate conjuncts, LIMIT/ORDER BY

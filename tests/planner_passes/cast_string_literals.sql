@@ -1,4 +1,4 @@
--- cast_date_strings: a string literal compared with a date or timestamp is one.
+-- cast_string_literals: a string literal compared with a date, a timestamp or a number is one.
 -- Format: tests/test_planner_passes.py. Fixture mesh: tests/planner_passes/mesh.
 
 -- title: BETWEEN with unpadded dates on a date column (TPC-DS Q16 as the specification writes it)
@@ -40,3 +40,17 @@ WHERE
 SELECT o_id FROM shop.orders WHERE o_date = '2002-13-01'
 -- expected error:
 line 1, column 45: '2002-13-01' is not a valid date
+
+-- title: a string compared with a number is that number (IN lists too)
+SELECT o_id FROM shop.orders WHERE c_id IN ('7', '5') AND amount > '2.5' AND o_id <> ' 3 '
+-- expected:
+SELECT
+  orders.o_id AS o_id
+FROM __ds0 AS orders
+WHERE
+  orders.c_id IN (7, 5) AND orders.amount > 2.5 AND orders.o_id <> 3
+
+-- title: a string that is no integer, compared with an integer, is refused where it is
+SELECT o_id FROM shop.orders WHERE c_id = '7.5'
+-- expected error:
+line 1, column 43: '7.5' is not an integer
