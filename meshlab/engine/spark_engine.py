@@ -25,6 +25,7 @@ from meshlab.engine.spark_session import SparkSettings, spark_session
 from meshlab.errors import ExecutionError
 from meshlab.planner.plan import QueryPlan
 from meshlab.planner.round_half_away import HALF_EVEN
+from meshlab.planner.subtract_dates import DATE_DIFFERENCE
 from meshlab.sources import ScanStats
 
 
@@ -57,6 +58,10 @@ def spark_sql(plan: QueryPlan, views: dict[str, str]) -> str:
     for call in tree.find_all(exp.Anonymous):
         if call.meta.get(HALF_EVEN):  # Spark's ROUND rounds half up; BROUND is half to even
             call.set("this", "BROUND")
+    for difference in reversed(list(tree.find_all(exp.Sub))):
+        if difference.meta.get(DATE_DIFFERENCE):  # Spark casts no date to an integer
+            dates = [side.this.copy() for side in (difference.this, difference.expression)]
+            difference.replace(exp.Anonymous(this="DATEDIFF", expressions=dates))
     for division in reversed(list(tree.find_all(exp.Div))):
         division.replace(ieee_division(division))
     return tree.sql(dialect="spark", identify=True)

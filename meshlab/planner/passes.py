@@ -32,6 +32,7 @@ from meshlab.planner import (
     resolve,
     round_half_away,
     share_scans,
+    subtract_dates,
     unique_outputs,
 )
 from meshlab.planner.state import Pass
@@ -47,6 +48,7 @@ PASSES: tuple[Pass, ...] = (
     resolve,  # addresses -> __dsN AS alias; every column qualified by its table
     unique_outputs,  # SELECT * over a self join: the second id -> id_1
     cast_string_literals,  # date_col = '2002-3-1' -> date_col = CAST('2002-03-01' AS DATE)
+    subtract_dates,  # date - date -> a number of days (Polars: a duration)
     round_half_away,  # ROUND(x, 2) on a DOUBLE, narrowing CASTs: rounded half away from zero, as DuckDB
     implied,  # (a AND b) OR (c AND d) across tables -> also a single-table OR per table
     pushdown,  # per table reference: columns needed, candidate conjuncts, LIMIT/ORDER BY
