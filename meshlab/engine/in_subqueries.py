@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from meshlab.planner.parse import literal
 from meshlab.planner.plan import QueryPlan, ScanPlan
+from meshlab.planner.polars_sql import polars_sql
 from meshlab.planner.pushdown import conjuncts
 from meshlab.sources import Pushdown, ScanStats
 from meshlab.sources.database import DatabaseSource
@@ -33,7 +34,6 @@ from meshlab.sources.database import DatabaseSource
 #: at most this many values go to a database as an IN list; with more the scan is read as planned
 MAX_VALUES = 10_000
 PREFIX = "__in"
-LOCAL_DIALECT = "postgres"
 
 
 def _depth(node: exp.Expr) -> int:
@@ -136,7 +136,7 @@ def run_in_subqueries_first(
         name = f"{PREFIX}{index}"
         query = node.args["query"]
         body = query.this if isinstance(query, exp.Subquery) else query
-        result = pl.SQLContext(frames, eager=False).execute(body.sql(dialect=LOCAL_DIALECT, identify=True)).collect()
+        result = pl.SQLContext(frames, eager=False).execute(polars_sql(body)).collect()
         values = result.to_series().unique()
         frames[name] = values.to_frame("value").lazy()
         node.set("query", exp.select(exp.column("value", table=name)).from_(name).subquery())
@@ -144,4 +144,4 @@ def run_in_subqueries_first(
         if narrowed is not None:
             frames[scan.scan_id] = narrowed.source.scan(narrowed.spec, stats[scan.scan_id])
             notes.append(f"{scan.dataset.address}: {node.this.name} IN {values.len():,} values of a subquery")
-    return local.sql(dialect=LOCAL_DIALECT, identify=True), frames, notes
+    return polars_sql(local), frames, notes

@@ -10,6 +10,7 @@ from sqlglot.optimizer.scope import Scope
 
 from meshlab.catalog import Dataset
 from meshlab.governance.masks import Mask
+from meshlab.planner.polars_sql import polars_sql
 from meshlab.sources import Pushdown, ScanSpec, Source
 
 
@@ -95,7 +96,7 @@ class QueryPlan:
 
         Every identifier quoted: a dataset or alias named like a keyword (select) stays a name.
         """
-        return self.local.sql(dialect="postgres", identify=True)
+        return polars_sql(self.local)
 
     @property
     def addresses(self) -> list[str]:
