@@ -24,12 +24,11 @@ from __future__ import annotations
 import re
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from meshlab.errors import SqlError
+from meshlab.planner.annotate import annotate
 from meshlab.planner.pad_date_literals import DATE_TYPES, TIMESTAMP_TEXT, TIMESTAMP_TYPES, canonical_text
-from meshlab.planner.parse import READ_DIALECT, _position
-from meshlab.planner.resolve import cached_schema
+from meshlab.planner.parse import _position
 from meshlab.planner.state import PlanState
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -72,7 +71,7 @@ def run(state: PlanState) -> PlanState:
     literals = [node for node in state.tree.find_all(exp.Literal) if node.is_string and _candidate(node)]
     if not literals:
         return state  # no typing needed: most queries stop here
-    annotate_types(state.tree, schema=cached_schema(state.datasets), dialect=READ_DIALECT)
+    annotate(state)
     for literal in literals:
         other = compared_with(literal)
         data_type = other.type if other is not None else None

@@ -18,6 +18,7 @@ from meshlab.planner import (
     bind_parameters,
     cap_rows,
     cast_string_literals,
+    cast_text,
     divide_as_double,
     eliminate_qualify,
     fold_dates,
@@ -48,6 +49,7 @@ PASSES: tuple[Pass, ...] = (
     resolve,  # addresses -> __dsN AS alias; every column qualified by its table
     unique_outputs,  # SELECT * over a self join: the second id -> id_1
     cast_string_literals,  # date_col = '2002-3-1' -> date_col = CAST('2002-03-01' AS DATE)
+    cast_text,  # CAST(' 12 ' AS INT), CAST('2.345' AS DECIMAL(9,2)), CAST(ts AS VARCHAR) as DuckDB reads and writes them
     subtract_dates,  # date - date -> a number of days (Polars: a duration)
     round_half_away,  # ROUND(x, 2) on a DOUBLE, narrowing CASTs: rounded half away from zero, as DuckDB
     implied,  # (a AND b) OR (c AND d) across tables -> also a single-table OR per table

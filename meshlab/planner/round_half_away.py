@@ -27,10 +27,8 @@ Decimal ``ROUND`` with ``n >= 0`` is left alone: Polars already rounds it half a
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
-from meshlab.planner.parse import READ_DIALECT
-from meshlab.planner.resolve import cached_schema
+from meshlab.planner.annotate import annotate
 from meshlab.planner.state import PlanState
 
 T = exp.DataType.Type
@@ -157,7 +155,7 @@ def _needs_types(tree: exp.Expression) -> bool:
 def run(state: PlanState) -> PlanState:
     if not _needs_types(state.tree):
         return state
-    annotate_types(state.tree, schema=cached_schema(state.datasets), dialect=READ_DIALECT)
+    annotate(state)
     # Innermost first: an outer rewrite copies its operand, rewritten already.
     for node in reversed(list(state.tree.find_all(exp.Round, exp.Cast))):
         if isinstance(node, exp.Round):

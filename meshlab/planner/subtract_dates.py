@@ -16,11 +16,9 @@ Typing runs only when a subtraction has a date column or a date literal on a sid
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
 
+from meshlab.planner.annotate import annotate
 from meshlab.planner.pad_date_literals import DATE_TYPES
-from meshlab.planner.parse import READ_DIALECT
-from meshlab.planner.resolve import cached_schema
 from meshlab.planner.state import PlanState
 
 #: the mark of a subtraction of two dates (read by the Spark engine)
@@ -42,7 +40,7 @@ def run(state: PlanState) -> PlanState:
     ]
     if not subtractions:
         return state
-    annotate_types(state.tree, schema=cached_schema(state.datasets), dialect=READ_DIALECT)
+    annotate(state)
     for node in subtractions:
         left, right = node.this, node.expression
         if not (left.type and right.type and left.type.this in DATE_TYPES and right.type.this in DATE_TYPES):

@@ -1,0 +1,72 @@
+"""Pass: casts from and to text read and write values as DuckDB does.
+
+- Text to a number ignores surrounding spaces (``CAST(' 12 ' AS INTEGER)`` is 12;
+  Polars refuses it) and rounds to a decimal's scale half away from zero
+  (``CAST('2.345' AS DECIMAL(10,2))`` is 2.35; Polars truncates to 2.34)::
+
+      CAST(s AS DECIMAL(10,2))
+      -> CAST(ROUND(CAST(TRIM(s) AS DECIMAL(38,18)), 2) AS DECIMAL(10,2))
+
+- A timestamp as text has no zero fraction (``'2002-03-01 08:30:00'``, and
+  ``'… 08:30:00.5'``), where Polars writes ``'2002-03-01 08:30:00.000000'``.
+
+``TRY_CAST`` gets the same treatment and stays a TRY_CAST. Types come from
+:mod:`meshlab.planner.annotate`, asked for only when the query casts a column.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from meshlab.planner.annotate import annotate
+from meshlab.planner.state import PlanState
+
+T = exp.DataType.Type
+TEXT = (T.VARCHAR, T.TEXT, T.CHAR, T.NCHAR, T.NVARCHAR)
+TIMESTAMPS = (T.TIMESTAMP, T.DATETIME, T.TIMESTAMPNTZ)
+#: the scale text is read at before it is rounded to the target's
+READ_SCALE = 18
+
+
+def _to_number(node: exp.Cast) -> exp.Expr | None:
+    target = node.to
+    trimmed = exp.Trim(this=node.this.copy())
+    if not target.is_type(*exp.DataType.NUMERIC_TYPES):
+        return None
+    if not target.is_type(T.DECIMAL) or len(target.expressions) < 2:
+        return node.__class__(this=trimmed, to=target.copy())
+    scale = target.expressions[1].this
+    wide = node.__class__(this=trimmed, to=exp.DataType.build(f"DECIMAL(38, {READ_SCALE})"))
+    rounded = exp.Anonymous(this="ROUND", expressions=[wide, scale.copy()])
+    return node.__class__(this=rounded, to=target.copy())
+
+
+def _timestamp_text(node: exp.Cast) -> exp.Expr:
+    text = node.copy()
+    no_zeros = exp.RegexpReplace(
+        this=text, expression=exp.Literal.string(r"(\.[0-9]*?)0+$"), replacement=exp.Literal.string("\\1")
+    )
+    return exp.RegexpReplace(this=no_zeros, expression=exp.Literal.string(r"\.$"), replacement=exp.Literal.string(""))
+
+
+def run(state: PlanState) -> PlanState:
+    casts = list(state.tree.find_all(exp.Cast))
+    if not casts:
+        return state
+    if any(not isinstance(c.this, exp.Literal) for c in casts):
+        annotate(state)
+    for node in reversed(casts):
+        operand = node.this
+        if isinstance(operand, exp.Literal):
+            kind = T.VARCHAR if operand.is_string else None
+        else:
+            kind = operand.type.this if operand.type is not None else None
+        if kind in TEXT:
+            rewritten = _to_number(node)
+        elif kind in TIMESTAMPS and node.to.this in TEXT:
+            rewritten = _timestamp_text(node)
+        else:
+            rewritten = None
+        if rewritten is not None:
+            node.replace(rewritten)
+    return state
