@@ -24,6 +24,7 @@ from meshlab.planner import (
     fold_dates,
     govern,
     implied,
+    join_conditions,
     join_order,
     joins,
     name_outputs,
@@ -48,6 +49,7 @@ PASSES: tuple[Pass, ...] = (
     divide_as_double,  # a / b -> CAST(a AS DOUBLE) / b: DuckDB's division on every engine
     resolve,  # addresses -> __dsN AS alias; every column qualified by its table
     unique_outputs,  # SELECT * over a self join: the second id -> id_1
+    join_conditions,  # JOIN b ON a.id = b.id AND a.qty > b.price -> the inequality in WHERE (Polars joins on equalities)
     cast_string_literals,  # date_col = '2002-3-1' -> date_col = CAST('2002-03-01' AS DATE)
     cast_text,  # CAST(' 12 ' AS INT), CAST('2.345' AS DECIMAL(9,2)), CAST(ts AS VARCHAR) as DuckDB reads and writes them
     subtract_dates,  # date - date -> a number of days (Polars: a duration)
