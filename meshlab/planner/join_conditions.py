@@ -51,7 +51,7 @@ def run(state: PlanState) -> PlanState:
         for join in joins:
             if not _inner(join):
                 continue
-            kept = []
+            kept: list[exp.Expr] = []
             for condition in _conjuncts(join.args["on"].unnest()):
                 (kept if _equi(condition.unnest()) else moved).append(condition)
             if len(kept) == len(_conjuncts(join.args["on"].unnest())):
