@@ -14,7 +14,8 @@ a copy of the tree is first rewritten into what Polars computes as DuckDB does
   ``contains`` is NULL on NULL; ``strlen`` is the byte length;
 - ``strftime``, ``dayname``, ``monthname``, ``isodow``, ``make_date`` and
   ``date_diff`` (day, week, month, quarter, year) in Polars' own functions;
-- ``LIKE … ESCAPE`` (which Polars refuses) as an anchored regular expression.
+- ``LIKE … ESCAPE`` (which Polars refuses) as an anchored regular expression;
+- a sort key that is a CASE of integer literals, typed (Polars cannot sort it with other keys).
 
 A construct that cannot be written for Polars is refused with an
 :class:`~meshlab.errors.UnsupportedQueryError` naming it.
@@ -199,7 +200,19 @@ def _escape(node: exp.Escape) -> exp.Expr:
     return _call("REGEXP_LIKE", like.this, exp.Literal.string(regex))
 
 
+def _ordered(node: exp.Ordered) -> None:
+    """A CASE of integer literals as a sort key is typed for Polars, which cannot sort it beside
+    other keys while its integers have no width yet."""
+    key = node.this
+    if isinstance(key, exp.Case):
+        results = [branch.args.get("true") for branch in key.args.get("ifs") or []] + [key.args.get("default")]
+        if all(isinstance(r, exp.Literal) and r.is_int for r in results if r is not None):
+            key.replace(exp.cast(key.copy(), exp.DataType.build("BIGINT")))
+    return None
+
+
 REWRITES: dict[type[exp.Expr], Callable] = {
+    exp.Ordered: _ordered,
     exp.TryCast: _try_cast,
     exp.Log: _log,
     exp.Is: _is,
