@@ -23,14 +23,19 @@ mesh
 
 Helpers (import them: ``from conftest import duckdb_answer, assert_same_rows``)
 ---------------------------------------------------------------------------------
-duckdb_answer(sql, parquet_dir)
-    The oracle: the plain TPC-H query run by DuckDB over the parquet files.
+duckdb_answer(sql, parquet_dir, trivial=None)
+    The oracle: the plain TPC-H query run by DuckDB over the parquet files, guarded: it
+    raises :class:`TrivialOracleAnswer` when the answer could not tell a working engine from
+    a broken one (:func:`guard_oracle_answer`), unless ``trivial`` gives the reason it may.
+guard_oracle_answer(answer, sql, trivial=None)
+    The guard alone, for a test with an oracle of its own.
 assert_same_rows(actual, expected, ordered, order_by=None)
     Compare two result frames by column position with type normalisation.
 order_by_positions(sql)
     Output positions of the outermost ORDER BY, to pass as ``order_by``.
 read_tpch_query(name)
-    The text of ``shared/tpch/qNN.sql`` (or a copy in ``tests/tpch``/``$MESHLAB_TPCH_QUERIES``).
+    The text of ``shared/tpch/qNN.sql`` (or a copy in ``tests/tpch``/``$MESHLAB_TPCH_QUERIES``)
+    with the tests' substitution parameters (``support.tpch.TEST_SUBSTITUTIONS``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import psycopg
 import pytest
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 from support import ci_no_skips, tpch
 from support.postgres_server import (  # noqa: F401 - re-exported for the tests
     PostgresServer,
@@ -151,13 +157,73 @@ def _duckdb_over(parquet_dir: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def duckdb_answer(sql: str, parquet_dir: Path | str) -> pl.DataFrame:
+class TrivialOracleAnswer(Exception):
+    """The oracle's answer cannot tell a working engine from a broken one: comparing with it
+    proves nothing, so the test errors instead of passing (:func:`guard_oracle_answer`)."""
+
+
+def duckdb_answer(sql: str, parquet_dir: Path | str, trivial: str | None = None) -> pl.DataFrame:
     """Run the plain (un-meshed) query in DuckDB over views on the parquet files.
 
     The ``lineitem`` view also has ``l_year`` (year of ``l_shipdate``), like the mesh's
-    hive-partitioned ``shipping.lineitem``.
+    hive-partitioned ``shipping.lineitem``. The answer is guarded
+    (:func:`guard_oracle_answer`): ``trivial`` is the reason an empty, all-NULL or all-zero
+    answer is what the test means to compare with.
     """
-    return _duckdb_over(str(parquet_dir)).cursor().sql(sql).pl()
+    answer = _duckdb_over(str(parquet_dir)).cursor().sql(sql).pl()
+    return guard_oracle_answer(answer, sql, trivial)
+
+
+def guard_oracle_answer(answer: pl.DataFrame, sql: str, trivial: str | None = None) -> pl.DataFrame:
+    """``answer`` (the oracle's, to ``sql``), after checking an engine could fail against it.
+
+    Raises :class:`TrivialOracleAnswer` when the answer is empty, when an output column is
+    NULL in every row, or when a numeric aggregate output (a projection of the outermost
+    SELECT holding an aggregate function) is zero in every row -- an engine that drops every
+    row, or every match, gives that too. ``trivial``: the reason the test means it (checked
+    to be given, not empty); the guard is then skipped.
+    """
+    if trivial is not None:
+        if not trivial.strip():
+            raise ValueError("trivial= needs the reason the oracle's answer may be empty, NULL or zero")
+        return answer
+    problem = _triviality(answer, sql)
+    if problem:
+        raise TrivialOracleAnswer(
+            f"the oracle's answer {problem}: an engine that drops rows would pass. Choose a query "
+            f"whose answer is non-trivial, or pass trivial='<why this is meant>'.\nquery: {sql}"
+        )
+    return answer
+
+
+def _triviality(answer: pl.DataFrame, sql: str) -> str | None:
+    if answer.height == 0:
+        return "is empty"
+    columns = answer.get_columns()
+    for column in columns:
+        if column.null_count() == answer.height:
+            return f"has output column {column.name!r} NULL in every row"
+    for position in _aggregate_positions(sql, answer.width):
+        column = columns[position]
+        if column.dtype.is_numeric() and column.fill_null(0).eq(0).all():
+            return f"has aggregate output {column.name!r} zero in every row"
+    return None
+
+
+def _aggregate_positions(sql: str, width: int) -> list[int]:
+    """Output positions of the outermost SELECT's projections holding an aggregate function;
+    every position when the query does not parse, none after a ``*`` (positions unknown)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except SqlglotError:
+        return list(range(width))
+    positions = []
+    for position, projection in enumerate(getattr(tree, "selects", [])):
+        if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and projection.is_star):
+            break
+        if projection.find(exp.AggFunc) is not None and position < width:
+            positions.append(position)
+    return positions
 
 
 def order_by_positions(sql: str, dialect: str | None = None) -> list[int]:
@@ -296,8 +362,9 @@ def assert_same_rows(
 
 
 def read_tpch_query(name: str, missing_ok: bool = False) -> str | None:
-    """The plain text of TPC-H query ``name`` (``"q01"`` .. ``"q22"``)."""
-    text = tpch.query_text(name)
+    """The plain text of TPC-H query ``name`` (``"q01"`` .. ``"q22"``) with the tests'
+    substitution parameters (``support.tpch.TEST_SUBSTITUTIONS``: non-trivial at SF0.01)."""
+    text = tpch.query_text(name, parameters="tests")
     if text is not None or missing_ok:
         return text
     pytest.fail(f"TPC-H query {name}.sql not found in {[str(d) for d in TPCH_QUERY_DIRS]}")
