@@ -190,8 +190,8 @@ def guard_oracle_answer(answer: pl.DataFrame, sql: str, trivial: str | None = No
     problem = _triviality(answer, sql)
     if problem:
         raise TrivialOracleAnswer(
-            f"the oracle's answer {problem}: an engine that drops rows would pass. Choose a query "
-            f"whose answer is non-trivial, or pass trivial='<why this is meant>'.\nquery: {sql}"
+            f"the oracle's answer {problem}: an engine losing rows or values could pass. Choose a "
+            f"query whose answer is non-trivial, or pass trivial='<why this is meant>'.\nquery: {sql}"
         )
     return answer
 
@@ -406,10 +406,6 @@ def spark():
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "sqlite_explain: SQLite pushdown asserted only through mesh.explain() text (no server log yet)",
-    )
     config.addinivalue_line("markers", "attack: a governance bypass attempt (counted in the summary)")
 
 

@@ -5,21 +5,33 @@ during the test, and each one is parsed with sqlglot (postgres dialect) to find 
 that reads ``orders`` -- also when a driver wraps it (``COPY (SELECT ...) TO STDOUT``,
 ``DECLARE ... CURSOR FOR SELECT ...``). Assertions inspect that tree, never the text.
 
-SQLite has no statement log: its cases read the SQL shown by ``mesh.explain()`` (SPEC §4:
-"for each scan, the exact SQL sent to a database") and are marked ``sqlite_explain`` until
-a SQLite trace hook exists.
+SQLite has no server and no statement log, but it has a trace hook: the standard library's
+driver (chosen per server with the ``driver: sqlite3`` custom property) registers
+``Connection.set_trace_callback``, and SQLite calls it with every statement it executes;
+the source reports each to the ``meshlab.sources.sqlite`` logger (``sqlite3 ran: ...``).
+The SQLite cases run on a copy of the federated mesh whose SQLite server names that driver
+and parse what SQLite reported. The default driver (ADBC) has no trace hook: that it is sent
+the same statement is checked through ``mesh.explain()`` (SPEC §4: "for each scan, the exact
+SQL sent to a database").
 
 Every case also checks the answer against DuckDB over the plain parquet files.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+
 import pytest
 import sqlglot
+import yaml
 from conftest import TPCH_DOMAINS, assert_same_rows, duckdb_answer, order_by_positions, read_tpch_query
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from support.contracts import write_yaml
 from support.received_sql import column_names, comparison, conjuncts, limit_of, reads_star, scans_of
+
+import meshlab
 
 pytestmark = pytest.mark.postgres
 
@@ -41,10 +53,13 @@ def plain_sql(mesh_sql: str, params: dict | None = None) -> str:
     return tree.sql(dialect="duckdb")
 
 
-def run_and_check(mesh, tpch_mesh, sql: str, params: dict | None = None):
-    """Run ``sql`` on the mesh, assert DuckDB's answer, return the result frame."""
+def run_and_check(mesh, tpch_mesh, sql: str, params: dict | None = None, trivial: str | None = None):
+    """Run ``sql`` on the mesh, assert DuckDB's answer, return the result frame.
+
+    ``trivial``: why an empty, all-NULL or all-zero answer is meant (``conftest.duckdb_answer``).
+    """
     actual = mesh.sql(sql, params=params).df
-    expected = duckdb_answer(plain_sql(sql, params), tpch_mesh.parquet_dir)
+    expected = duckdb_answer(plain_sql(sql, params), tpch_mesh.parquet_dir, trivial)
     keys = order_by_positions(sql)
     assert_same_rows(actual, expected, ordered=bool(keys), order_by=keys)
     return actual
@@ -142,25 +157,28 @@ NOT_PUSHABLE_CASES = {
         "SELECT o_orderkey, c_name FROM sales.orders JOIN sales.customer ON o_custkey = c_custkey "
         "WHERE o_totalprice > c_acctbal * 50",
         "o_totalprice",
+        None,
     ),
     # on the null-supplying side, from WHERE: pushing it would turn misses into matches
     "left_join_is_null": (
         "SELECT c_custkey, o_orderkey FROM sales.customer LEFT JOIN sales.orders ON c_custkey = o_custkey "
         "WHERE o_orderkey IS NULL",
         "o_orderkey",
+        "the customers without orders: o_orderkey is NULL in each of the 500 rows by definition",
     ),
     "left_join_is_null_or_value": (
         "SELECT c_custkey, o_orderkey, o_orderstatus FROM sales.customer "
         "LEFT JOIN sales.orders ON c_custkey = o_custkey "
         "WHERE (o_orderstatus IS NULL OR o_orderstatus = 'P') AND c_custkey < 300",
         "o_orderstatus",
+        None,
     ),
 }
 
 
-@pytest.mark.parametrize("sql, column", NOT_PUSHABLE_CASES.values(), ids=NOT_PUSHABLE_CASES.keys())
-def test_predicate_that_cannot_be_pushed_stays_local(sql, column, mesh, tpch_mesh, pg_log):
-    run_and_check(mesh, tpch_mesh, sql)
+@pytest.mark.parametrize("sql, column, trivial", NOT_PUSHABLE_CASES.values(), ids=NOT_PUSHABLE_CASES.keys())
+def test_predicate_that_cannot_be_pushed_stays_local(sql, column, trivial, mesh, tpch_mesh, pg_log):
+    run_and_check(mesh, tpch_mesh, sql, trivial=trivial)
 
     for select in orders_scans(pg_log):
         pushed = [term.sql(dialect="postgres") for term in conjuncts(select) if column in column_names(term)]
@@ -194,7 +212,8 @@ def test_injection_attempt_is_bound_as_one_string(mesh, tpch_mesh, pg_log):
     sql = "SELECT o_orderkey, o_totalprice FROM sales.orders WHERE o_orderstatus = :status"
     attack = "F' OR '1'='1"
 
-    actual = run_and_check(mesh, tpch_mesh, sql, params={"status": attack})
+    nothing = "no order has that status: the attack must match nothing"
+    actual = run_and_check(mesh, tpch_mesh, sql, params={"status": attack}, trivial=nothing)
 
     assert actual.height == 0
     for select in orders_scans(pg_log):
@@ -215,8 +234,90 @@ def test_explain_shows_the_sql_postgres_received(mesh, tpch_mesh, pg_log):
 
 
 # ---------------------------------------------------------------------------------------
-# SQLite: sales.customer -- through mesh.explain() until a SQLite trace hook exists
+# SQLite: sales.customer -- what SQLite executed, from its trace hook
 # ---------------------------------------------------------------------------------------
+
+TRACED = "sqlite3 ran: "  # the source's log line for each statement SQLite's trace callback reports
+
+
+@pytest.fixture(scope="module")
+def traced_mesh(tmp_path_factory, tpch_mesh):
+    """The federated mesh with its SQLite server read by the standard library's driver
+    (``driver: sqlite3``), the one with SQLite's trace hook; the same data files."""
+    root = tmp_path_factory.mktemp("tpch-mesh-sqlite3")
+    original = tpch_mesh.mesh_path.parent
+    shutil.copytree(original / "domains", root / "domains")
+    shutil.copy(tpch_mesh.mesh_path, root / "mesh.yaml")
+    (root / "data").symlink_to(original / "data")  # the contracts name their data ../../data/...
+    for path in root.glob("domains/*/*.odcs.yaml"):
+        document = yaml.safe_load(path.read_text())
+        for server in document["servers"]:
+            if server["type"] == "sqlite":
+                server.setdefault("customProperties", []).append({"property": "driver", "value": "sqlite3"})
+        write_yaml(path, document)
+    connected = meshlab.connect(str(root / "mesh.yaml"))
+    yield connected
+    connected.close()
+
+
+def sqlite_executed(caplog, run) -> list[str]:
+    """The statements SQLite's trace hook reported while ``run()`` ran."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="meshlab.sources.sqlite"):
+        run()
+    return [r.getMessage().split(TRACED, 1)[1] for r in caplog.records if TRACED in r.getMessage()]
+
+
+def customer_scans(traced_mesh, tpch_mesh, caplog, sql: str) -> list[exp.Select]:
+    """Run ``sql`` (DuckDB's answer checked): the SELECTs reading customer that SQLite executed."""
+    executed = sqlite_executed(caplog, lambda: run_and_check(traced_mesh, tpch_mesh, sql))
+    scans = scans_of(executed, "customer", dialect="sqlite")
+    assert scans, "SQLite executed no SELECT reading customer; it ran:\n" + "\n".join(executed)
+    return scans
+
+
+def test_sqlite_scan_reads_only_referenced_columns(traced_mesh, tpch_mesh, caplog):
+    sql = "SELECT c_custkey, c_name FROM sales.customer WHERE c_acctbal > 9000"
+
+    for select in customer_scans(traced_mesh, tpch_mesh, caplog, sql):
+        assert not reads_star(select), select.sql(dialect="sqlite")
+        assert column_names(select) <= {"c_custkey", "c_name", "c_acctbal"}, select.sql(dialect="sqlite")
+
+
+def test_sqlite_scan_gets_the_single_table_predicate(traced_mesh, tpch_mesh, caplog):
+    sql = (
+        "SELECT c_custkey, o_orderkey FROM sales.customer JOIN sales.orders ON c_custkey = o_custkey "
+        "WHERE c_mktsegment = 'BUILDING' AND o_orderstatus = 'P'"
+    )
+
+    for select in customer_scans(traced_mesh, tpch_mesh, caplog, sql):
+        found = [comparison(term) for term in conjuncts(select)]
+        assert ("c_mktsegment", exp.EQ, "BUILDING") in found, select.sql(dialect="sqlite")
+
+
+def test_sqlite_scan_keeps_null_supplying_predicate_local(traced_mesh, tpch_mesh, caplog):
+    sql = (
+        "SELECT o_orderkey, o_custkey FROM sales.orders LEFT JOIN sales.customer "
+        "ON o_custkey = c_custkey AND c_nationkey = 1 WHERE c_name IS NULL AND o_orderkey < 2000"
+    )
+
+    for select in customer_scans(traced_mesh, tpch_mesh, caplog, sql):
+        pushed = [t.sql(dialect="sqlite") for t in conjuncts(select) if "c_name" in column_names(t)]
+        assert not pushed, f"c_name IS NULL must stay local: {select.sql(dialect='sqlite')}"
+        assert ("c_nationkey", exp.EQ, "1") in [comparison(t) for t in conjuncts(select)], select.sql("sqlite")
+
+
+def test_explain_shows_the_sql_sqlite_executed_on_either_driver(mesh, traced_mesh, tpch_mesh, caplog):
+    """The default driver (ADBC) has no trace hook: it is sent what SQLite executed for the
+    standard library's driver, as ``explain()`` of the default mesh shows."""
+    sql = "SELECT c_custkey, c_name FROM sales.customer WHERE c_mktsegment = 'MACHINERY' AND c_nationkey < 10"
+    executed = {s.sql(dialect="sqlite") for s in customer_scans(traced_mesh, tpch_mesh, caplog, sql)}
+
+    explained = scans_of(queries_in_text(mesh.explain(sql), "sqlite"), "customer", dialect="sqlite")
+
+    assert explained, f"explain() shows no SQLite SQL reading customer:\n{mesh.explain(sql)}"
+    assert {select.sql(dialect="sqlite") for select in explained} == executed
+    run_and_check(mesh, tpch_mesh, sql)
 
 
 def queries_in_text(text: str, dialect: str) -> list[str]:
@@ -240,46 +341,3 @@ def queries_in_text(text: str, dialect: str) -> list[str]:
         if best is not None:
             found.append(best)
     return found
-
-
-def customer_scans(mesh, sql: str) -> list[exp.Select]:
-    text = mesh.explain(sql)
-    scans = scans_of(queries_in_text(text, "sqlite"), "customer", dialect="sqlite")
-    assert scans, f"explain() shows no SQLite SQL reading customer:\n{text}"
-    return scans
-
-
-@pytest.mark.sqlite_explain
-def test_sqlite_scan_reads_only_referenced_columns(mesh, tpch_mesh):
-    sql = "SELECT c_custkey, c_name FROM sales.customer WHERE c_acctbal > 9000"
-    run_and_check(mesh, tpch_mesh, sql)
-
-    for select in customer_scans(mesh, sql):
-        assert not reads_star(select), select.sql(dialect="sqlite")
-        assert column_names(select) <= {"c_custkey", "c_name", "c_acctbal"}, select.sql(dialect="sqlite")
-
-
-@pytest.mark.sqlite_explain
-def test_sqlite_scan_gets_the_single_table_predicate(mesh, tpch_mesh):
-    sql = (
-        "SELECT c_custkey, o_orderkey FROM sales.customer JOIN sales.orders ON c_custkey = o_custkey "
-        "WHERE c_mktsegment = 'BUILDING' AND o_orderstatus = 'P'"
-    )
-    run_and_check(mesh, tpch_mesh, sql)
-
-    for select in customer_scans(mesh, sql):
-        found = [comparison(term) for term in conjuncts(select)]
-        assert ("c_mktsegment", exp.EQ, "BUILDING") in found, select.sql(dialect="sqlite")
-
-
-@pytest.mark.sqlite_explain
-def test_sqlite_scan_keeps_null_supplying_predicate_local(mesh, tpch_mesh):
-    sql = (
-        "SELECT o_orderkey, o_custkey FROM sales.orders LEFT JOIN sales.customer "
-        "ON o_custkey = c_custkey AND c_nationkey = 1 WHERE c_name IS NULL AND o_orderkey < 2000"
-    )
-    run_and_check(mesh, tpch_mesh, sql)
-
-    for select in customer_scans(mesh, sql):
-        pushed = [t.sql(dialect="sqlite") for t in conjuncts(select) if "c_name" in column_names(t)]
-        assert not pushed, f"c_name IS NULL must stay local: {select.sql(dialect='sqlite')}"
