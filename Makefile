@@ -134,8 +134,8 @@ bench: install postgres $(VENV)/.bench-deps bench-spark
 	$(BIN)/python benchmarks/run_tpch.py --scale $(BENCH_SCALE) --repeat $(BENCH_REPEAT)
 
 # All 22 TPC-H queries on the Spark engine (local[2], the tests' federated SF0.01 mesh), each
-# compared with DuckDB's answer and the Polars engine's; `make test` runs 13 of them. About
-# 2.5 minutes on 2 cores; the slowest queries are listed at the end.
+# compared with DuckDB's answer and the Polars engine's; `make test` runs 13 of them. 1 to 2.5
+# minutes on 2 cores; the slowest queries are listed at the end.
 bench-spark: install postgres
 	MESHLAB_SPARK_ALL_TPCH=1 MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 \
 	  $(BIN)/pytest -q -p no:cacheprovider tests/test_spark_engine.py -k test_tpch_on_spark --durations=5

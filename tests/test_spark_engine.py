@@ -32,10 +32,10 @@ pytestmark = pytest.mark.postgres
 SPARK = SparkSettings(master=SPARK_TEST_MASTER, config=SPARK_TEST_CONFIG)
 ENGINES = EngineSettings(spark=SPARK)
 # Every query runs when MESHLAB_SPARK_ALL_TPCH is set (`make bench-spark`, part of `make
-# bench`: all 22 in about 2 min 20 s on 2 cores, the session's start included); CI runs 13
+# bench`: all 22 in 1 to 2.5 min on 2 busy cores, the session's start included); CI runs 13
 # that cover each source kind, correlated subqueries (Q2, Q17), EXISTS, outer joins, CTEs,
-# conditional aggregates (Q8) and the hive partitions: about 1 min 45 s (the other nine add
-# about 30 s; the first query pays the JVM's warm-up).
+# conditional aggregates (Q8) and the hive partitions: about a minute (the other nine add
+# 10-30 s; the first query pays the JVM's warm-up).
 ALL = [f"q{n:02d}" for n in range(1, 23)]
 SUBSET = ["q01", "q02", "q03", "q05", "q07", "q08", "q09", "q13", "q15", "q17", "q18", "q21", "q22"]
 QUERIES = ALL if os.environ.get("MESHLAB_SPARK_ALL_TPCH") else SUBSET
