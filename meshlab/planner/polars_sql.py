@@ -15,7 +15,11 @@ a copy of the tree is first rewritten into what Polars computes as DuckDB does
 - ``strftime``, ``dayname``, ``monthname``, ``isodow``, ``make_date`` and
   ``date_diff`` (day, week, month, quarter, year) in Polars' own functions;
 - ``LIKE … ESCAPE`` (which Polars refuses) as an anchored regular expression;
-- a sort key that is a CASE of integer literals, typed (Polars cannot sort it with other keys).
+- a sort key that is a CASE of integer literals, typed (Polars cannot sort it with other keys);
+- ``quantile_cont``/``quantile_disc``/``median`` as Polars names them (sqlglot writes
+  PERCENTILE_CONT ... WITHIN GROUP), ``var_pop``/``stddev_pop`` from the sample variance;
+- ``substring(s, -3)`` from the end (``RIGHT``); ``COLLATE nocase`` as ``lower()``;
+  ``IGNORE NULLS`` refused (Polars would drop it silently).
 
 A construct that cannot be written for Polars is refused with an
 :class:`~meshlab.errors.UnsupportedQueryError` naming it.
@@ -197,7 +201,8 @@ def _escape(node: exp.Escape) -> exp.Expr:
     regex = _like_regex(pattern.name, escape.name)
     if isinstance(like, exp.ILike):
         regex = "(?i)" + regex
-    return _call("REGEXP_LIKE", like.this, exp.Literal.string(regex))
+    matches = _call("REGEXP_LIKE", like.this, exp.Literal.string(regex))
+    return exp.Not(this=matches) if like.args.get("negate") else matches
 
 
 def _ordered(node: exp.Ordered) -> None:
@@ -211,8 +216,58 @@ def _ordered(node: exp.Ordered) -> None:
     return None
 
 
+def _quantile(name: str) -> Callable[[exp.Func], exp.Expr]:
+    return lambda node: _call(name, node.this, node.expression)
+
+
+def _variance_pop(node: exp.Func) -> exp.Expr:
+    """The population variance from the sample one (Polars has no VAR_POP): 0 for one value."""
+    count = exp.Count(this=node.this.copy())
+    scaled = exp.Div(
+        this=exp.Mul(
+            this=_call("VAR_SAMP", node.this.copy()),
+            expression=exp.paren(exp.Sub(this=count.copy(), expression=exp.Literal.number(1))),
+        ),
+        expression=exp.cast(count.copy(), exp.DataType.build("DOUBLE")),
+    )
+    one = exp.EQ(this=count, expression=exp.Literal.number(1))
+    return exp.Case(ifs=[exp.If(this=one, true=exp.Literal.number("0.0"))], default=scaled)
+
+
+def _substring(node: exp.Substring) -> exp.Expr | None:
+    """A negative start counts from the end, as in DuckDB (Polars reads the whole string)."""
+    start = node.args.get("start")
+    if not (isinstance(start, exp.Neg) and isinstance(start.this, exp.Literal) and start.this.is_int):
+        return None
+    if node.args.get("length") is not None:
+        raise UnsupportedQueryError("substring with a negative start and a length is not supported; use right(...)")
+    return _call("RIGHT", node.this, start.this)
+
+
+def _ignore_nulls(node: exp.IgnoreNulls) -> exp.Expr:
+    raise UnsupportedQueryError(f"{node.this.sql(dialect='duckdb')} IGNORE NULLS is not supported on the Polars engine")
+
+
+def _collate(node: exp.Collate) -> exp.Expr:
+    collation = node.expression.name.lower()
+    if collation == "nocase":
+        return exp.Lower(this=node.this)
+    if collation in ("binary", "c", "posix"):
+        plain: exp.Expr = node.this
+        return plain
+    raise UnsupportedQueryError(f"COLLATE {node.expression.name} is not supported: meshlab compares text by code point (docs/sql.md)")
+
+
 REWRITES: dict[type[exp.Expr], Callable] = {
     exp.Ordered: _ordered,
+    exp.PercentileCont: _quantile("QUANTILE_CONT"),
+    exp.PercentileDisc: _quantile("QUANTILE_DISC"),
+    exp.Median: lambda node: _call("MEDIAN", node.this),
+    exp.VariancePop: _variance_pop,
+    exp.StddevPop: lambda node: exp.Sqrt(this=_variance_pop(node)),
+    exp.Substring: _substring,
+    exp.IgnoreNulls: _ignore_nulls,
+    exp.Collate: _collate,
     exp.TryCast: _try_cast,
     exp.Log: _log,
     exp.Is: _is,

@@ -68,6 +68,19 @@ RANGE_COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 ROW_COUNT_SECONDS = 300.0
 
 
+def negated(node: exp.Expr, root: exp.Expr) -> bool:
+    """Whether ``node`` (inside ``root``) is negated: ``x NOT LIKE ...`` (sqlglot's ``negate``)
+    or under a NOT. A test that matches more rows then matches fewer."""
+    if node.args.get("negate"):
+        return True
+    current: exp.Expr | None = node
+    while current is not None and current is not root:
+        current = current.parent
+        if isinstance(current, exp.Not):
+            return True
+    return False
+
+
 def plain_substring(node: exp.Expr) -> bool:
     """``SUBSTRING(x, start[, length])`` with a literal start >= 1 and length >= 0.
 

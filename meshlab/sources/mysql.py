@@ -33,7 +33,7 @@ from meshlab.catalog.contract import Dataset
 from meshlab.errors import MeshError, SourceTimeoutError
 from meshlab.limits import seconds_text, with_retries
 from meshlab.sources.base import JdbcRead, Pushdown, Source
-from meshlab.sources.database import PORTABLE_NODES, RANGE_COMPARISONS, ROW_COUNT_SECONDS, DatabaseSource
+from meshlab.sources.database import PORTABLE_NODES, RANGE_COMPARISONS, ROW_COUNT_SECONDS, DatabaseSource, negated
 from meshlab.sources.drift import check_drift
 from meshlab.sources.spi import SourceContext, SourceKind
 
@@ -53,12 +53,7 @@ def _matches_more(comparison: exp.Expr, root: exp.Expression) -> bool:
         return False
     if isinstance(comparison, exp.Like) and any("\\" in lit.name for lit in comparison.find_all(exp.Literal)):
         return False
-    node: exp.Expr | None = comparison
-    while node is not None and node is not root:
-        node = node.parent
-        if isinstance(node, exp.Not):
-            return False
-    return True
+    return not negated(comparison, root)
 
 
 # Error numbers: MariaDB's max_statement_time, MySQL's max_execution_time.

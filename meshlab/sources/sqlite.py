@@ -30,7 +30,7 @@ from meshlab.catalog.contract import Dataset
 from meshlab.catalog.types import sqlite_dtype
 from meshlab.errors import SourceError
 from meshlab.sources.base import JdbcRead, Pushdown, Source
-from meshlab.sources.database import DatabaseSource
+from meshlab.sources.database import DatabaseSource, negated
 from meshlab.sources.spi import SourceContext, SourceKind
 
 log = logging.getLogger("meshlab.sources.sqlite")
@@ -44,6 +44,7 @@ NUMERIC_STORAGE = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
 BATCH_ROWS = 1 << 16
 TYPE_MISMATCH = "Type mismatch in column"
 ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)
 
 
 class StrictSQLite(SQLite):
@@ -82,8 +83,28 @@ class SqliteSource(DatabaseSource):
                 return Pushdown.UNSUPPORTED
         if any(self._float_arithmetic(node) for node in predicate.find_all(*ARITHMETIC)):
             return Pushdown.UNSUPPORTED
-        # SQLite's LIKE ignores ASCII case: it may return extra rows, never fewer.
-        return Pushdown.INEXACT if predicate.find(exp.Like) else Pushdown.EXACT
+        # SQLite's upper() and lower() map ASCII letters only ('É' stays 'É').
+        if predicate.find(exp.Upper, exp.Lower):
+            return Pushdown.UNSUPPORTED
+        if any(self._date_against_timestamp(node) for node in predicate.find_all(*COMPARISONS)):  # type: ignore[arg-type]
+            return Pushdown.UNSUPPORTED
+        likes = list(predicate.find_all(exp.Like))
+        # SQLite's LIKE ignores ASCII case: it may return extra rows, never fewer -- unless
+        # negated, where it returns fewer.
+        if any(negated(like, predicate) for like in likes):
+            return Pushdown.UNSUPPORTED
+        return Pushdown.INEXACT if likes else Pushdown.EXACT
+
+    def _date_against_timestamp(self, comparison: exp.Expression) -> bool:
+        """A date compared with a timestamp: SQLite compares their ISO texts, where
+        '2000-01-01' is not '2000-01-01 00:00:00'."""
+        kinds = self._column_kinds(comparison)
+        for cast in comparison.find_all(exp.Cast):
+            if cast.to.this == exp.DataType.Type.DATE:
+                kinds.add("date")
+            elif cast.to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
+                kinds.add("timestamp")
+        return {"date", "timestamp"} <= kinds
 
     def _float_arithmetic(self, node: exp.Expr) -> bool:
         """Arithmetic SQLite would do in binary floating point, unlike the contract's decimals:

@@ -1,15 +1,15 @@
 -- ask_sources: each source's verdict on each candidate; the scans, __scan0, __scan1, ...
 -- Format: tests/test_planner_passes.py. Fixture mesh: tests/planner_passes/mesh.
 
--- title: SQLite takes what it runs exactly, LIKE inexactly (it ignores case), and declines division (engines differ)
+-- title: SQLite takes what it runs exactly, LIKE inexactly (it ignores case), and declines division and lower() (engines differ)
 SELECT o_id FROM shop.orders WHERE status = 'F' AND clerk LIKE 'Clerk 1%' AND lower(note) = 'note 3' AND amount / 2 > 100 AND o_date >= DATE '1994-06-01'
 -- expected scans:
 __scan0 AS orders: shop.orders
   columns: o_id, o_date, status, amount, clerk, note
   pushed exact: orders.status = 'F'
   pushed inexact: orders.clerk LIKE 'Clerk 1%'
-  pushed exact: LOWER(orders.note) = 'note 3'
   pushed exact: orders.o_date >= CAST('1994-06-01' AS DATE)
+  kept local: LOWER(orders.note) = 'note 3'
   kept local: CAST(orders.amount AS DOUBLE) / 2 > 100
 
 -- title: the LIMIT and its order go down when every conjunct is exact
@@ -54,3 +54,11 @@ __scan0 AS customers: shop.customers
   limit: 2
   row filter: ("country" IN ('SE', 'DE'))
   masks: email hash
+
+-- title: SQLite declines NOT LIKE (its LIKE ignores case, so the negation drops rows) and a date against a timestamp
+SELECT o_id FROM shop.orders WHERE clerk NOT LIKE 'Clerk 1%' AND o_date = TIMESTAMP '1994-06-01 00:00:00'
+-- expected scans:
+__scan0 AS orders: shop.orders
+  columns: o_id, o_date, clerk
+  kept local: orders.clerk NOT LIKE 'Clerk 1%'
+  kept local: orders.o_date = CAST('1994-06-01 00:00:00' AS TIMESTAMPNTZ)
