@@ -1,4 +1,4 @@
-"""Pass: a string literal compared with a date, a timestamp or a number is one.
+"""Pass: a string literal compared with a date, a timestamp, a number or a boolean is one.
 
 Databases cast the literal to the other side's type (DuckDB, PostgreSQL, Trino);
 Polars refuses to compare a date or a number with a string, and a SQLite text
@@ -9,6 +9,8 @@ full, the comparison means the same to every engine and pushes down::
     -> d_date BETWEEN CAST('2002-03-01' AS DATE) AND CAST('2002-04-01' AS DATE)
     quantity IN ('7', '5')                          (quantity: an INTEGER column)
     -> quantity IN (7, 5)
+    paid = 'true'                                   (paid: a BOOLEAN column; SQLite stores 1)
+    -> paid = TRUE
 
 Comparisons (``= <> < <= > >=``, ``IS [NOT] DISTINCT FROM``), ``BETWEEN`` and
 ``IN`` lists count, wherever they are (CTEs and subqueries too). The other
@@ -58,13 +60,24 @@ def _number(literal: exp.Literal, data_type: exp.DataType, sql: str) -> exp.Expr
     return exp.Literal.number(text.lstrip("+"))
 
 
+BOOLEAN_TEXT = {"true": True, "t": True, "false": False, "f": False}
+
+
+def _boolean(literal: exp.Literal, sql: str) -> exp.Expr:
+    value = BOOLEAN_TEXT.get(literal.name.strip().lower())
+    if value is None:
+        raise NotANumberError(f"'{literal.name}' is not a boolean (true or false)", *_position(sql, literal))
+    return exp.Boolean(this=value)
+
+
 class NotANumberError(SqlError):
     """A string literal compared with a number is not one."""
 
 
 def _candidate(node: exp.Literal) -> bool:
     text = node.name
-    return bool(TIMESTAMP_TEXT.fullmatch(text) or NUMBER_TEXT.fullmatch(text)) and compared_with(node) is not None
+    shaped = TIMESTAMP_TEXT.fullmatch(text) or NUMBER_TEXT.fullmatch(text) or text.strip().lower() in BOOLEAN_TEXT
+    return bool(shaped) and compared_with(node) is not None
 
 
 def run(state: PlanState) -> PlanState:
@@ -84,4 +97,6 @@ def run(state: PlanState) -> PlanState:
             literal.replace(exp.cast(exp.Literal.string(text), exp.DataType.build(target)))
         elif data_type.is_type(*exp.DataType.NUMERIC_TYPES):
             literal.replace(_number(literal, data_type, state.sql))
+        elif data_type.is_type(exp.DataType.Type.BOOLEAN):
+            literal.replace(_boolean(literal, state.sql))
     return state

@@ -24,6 +24,8 @@ from meshlab.planner.parse import READ_DIALECT
 from meshlab.planner.state import PlanState
 
 MAX_NAME = 64
+#: type names as sqlglot writes DuckDB's, and as DuckDB names them in a column name
+TYPE_NAMES = (("TEXT", "VARCHAR"), ("INT", "INTEGER"))
 
 
 def run(state: PlanState) -> PlanState:
@@ -47,10 +49,12 @@ def duckdb_name(expression: exp.Expr) -> str:
         elif isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
             in_window = isinstance(node.parent, exp.Window)
             node.replace(exp.Anonymous(this="count" if in_window else "count_star", expressions=[]))
-        elif isinstance(node, exp.Neg):
+        elif isinstance(node, exp.Neg) and not (isinstance(node.this, exp.Literal) and node.this.is_number):
             node.replace(exp.Paren(this=exp.Neg(this=exp.Paren(this=node.this.copy()))))
     text: str = named.this.sql(dialect=READ_DIALECT, normalize_functions="lower")
-    return text.replace(" AS TEXT)", " AS VARCHAR)")[:MAX_NAME]
+    for sqlglot_type, duckdb_type in TYPE_NAMES:
+        text = text.replace(f" AS {sqlglot_type})", f" AS {duckdb_type})")
+    return text[:MAX_NAME]
 
 
 def unique_name(name: str, taken: set[str]) -> str:

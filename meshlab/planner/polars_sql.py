@@ -255,7 +255,9 @@ def _collate(node: exp.Collate) -> exp.Expr:
     if collation in ("binary", "c", "posix"):
         plain: exp.Expr = node.this
         return plain
-    raise UnsupportedQueryError(f"COLLATE {node.expression.name} is not supported: meshlab compares text by code point (docs/sql.md)")
+    raise UnsupportedQueryError(
+        f"COLLATE {node.expression.name} is not supported: meshlab compares text by code point (docs/sql.md)"
+    )
 
 
 REWRITES: dict[type[exp.Expr], Callable] = {

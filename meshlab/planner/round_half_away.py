@@ -22,9 +22,13 @@ so Polars computes DuckDB's answer:
     the value rounded half away from zero to ``s`` places first.
 
 Decimal ``ROUND`` with ``n >= 0`` is left alone: Polars already rounds it half away.
+A cast of a decimal literal (``CAST(-2.5 AS INTEGER)``) is computed here: Polars reads
+the literal as a float.
 """
 
 from __future__ import annotations
+
+import decimal
 
 from sqlglot import exp
 
@@ -152,7 +156,42 @@ def _needs_types(tree: exp.Expression) -> bool:
     )
 
 
+def _number_literal(node: exp.Expr) -> decimal.Decimal | None:
+    """The value of a numeric literal, negated or not (``-2.5``)."""
+    sign = 1
+    if isinstance(node, exp.Neg):
+        node, sign = node.this, -1
+    if isinstance(node, exp.Literal) and node.is_number:
+        try:
+            return sign * decimal.Decimal(node.name)
+        except decimal.InvalidOperation:
+            return None
+    return None
+
+
+def fold_literal_cast(node: exp.Cast) -> exp.Expr | None:
+    """``CAST(-2.5 AS INTEGER)`` -> ``-3``: a decimal literal cast, rounded half away here
+    (Polars would read the literal as a float and truncate it)."""
+    value = _number_literal(node.this)
+    if value is None or isinstance(node, exp.TryCast):
+        return None
+    if node.to.this in INTEGERS:
+        rounded = value.to_integral_value(rounding=decimal.ROUND_HALF_UP)
+    elif node.to.this in DECIMALS and (scale := _scale(node.to)) is not None:
+        rounded = value.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
+    else:
+        return None
+    if rounded == value:
+        return None
+    number = exp.Literal.number(str(abs(rounded)))
+    return exp.cast(exp.Neg(this=number) if rounded < 0 else number, node.to.copy())
+
+
 def run(state: PlanState) -> PlanState:
+    for cast in list(state.tree.find_all(exp.Cast)):
+        folded = fold_literal_cast(cast)
+        if folded is not None:
+            cast.replace(folded)
     if not _needs_types(state.tree):
         return state
     annotate(state)
