@@ -1,7 +1,8 @@
 """Pass: casts from and to text read and write values as DuckDB does.
 
 - Text to a number ignores surrounding spaces (``CAST(' 12 ' AS INTEGER)`` is 12;
-  Polars refuses it) and rounds to a decimal's scale half away from zero
+  Polars refuses it); to an integer it reads a decimal or an exponent rounded half away
+  (``'3.7'`` is 4, ``'1e3'`` 1000, digits exactly); to a decimal it rounds to the scale half away from zero
   (``CAST('2.345' AS DECIMAL(10,2))`` is 2.35; Polars truncates to 2.34)::
 
       CAST(s AS DECIMAL(10,2))
@@ -19,6 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from meshlab.planner.annotate import annotate
+from meshlab.planner.round_half_away import half_away
 from meshlab.planner.state import PlanState
 
 T = exp.DataType.Type
@@ -28,11 +30,22 @@ TIMESTAMPS = (T.TIMESTAMP, T.DATETIME, T.TIMESTAMPNTZ)
 READ_SCALE = 18
 
 
+def _to_integer(node: exp.Cast, trimmed: exp.Expr) -> exp.Expr:
+    """Text to an integer as DuckDB reads it: digits exactly, else a number (``'3.7'``,
+    ``'1e3'``) rounded half away from zero; anything else NULL (TRY_CAST) or an error."""
+    exact = exp.TryCast(this=trimmed.copy(), to=node.to.copy())
+    as_double = node.__class__(this=trimmed.copy(), to=exp.DataType.build("DOUBLE"))
+    rounded = node.__class__(this=half_away(as_double, 0), to=node.to.copy())
+    return exp.Coalesce(this=exact, expressions=[rounded])
+
+
 def _to_number(node: exp.Cast) -> exp.Expr | None:
     target = node.to
     trimmed = exp.Trim(this=node.this.copy())
     if not target.is_type(*exp.DataType.NUMERIC_TYPES):
         return None
+    if target.is_type(*exp.DataType.INTEGER_TYPES):
+        return _to_integer(node, trimmed)
     if not target.is_type(T.DECIMAL) or len(target.expressions) < 2:
         return node.__class__(this=trimmed, to=target.copy())
     scale = target.expressions[1].this

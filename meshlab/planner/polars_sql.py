@@ -132,13 +132,11 @@ def _make_date(node: exp.DateFromParts) -> exp.Expr:
         text = exp.cast(part, exp.DataType.build("VARCHAR"))
         return _call("LPAD", text, exp.Literal.number(width), exp.Literal.string("0"))
 
-    dashed = _call(
-        "CONCAT",
-        padded(node.args["year"], 4),
-        exp.Literal.string("-"),
-        padded(node.args["month"], 2),
-        exp.Literal.string("-"),
-        padded(node.args["day"], 2),
+    # || (not CONCAT, which skips NULLs): a NULL part makes the date NULL.
+    parts = [padded(node.args["year"], 4), padded(node.args["month"], 2), padded(node.args["day"], 2)]
+    dashed = exp.DPipe(
+        this=exp.DPipe(this=exp.DPipe(this=parts[0], expression=exp.Literal.string("-")), expression=parts[1]),
+        expression=exp.DPipe(this=exp.Literal.string("-"), expression=parts[2]),
     )
     return _call("DATE", dashed)
 

@@ -39,6 +39,8 @@ T = exp.DataType.Type
 FLOATS = (T.DOUBLE, T.FLOAT)
 INTEGERS = (T.TINYINT, T.SMALLINT, T.INT, T.BIGINT, T.INT128, T.UTINYINT, T.USMALLINT, T.UINT, T.UBIGINT)
 DECIMALS = (T.DECIMAL,)
+#: the width of the signed integer types
+INTEGER_BITS = {T.TINYINT: 8, T.SMALLINT: 16, T.INT: 32, T.BIGINT: 64}
 #: operands written without parentheses around them
 SIMPLE = (exp.Column, exp.Literal, exp.Func, exp.Cast, exp.Paren)
 #: the mark of a ROUND meant half to even (:func:`_native_round`)
@@ -173,7 +175,12 @@ def fold_literal_cast(node: exp.Cast) -> exp.Expr | None:
     """``CAST(-2.5 AS INTEGER)`` -> ``-3``: a decimal literal cast, rounded half away here
     (Polars would read the literal as a float and truncate it)."""
     value = _number_literal(node.this)
-    if value is None or isinstance(node, exp.TryCast):
+    if value is None:
+        return None
+    if isinstance(node, exp.TryCast):  # out of the type's range: NULL (Polars raises on a literal)
+        bits = INTEGER_BITS.get(node.to.this)
+        if bits is not None and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            return exp.cast(exp.Null(), node.to.copy())
         return None
     if node.to.this in INTEGERS:
         rounded = value.to_integral_value(rounding=decimal.ROUND_HALF_UP)

@@ -5,7 +5,10 @@
 SELECT CAST(note AS INTEGER) AS i, TRY_CAST(note AS DOUBLE) AS f, CAST(note AS DECIMAL(10,2)) AS d FROM shop.orders
 -- expected:
 SELECT
-  CAST(TRIM(orders.note) AS INT) AS i,
+  COALESCE(
+    TRY_CAST(TRIM(orders.note) AS INT),
+    CAST(SIGN(CAST(TRIM(orders.note) AS DOUBLE)) * FLOOR(ABS(CAST(TRIM(orders.note) AS DOUBLE)) + 0.5) AS INT)
+  ) AS i,
   TRY_CAST(TRIM(orders.note) AS DOUBLE) AS f,
   CAST(ROUND(CAST(TRIM(orders.note) AS DECIMAL(38, 18)), 2) AS DECIMAL(10, 2)) AS d
 FROM __ds0 AS orders
