@@ -8,6 +8,8 @@
       CAST(s AS DECIMAL(10,2))
       -> CAST(ROUND(CAST(TRIM(s) AS DECIMAL(38,18)), 2) AS DECIMAL(10,2))
 
+- Text to a boolean reads true/t/yes/y/1 and false/f/no/n/0 in any case; other text is
+  NULL (Polars cannot cast text to booleans; DuckDB raises where TRY_CAST gives NULL).
 - A timestamp as text has no zero fraction (``'2002-03-01 08:30:00'``, and
   ``'… 08:30:00.5'``), where Polars writes ``'2002-03-01 08:30:00.000000'``.
 
@@ -37,6 +39,23 @@ def _to_integer(node: exp.Cast, trimmed: exp.Expr) -> exp.Expr:
     as_double = node.__class__(this=trimmed.copy(), to=exp.DataType.build("DOUBLE"))
     rounded = node.__class__(this=half_away(as_double, 0), to=node.to.copy())
     return exp.Coalesce(this=exact, expressions=[rounded])
+
+
+TRUE_TEXT = ("true", "t", "yes", "y", "1")
+FALSE_TEXT = ("false", "f", "no", "n", "0")
+
+
+def _to_boolean(node: exp.Cast) -> exp.Expr:
+    """Text to a boolean as DuckDB reads it (case aside, exactly these words); other text is NULL."""
+    lowered = exp.Lower(this=node.this.copy())
+
+    def among(words: tuple[str, ...]) -> exp.Expr:
+        return exp.In(this=lowered.copy(), expressions=[exp.Literal.string(w) for w in words])
+
+    return exp.Case(
+        ifs=[exp.If(this=among(TRUE_TEXT), true=exp.true()), exp.If(this=among(FALSE_TEXT), true=exp.false())],
+        default=exp.cast(exp.Null(), exp.DataType.build("BOOLEAN")),
+    )
 
 
 def _to_number(node: exp.Cast) -> exp.Expr | None:
@@ -74,7 +93,10 @@ def run(state: PlanState) -> PlanState:
             kind = T.VARCHAR if operand.is_string else None
         else:
             kind = operand.type.this if operand.type is not None else None
-        if kind in TEXT:
+        rewritten: exp.Expr | None
+        if kind in TEXT and node.to.this == T.BOOLEAN:
+            rewritten = _to_boolean(node)
+        elif kind in TEXT:
             rewritten = _to_number(node)
         elif kind in TIMESTAMPS and node.to.this in TEXT:
             rewritten = _timestamp_text(node)
