@@ -55,7 +55,7 @@ def test_the_clause_reads_a_version_or_a_moment():
     [
         ("FOR VERSION AS OF 'three'", "whole number"),
         ("FOR VERSION AS OF 1.5", "whole number"),
-        ("FOR TIMESTAMP AS OF TIMESTAMP 'yesterday'", "timestamp literal"),
+        ("FOR TIMESTAMP AS OF TIMESTAMP 'yesterday'", "'yesterday' is not a valid timestamp"),
     ],
 )
 def test_a_malformed_clause_is_a_sql_error_with_its_place(mesh, clause, message):
