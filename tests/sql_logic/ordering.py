@@ -15,7 +15,7 @@ def ordering(sql: str, declared: bool | None = None) -> tuple[bool, list[int] | 
     if declared is not None:
         return bool(declared), None
     try:
-        positions = order_by_positions(sql)
+        positions = order_by_positions(sql, "duckdb")
     except ValueError as error:
         raise ValueError(f"{error}: give the case `ordered: true` (row for row) or `ordered: false`") from error
     return bool(positions), positions or None
