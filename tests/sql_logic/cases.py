@@ -38,7 +38,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlglot
 import yaml
+from sqlglot import exp
 
 HERE = Path(__file__).resolve().parent
 NOT_CASE_FILES = ("tables.yaml",)
@@ -63,6 +65,14 @@ class Case:
     def gap_on(self, layout: str) -> str | None:
         """The recorded diagnosis of meshlab's failure on ``layout``, if any."""
         return self.gap.get(layout) or self.gap.get("*")
+
+    @property
+    def pushable(self) -> bool:
+        """Whether the SQL holds something a database source may be asked to evaluate (a
+        WHERE, a JOIN, a LIMIT or OFFSET, anywhere in the query); without one, a scan only
+        reads whole columns."""
+        tree = sqlglot.parse_one(self.sql, read="duckdb")
+        return tree.find(exp.Where, exp.Join, exp.Limit, exp.Offset, exp.Fetch) is not None
 
 
 def case_files(folder: Path = HERE) -> list[Path]:

@@ -9,7 +9,8 @@ placed in every layout so one SQL text runs on all of them:
     every table in one SQLite file (dates and timestamps as ISO-8601 text, decimals as
     REAL, booleans as 0/1 -- meshlab's own storage rules, :func:`meshlab.catalog.types.ddl_type`).
 ``postgres``
-    every table in one PostgreSQL database with native types (decimals as NUMERIC).
+    every table in one PostgreSQL database with native types (decimals as NUMERIC), the
+    database's collation linguistic (ICU ``en-US``), as production databases' usually are.
 
 The oracle is DuckDB over the same frames, each table created as ``t.<table>`` so the
 case SQL needs no rewriting.
@@ -37,6 +38,9 @@ TABLES_FILE = HERE / "tables.yaml"
 DOMAIN = "t"
 LAYOUTS = ("parquet", "sqlite", "postgres")
 PG_DATABASE = "sql_logic"
+#: the database's locale: linguistic (ICU, en-US) as most production databases are
+#: (en_US.UTF-8), not the test cluster's C -- so 'apple' < 'Zebra' and upper('é') = 'É' there
+PG_LOCALE = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
 
 _SIMPLE_TYPES: dict[str, pl.DataType] = {
     "integer": pl.Int64(),
@@ -172,7 +176,7 @@ def postgres_mesh(root: Path, server: PostgresServer, user_env: str) -> Path:
 
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+        conn.execute(f"CREATE DATABASE {PG_DATABASE} {PG_LOCALE}")
     with psycopg.connect(server.dsn_for(PG_DATABASE), autocommit=True) as conn:
         for table, frame in load_tables().items():
             columns = ", ".join(f'"{name}" {ddl_type(dtype, "postgres")}' for name, dtype in frame.schema.items())
