@@ -120,7 +120,7 @@ def test_meshlab_gives_duckdbs_answer(case, layout, request):
     mesh = request.getfixturevalue(f"logic_mesh_{layout}")
     if case.error:
         with pytest.raises(MeshError) as raised:
-            mesh.sql(case.sql).df
+            mesh.sql(case.sql)
         assert type(raised.value).__name__ == case.error, f"raised {type(raised.value).__name__}: {raised.value}"
         message = str(raised.value).lower()
         missing = [word for word in case.error_mentions if word.lower() not in message]

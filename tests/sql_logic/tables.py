@@ -145,8 +145,9 @@ def parquet_mesh(root: Path) -> Path:
 
 def sqlite_mesh(root: Path) -> Path:
     """Layout ``sqlite``: every table in one SQLite file; returns the mesh.yaml."""
-    from meshlab.catalog.types import ddl_type
     from support.contracts import sqlite_db
+
+    from meshlab.catalog.types import ddl_type
 
     data = root / "data"
     data.mkdir(parents=True)
@@ -170,9 +171,9 @@ def postgres_mesh(root: Path, server: PostgresServer, user_env: str) -> Path:
     """Layout ``postgres``: every table in database ``sql_logic`` with native types; the
     login comes from the environment variable ``user_env``. Returns the mesh.yaml."""
     import psycopg
+    from support.contracts import postgres_db
 
     from meshlab.catalog.types import ddl_type
-    from support.contracts import postgres_db
 
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
