@@ -25,9 +25,9 @@ import os
 import polars as pl
 import pytest
 from conftest import assert_same_rows
-from sql_logic.cases import Case, answer_block, canonical_rows, dump_text, load_cases
+from sql_logic.cases import LAYOUT_NAMES, Case, answer_block, canonical_rows, dump_text, load_cases
 from sql_logic.ordering import ordering
-from sql_logic.tables import LAYOUTS, oracle, parquet_mesh, postgres_mesh, sqlite_mesh
+from sql_logic.tables import oracle, parquet_mesh, postgres_mesh, sqlite_mesh
 
 import meshlab
 from meshlab.errors import MeshError
@@ -105,7 +105,7 @@ def logic_mesh_postgres(tmp_path_factory, postgres_server):
 
 def _meshlab_params():
     for case in CASES:
-        for layout in LAYOUTS:
+        for layout in LAYOUT_NAMES:
             if layout == "postgres" and not (case.pushable or ALL_ON_POSTGRES):
                 continue
             marks = [pytest.mark.postgres] if layout == "postgres" else []

@@ -44,6 +44,7 @@ from sqlglot import exp
 
 HERE = Path(__file__).resolve().parent
 NOT_CASE_FILES = ("tables.yaml",)
+LAYOUT_NAMES = ("parquet", "sqlite", "postgres")
 FIELD_ORDER = ("name", "note", "sql", "ordered", "empty", "error", "error_mentions", "meshlab_gap", "expected")
 
 
@@ -84,9 +85,9 @@ def _gap(raw: Any, where: str) -> dict[str, str]:
         return {}
     if isinstance(raw, str):
         return {"*": raw}
-    if isinstance(raw, dict):
+    if isinstance(raw, dict) and set(raw) <= set(LAYOUT_NAMES):
         return {str(k): str(v) for k, v in raw.items()}
-    raise ValueError(f"{where}: meshlab_gap must be a diagnosis or a mapping layout -> diagnosis")
+    raise ValueError(f"{where}: meshlab_gap must be a diagnosis or a mapping {'/'.join(LAYOUT_NAMES)} -> diagnosis")
 
 
 def read_entries(path: Path) -> list[dict]:
@@ -111,6 +112,8 @@ def load_cases(folder: Path = HERE) -> list[Case]:
                 raise ValueError(f"{where}: case name already used in {seen[name]}")
             seen[name] = path.name
             mentions = entry.get("error_mentions") or ()
+            if entry.get("error") and not mentions:
+                raise ValueError(f"{where}: an `error` case names the words its message must hold (error_mentions)")
             cases.append(
                 Case(
                     name=name,

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parents[1])]  # tests/ (conftest, support) and the repo
+sys.path[:1] = [str(HERE.parent), str(HERE.parents[1])]  # tests/ (conftest, support) and the repo, not this folder
 
 from sql_logic.cases import FIELD_ORDER, answer_block, canonical_rows, case_files, dump_text, read_entries  # noqa: E402
 from sql_logic.ordering import ordering  # noqa: E402

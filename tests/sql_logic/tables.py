@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 TABLES_FILE = HERE / "tables.yaml"
 DOMAIN = "t"
-LAYOUTS = ("parquet", "sqlite", "postgres")
 PG_DATABASE = "sql_logic"
 #: the database's locale: linguistic (ICU, en-US) as most production databases are
 #: (en_US.UTF-8), not the test cluster's C -- so 'apple' < 'Zebra' and upper('é') = 'É' there
