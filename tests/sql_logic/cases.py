@@ -145,11 +145,31 @@ def encode_value(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} ({value!r}): cast it in the case's SQL")
 
 
-def answer_block(con: Any, sql: str) -> dict:
+def ordering(sql: str, declared: bool | None = None) -> tuple[bool, list[int] | None]:
+    """``(ordered, order_by)`` for ``conftest.assert_same_rows``.
+
+    ``declared`` (the case's ``ordered`` flag) wins: true compares row for row, false as
+    multisets. Otherwise the outermost ORDER BY decides, its keys as output positions
+    (``conftest.order_by_positions``); a key that is no output column needs the flag.
+    """
+    from conftest import order_by_positions
+
+    if declared is not None:
+        return bool(declared), None
+    try:
+        positions = order_by_positions(sql, "duckdb")
+    except ValueError as error:
+        raise ValueError(f"{error}: give the case `ordered: true` (row for row) or `ordered: false`") from error
+    return bool(positions), positions or None
+
+
+def answer_block(con: Any, sql: str, declared_order: bool | None = None) -> dict:
     """The ``expected`` block for ``sql``: DuckDB's column names, types and rows (rows of an
     unordered answer sorted, so the file does not change between runs)."""
     relation = con.sql(sql)
     rows = [[encode_value(v) for v in row] for row in relation.fetchall()]
+    if not ordering(sql, declared_order)[0]:
+        rows = canonical_rows(rows)
     return {"columns": list(relation.columns), "types": [str(t) for t in relation.types], "rows": rows}
 
 

@@ -19,8 +19,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path[:1] = [str(HERE.parent), str(HERE.parents[1])]  # tests/ (conftest, support) and the repo, not this folder
 
-from sql_logic.cases import FIELD_ORDER, answer_block, canonical_rows, case_files, dump_text, read_entries  # noqa: E402
-from sql_logic.ordering import ordering  # noqa: E402
+from sql_logic.cases import FIELD_ORDER, answer_block, case_files, dump_text, read_entries  # noqa: E402
 from sql_logic.tables import oracle  # noqa: E402
 
 
@@ -44,15 +43,10 @@ _CaseDumper.add_representer(list, _represent_list)
 
 def expected_for(con: Any, entry: dict) -> dict:
     """The expected block of one entry: DuckDB's answer, rows sorted unless ordered."""
-    sql = entry["sql"].strip()
     try:
-        block = answer_block(con, sql)
+        return answer_block(con, entry["sql"].strip(), entry.get("ordered"))
     except Exception as error:  # DuckDB's errors have many classes; any of them stops the run
-        raise SystemExit(f"{entry['name']}: DuckDB cannot run it: {error}") from error
-    ordered, _ = ordering(sql, entry.get("ordered"))
-    if not ordered:
-        block["rows"] = canonical_rows(block["rows"])
-    return block
+        raise SystemExit(f"{entry['name']}: {error}") from error
 
 
 def render(entries: list[dict]) -> str:
