@@ -65,10 +65,20 @@ def timestamp_text(text: str) -> str | None:
     return text + fraction if fraction else text
 
 
+def _iso(text: str, is_date: bool) -> bool:
+    try:
+        (dt.date if is_date else dt.datetime).fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def canonical_text(text: str, kind: exp.DType, sql: str, node: exp.Expr) -> str:
     """``text`` as the ISO date or timestamp ``kind`` reads it; a text that is none is an error at ``node``."""
     is_date = kind in DATE_TYPES
     canonical = date_text(text) if is_date else timestamp_text(text)
+    if canonical is None and _iso(text, is_date):
+        return text  # ISO already (a time zone, a fraction, a 'T'): every engine reads it
     if canonical is None:
         what = "date" if is_date else "timestamp"
         raise NotADateError(f"'{text}' is not a valid {what} (write it as YYYY-MM-DD)", *_position(sql, node))
