@@ -38,6 +38,8 @@ def _source_failure(stats: dict[str, ScanStats]) -> MeshError | None:
     return next((s.error for s in stats.values() if isinstance(s.error, MeshError)), None)
 
 
+#: what Polars raises when its SQL interface cannot run a query (a function or a window frame it lacks)
+SQL_REFUSALS = (pl.exceptions.SQLInterfaceError, pl.exceptions.SQLSyntaxError)
 #: what Polars raises: its errors, and a Rust panic (a BaseException, not an Exception)
 ENGINE_FAILURES = (Exception, pl.exceptions.PanicException)
 
@@ -92,6 +94,8 @@ def execute(
     except ENGINE_FAILURES as exc:  # noqa: BLE001
         if handle.cancelled:
             raise handle.error() from None
+        if isinstance(exc, SQL_REFUSALS):  # the SQL, not the data: Polars lacks what it names
+            raise ExecutionError(f"the local engine cannot run this query: {_first_line(exc)}") from exc
         failure = _source_failure(stats)
         if failure is not None:
             raise failure from None
