@@ -74,14 +74,36 @@ class NotANumberError(SqlError):
     """A string literal compared with a number is not one."""
 
 
-def _candidate(node: exp.Literal) -> bool:
+def _candidate(node: exp.Literal, kinds: dict[str, set[str]]) -> bool:
+    """A literal shaped like a date, or like a number or a boolean compared with a column that
+    may be one (``kinds``: the logical types of the datasets' columns, by name). A function
+    such as ``substring(phone, 1, 2) IN ('13', '31')`` is text: not worth typing."""
+    other = compared_with(node)
+    if other is None:
+        return False
     text = node.name
-    shaped = TIMESTAMP_TEXT.fullmatch(text) or NUMBER_TEXT.fullmatch(text) or text.strip().lower() in BOOLEAN_TEXT
-    return bool(shaped) and compared_with(node) is not None
+    if TIMESTAMP_TEXT.fullmatch(text):
+        return True
+    other = other.unnest()
+    if isinstance(other, exp.Column):
+        types = kinds.get(other.name, set())
+    elif isinstance(other, (exp.Predicate, exp.Connector, exp.Not)):
+        types = {"boolean"}
+    elif isinstance(other, exp.Cast):
+        types = {"number", "integer", "boolean"}
+    else:
+        return False
+    if NUMBER_TEXT.fullmatch(text):
+        return bool(types & {"number", "integer"})
+    return text.strip().lower() in BOOLEAN_TEXT and "boolean" in types
 
 
 def run(state: PlanState) -> PlanState:
-    literals = [node for node in state.tree.find_all(exp.Literal) if node.is_string and _candidate(node)]
+    kinds: dict[str, set[str]] = {}
+    for dataset in state.datasets.values():
+        for column in dataset.columns:
+            kinds.setdefault(column.name, set()).add(column.logical_type)
+    literals = [node for node in state.tree.find_all(exp.Literal) if node.is_string and _candidate(node, kinds)]
     if not literals:
         return state  # no typing needed: most queries stop here
     annotate(state)

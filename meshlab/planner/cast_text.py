@@ -22,6 +22,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from meshlab.planner.annotate import annotate
+from meshlab.planner.divide_as_double import DIVIDEND
 from meshlab.planner.round_half_away import half_away
 from meshlab.planner.state import PlanState
 
@@ -81,11 +82,18 @@ def _timestamp_text(node: exp.Cast) -> exp.Expr:
     return exp.RegexpReplace(this=no_zeros, expression=exp.Literal.string(r"\.$"), replacement=exp.Literal.string(""))
 
 
+def _may_rewrite(node: exp.Cast) -> bool:
+    """A cast this pass may rewrite, by its target: a number, a boolean, text."""
+    if node.meta.get(DIVIDEND):  # a division's own cast: a number already
+        return False
+    return node.to.is_type(*exp.DataType.NUMERIC_TYPES) or node.to.this in (T.BOOLEAN, *TEXT)
+
+
 def run(state: PlanState) -> PlanState:
     casts = list(state.tree.find_all(exp.Cast))
     if not casts:
         return state
-    if any(not isinstance(c.this, exp.Literal) for c in casts):
+    if any(not isinstance(c.this, exp.Literal) and _may_rewrite(c) for c in casts):
         annotate(state)
     for node in reversed(casts):
         operand = node.this

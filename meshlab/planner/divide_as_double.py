@@ -22,6 +22,8 @@ from sqlglot import exp
 from meshlab.planner.state import PlanState
 
 FLOATS = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+#: the mark of the casts this pass adds
+DIVIDEND = "dividend"
 
 
 def run(state: PlanState) -> PlanState:
@@ -29,7 +31,9 @@ def run(state: PlanState) -> PlanState:
         left = division.this
         if isinstance(left, exp.Cast) and left.to.this in FLOATS:
             continue
-        left.replace(exp.cast(left.copy(), exp.DataType.build("DOUBLE")))
+        as_double = exp.cast(left.copy(), exp.DataType.build("DOUBLE"))
+        as_double.meta[DIVIDEND] = True  # not the user's cast: later passes need not type it
+        left.replace(as_double)
         division.set("typed", False)
         division.set("safe", False)
     return state
