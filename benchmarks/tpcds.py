@@ -9,6 +9,7 @@ medians with their geometric mean over the queries every system answered.
     python benchmarks/tpcds.py                           # SF1, DuckDB's texts, 3 repetitions
     python benchmarks/tpcds.py --scale 0.1 --repeat 1 --texts spec
     python benchmarks/tpcds.py --write-doc               # also docs/benchmarks/tpcds-sf<SF>.md and .json
+                                                         # (tpcds-sf<SF>-spec.* for --texts spec)
     python benchmarks/tpcds.py --report                  # re-render the doc from the stored JSON
 
 The systems (all over the same parquet files, one per table, ``support.tpcds``):
@@ -238,7 +239,7 @@ def render(results: dict) -> str:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    stored = args.out / f"tpcds-sf{args.scale:g}.json"
+    stored = args.out / (f"tpcds-sf{args.scale:g}" + ("" if args.texts == "duckdb" else f"-{args.texts}") + ".json")
     if args.report:
         results = json.loads(stored.read_text())
     else:
