@@ -41,6 +41,11 @@ pytestmark = pytest.mark.postgres
 
 LAYOUTS = ("parquet", "federated")
 PG_USER_ENV = "MESHLAB_TEST_TPCDS_PGUSER"
+#: ``MESHLAB_TPCDS_SCALE=1 pytest tests/test_tpcds_conformance.py``: the same at another scale,
+#: where the lists below (measured at the tests' scale) are not enforced: gaps xfail non-strict
+#: and trivial answers pass unguarded
+SCALE = float(os.environ.get("MESHLAB_TPCDS_SCALE") or tpcds.TEST_SCALE)
+AT_TEST_SCALE = SCALE == tpcds.TEST_SCALE
 
 _FIXED = "DuckDB's fixed parameters (chosen for SF1, where they give rows) select nothing at SF0.1"
 _COVERED = _FIXED + "; the specification text (its own seed) covers the query with rows"
@@ -99,7 +104,7 @@ def _cases() -> list:
             for name in tpcds.QUERY_NAMES[query_set]:
                 key = f"{query_set}/{name}"
                 gap = MESHLAB_GAPS.get(f"{key}@{layout}") or MESHLAB_GAPS.get(key)
-                marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
+                marks = [pytest.mark.xfail(strict=AT_TEST_SCALE, reason=gap)] if gap else []
                 cases.append(pytest.param(layout, query_set, name, id=f"{layout}-{key}", marks=marks))
     return cases
 
@@ -111,7 +116,7 @@ def tpcds_raw():
     if not (tpcds.tools_dir() / tpcds.DONE).exists():
         pytest.fail(f"the TPC-DS tools are not installed in {tpcds.tools_dir()}: run `make tpcds-tools`")
     tpcds.write_queries()
-    return tpcds.generate_raw(tpcds.TEST_SCALE, timeout=600)
+    return tpcds.generate_raw(SCALE, timeout=1800)
 
 
 @pytest.fixture(scope="session")
@@ -126,11 +131,11 @@ def tpcds_meshes(tmp_path_factory, tpcds_raw, request):
         if layout not in made:
             root = tmp_path_factory.mktemp(f"tpcds-{layout}")
             if layout == "parquet":
-                on_disk = tpcds.write_parquet_mesh(root, tpcds_raw, tpcds.TEST_SCALE)
+                on_disk = tpcds.write_parquet_mesh(root, tpcds_raw, SCALE)
             else:
                 server = request.getfixturevalue("postgres_server")
                 os.environ[PG_USER_ENV] = server.user
-                on_disk = tpcds.build_federated_mesh(root, tpcds_raw, server, PG_USER_ENV, tpcds.TEST_SCALE)
+                on_disk = tpcds.build_federated_mesh(root, tpcds_raw, server, PG_USER_ENV, SCALE)
             made[layout] = (on_disk, meshlab.connect(str(on_disk.mesh_path)))
         return made[layout]
 
@@ -160,6 +165,8 @@ def oracle(request, tpcds_raw):
     expected, unlimited = _oracle(query_set, name, str(tpcds_raw))
     key = f"{query_set}/{name}"
     trivial = is_trivial(expected)
+    if not AT_TEST_SCALE:
+        return expected, unlimited
     if trivial and key not in EXPECTED_EMPTY:
         raise AssertionError(f"{key}: the oracle answers nothing (empty or all NULL/NaN); list it in EXPECTED_EMPTY")
     if not trivial and key in EXPECTED_EMPTY:
