@@ -47,6 +47,7 @@ def order_keys(sql: str, columns: list[str]) -> list[int | str]:
     order = tree.args.get("order")
     if order is None:
         return []
+    assert isinstance(tree, exp.Query), f"not a query: {sql}"
     lowered = [c.lower() for c in columns]
     selects = tree.selects
     names = [s.alias_or_name.lower() for s in selects]
@@ -97,7 +98,7 @@ def _with_keys(frame: pl.DataFrame, columns: list[str], expressions: list[str]) 
     con = duckdb.connect()
     con.register("answer", named)
     select = ", ".join(f"{e} AS __key{i}" for i, e in enumerate(expressions))
-    keys = con.sql(f"SELECT {select} FROM answer").pl()  # noqa: S608 - expressions from the parsed query
+    keys: pl.DataFrame = con.sql(f"SELECT {select} FROM answer").pl()  # noqa: S608 - expressions from the parsed query
     con.close()
     return pl.concat([frame, keys], how="horizontal")
 
