@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import _support_path  # noqa: F401 - tests/ on the path: the shared TPC-DS builder is support.tpcds
 import polars as pl
@@ -93,7 +94,8 @@ class DuckDb:
             self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{raw / f'{table}.parquet'}')")
 
     def run(self, sql: str) -> pl.DataFrame:
-        return self.con.sql(sql).pl()
+        answer: pl.DataFrame = self.con.sql(sql).pl()
+        return answer
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -128,7 +130,7 @@ def measure(args: argparse.Namespace) -> dict:
     raw = tpcds.generate_raw(args.scale, args.data.resolve())
     tpcds.write_queries()
     log(f"data ready in {time.perf_counter() - started:.1f} s under {folder}")
-    systems = {"meshlab": Meshlab(raw, folder), "polars": HandPolars(raw), "duckdb": DuckDb(raw)}
+    systems: dict[str, Any] = {"meshlab": Meshlab(raw, folder), "polars": HandPolars(raw), "duckdb": DuckDb(raw)}
     names = tpcds.QUERY_NAMES[args.texts]
     if args.queries:
         names = tuple(n for n in names if n in args.queries.split(","))

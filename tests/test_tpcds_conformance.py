@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 import polars as pl
 import pytest
@@ -124,7 +125,7 @@ def tpcds_meshes(tmp_path_factory, tpcds_raw, request):
     """``layout -> (TpcdsMesh, connected Mesh)``, each made on first use, closed at the end."""
     import meshlab
 
-    made: dict[str, tuple[tpcds.TpcdsMesh, object]] = {}
+    made: dict[str, tuple[tpcds.TpcdsMesh, Any]] = {}
     previous = os.environ.get(PG_USER_ENV)
 
     def get(layout: str):
