@@ -226,8 +226,8 @@ def render(results: dict) -> str:
             lines.append(f"| {label} (geomean over {count} queries) | {value:.3f} |")
     for system in SYSTEMS:
         lines.append(f"| {system}: total of medians over the queries all answered right | {totals[system]:.2f} s |")
-    lines += ["", "Answers checked against DuckDB's: " + ("all equal." if not failures else ""), ""]
-    lines += [f"- {failure}" for failure in failures]
+    lines += ["", "Answers checked against DuckDB's: " + ("all equal." if not failures else "")]
+    lines += ([""] if failures else []) + [f"- {failure}" for failure in failures]
     head = ["query", *(f"{s} s" for s in SYSTEMS), *(label for label, _, _ in RATIOS)]
     lines += ["", "## Time per query", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in queries:
