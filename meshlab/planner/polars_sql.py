@@ -37,9 +37,10 @@ from meshlab.errors import UnsupportedQueryError
 DIALECT = "postgres"
 
 
-def polars_sql(tree: exp.Expression, pretty: bool = False) -> str:
-    """``tree`` (DuckDB SQL, not changed) as the SQL text Polars runs, every identifier quoted."""
-    return for_polars(tree.copy()).sql(dialect=DIALECT, identify=True, pretty=pretty)
+def polars_sql(tree: exp.Expression, pretty: bool = False, identify: bool = True) -> str:
+    """``tree`` (DuckDB SQL, not changed) as the SQL text Polars runs, every identifier quoted
+    (``identify=False``: only where needed, for people to read)."""
+    return for_polars(tree.copy()).sql(dialect=DIALECT, identify=identify, pretty=pretty)
 
 
 def for_polars(tree: exp.Expression) -> exp.Expression:

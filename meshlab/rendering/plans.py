@@ -35,5 +35,5 @@ def explain_text(plan: QueryPlan) -> str:
     for note in plan.notes:
         lines.append(f"note: {note}")
     lines.append("Local query (Polars SQL):")
-    lines.extend("    " + line for line in polars_sql(plan.local, pretty=True).splitlines())
+    lines.extend("    " + line for line in polars_sql(plan.local, pretty=True, identify=False).splitlines())
     return relative_to_root("\n".join(lines), plan.mesh_root)
