@@ -57,6 +57,7 @@ from support.postgres_server import (  # noqa: F401 - re-exported for the tests
     parse_statement_log,
     start_postgres,
     unavailable_reason,
+    user_env,
 )
 from support.tpch import TpchMesh, to_mesh_sql  # noqa: F401 - re-exported for the tests and benchmarks
 
@@ -126,18 +127,11 @@ def tpch_parquet(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tpch_mesh(tmp_path_factory, tpch_parquet, postgres_server):
     """The federated TPC-H mesh (see the module docstring), with the PostgreSQL user env set."""
-    previous = os.environ.get(PG_USER_ENV)
-    os.environ[PG_USER_ENV] = postgres_server.user
-    try:
+    with user_env(PG_USER_ENV, postgres_server.user):
         root = tmp_path_factory.mktemp("tpch-mesh")
         mesh = tpch.build_federated_mesh(root, tpch_parquet, postgres_server, PG_USER_ENV)
         postgres_server.clear_log()
         yield mesh
-    finally:
-        if previous is None:
-            os.environ.pop(PG_USER_ENV, None)
-        else:
-            os.environ[PG_USER_ENV] = previous
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from support.contracts import column, local_files
 from support.contracts import contract as build_contract
+from support.postgres_server import user_env
 from trust_fixtures import (
     CUSTOMERS,
     EMAIL_PATTERN,
@@ -42,13 +43,8 @@ AS_OF = "2026-10-15T06:00:00Z"
 
 @pytest.fixture(scope="module")
 def pg_env(postgres_server):
-    previous = os.environ.get(PG_USER_ENV)
-    os.environ[PG_USER_ENV] = postgres_server.user
-    yield postgres_server
-    if previous is None:
-        os.environ.pop(PG_USER_ENV, None)
-    else:
-        os.environ[PG_USER_ENV] = previous
+    with user_env(PG_USER_ENV, postgres_server.user):
+        yield postgres_server
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ import pytest
 from conftest import assert_same_rows
 from sql_logic.cases import LAYOUT_NAMES, Case, answer_block, dump_text, load_cases, ordering
 from sql_logic.tables import oracle, parquet_mesh, postgres_mesh, sqlite_mesh
+from support.postgres_server import user_env
 
 import meshlab
 from meshlab.errors import MeshError
@@ -86,17 +87,10 @@ def logic_mesh_sqlite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def logic_mesh_postgres(tmp_path_factory, postgres_server):
-    previous = os.environ.get(PG_USER_ENV)
-    os.environ[PG_USER_ENV] = postgres_server.user
-    try:
+    with user_env(PG_USER_ENV, postgres_server.user):
         path = postgres_mesh(tmp_path_factory.mktemp("logic-postgres"), postgres_server, PG_USER_ENV)
         with meshlab.connect(str(path)) as mesh:
             yield mesh
-    finally:
-        if previous is None:
-            os.environ.pop(PG_USER_ENV, None)
-        else:
-            os.environ[PG_USER_ENV] = previous
 
 
 def _meshlab_params():

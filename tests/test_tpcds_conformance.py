@@ -27,6 +27,7 @@ xfail with its diagnosis: fix the planner, then drop the entry.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from typing import Any
@@ -37,6 +38,7 @@ import sqlglot
 from conftest import duckdb_answer
 from support import tpcds
 from support.answers import assert_same_answer, is_trivial, without_limit
+from support.postgres_server import user_env
 
 pytestmark = pytest.mark.postgres
 
@@ -104,7 +106,7 @@ def tpcds_meshes(tmp_path_factory, tpcds_raw, request):
     import meshlab
 
     made: dict[str, tuple[tpcds.TpcdsMesh, Any]] = {}
-    previous = os.environ.get(PG_USER_ENV)
+    settings = contextlib.ExitStack()
 
     def get(layout: str):
         if layout not in made:
@@ -113,7 +115,7 @@ def tpcds_meshes(tmp_path_factory, tpcds_raw, request):
                 on_disk = tpcds.write_parquet_mesh(root, tpcds_raw, SCALE)
             else:
                 server = request.getfixturevalue("postgres_server")
-                os.environ[PG_USER_ENV] = server.user
+                settings.enter_context(user_env(PG_USER_ENV, server.user))
                 on_disk = tpcds.build_federated_mesh(root, tpcds_raw, server, PG_USER_ENV, SCALE)
             made[layout] = (on_disk, meshlab.connect(str(on_disk.mesh_path)))
         return made[layout]
@@ -123,10 +125,7 @@ def tpcds_meshes(tmp_path_factory, tpcds_raw, request):
     finally:
         for _, connected in made.values():
             connected.close()
-        if previous is None:
-            os.environ.pop(PG_USER_ENV, None)
-        else:
-            os.environ[PG_USER_ENV] = previous
+        settings.close()
 
 
 @functools.cache

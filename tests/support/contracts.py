@@ -67,6 +67,22 @@ def columns_of(schema: Mapping[str, pl.DataType] | pl.DataFrame, physical: bool 
 
 
 # -- servers ------------------------------------------------------------------------------------
+def keyed_properties(label: str, table: str, schema: Mapping[str, pl.DataType], keys: tuple[str, ...]) -> list[dict]:
+    """The properties of a benchmark table (``label``: TPC-H, TPC-DS): every column typed by
+    meshlab's type table, described, and its primary key declared (positions when composite)."""
+    out = []
+    for name, dtype in schema.items():
+        logical, physical = odcs_types(dtype)
+        fields: dict[str, Any] = {}
+        if name in keys:
+            fields.update(required=True, primaryKey=True)
+            if len(keys) > 1:
+                fields["primaryKeyPosition"] = keys.index(name) + 1
+        fields["description"] = f"{label} {table}.{name}."
+        out.append(column(name, logical, physical, **fields))
+    return out
+
+
 def local_files(path: str, format: str = "parquet", server: str = "lake", **fields: Any) -> dict:
     """Files on this machine (``format``: parquet, csv, json; ``delimiter=`` for CSV)."""
     return {"server": server, "type": "local", "format": format, "path": str(path), **fields}

@@ -84,6 +84,21 @@ class PostgresServer:
         return parse_statement_log(text)
 
 
+@contextmanager
+def user_env(variable: str, user: str) -> Iterator[None]:
+    """``variable`` set to ``user`` while the block runs (a contract's ``userEnv`` names it),
+    put back as it was after."""
+    previous = os.environ.get(variable)
+    os.environ[variable] = user
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = previous
+
+
 def parse_statement_log(text: str) -> list[str]:
     """The statements in a PostgreSQL stderr log written with :data:`LOG_PREFIX`."""
     messages: list[list[str]] = []

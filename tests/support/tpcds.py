@@ -42,16 +42,14 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -351,20 +349,9 @@ def to_mesh_sql(sql: str, address: dict[str, str] | None = None, dialect: str | 
 def table_contract(table: str, schema: dict[str, pl.DataType], server: dict, scale: float | None = None) -> dict:
     """The ODCS contract of one TPC-DS table stored on ``server``: every column typed by
     meshlab's type table, the primary key declared (the other columns may be NULL)."""
-    from meshlab.catalog.types import odcs_types
-    from support.contracts import column, contract
+    from support.contracts import contract, keyed_properties
 
-    keys = PRIMARY_KEYS[table]
-    properties = []
-    for name, dtype in schema.items():
-        logical, physical = odcs_types(dtype)
-        fields: dict[str, Any] = {}
-        if name in keys:
-            fields.update(required=True, primaryKey=True)
-            if len(keys) > 1:
-                fields["primaryKeyPosition"] = keys.index(name) + 1
-        fields["description"] = f"TPC-DS {table}.{name}."
-        properties.append(column(name, logical, physical, **fields))
+    properties = keyed_properties("TPC-DS", table, schema, PRIMARY_KEYS[table])
     domain = DOMAINS[table]
     at = f" at scale factor {scale:g}" if scale is not None else ""
     return contract(
@@ -392,20 +379,10 @@ def _write_contracts(root: Path, contracts: dict[str, dict], mesh: str = "tpcds"
 
 # -- writers -----------------------------------------------------------------------------------
 def write_sqlite(path: Path, raw: Path, tables: Iterable[str]) -> None:
-    """``tables`` in one SQLite file as meshlab's type table stores them there (dates as
-    ISO-8601 text, decimals as REAL), primary keys declared, ANALYZEd."""
-    from meshlab.catalog.types import ddl_type
+    """``tables`` in one SQLite file, as TPC-H's are written (:func:`support.tpch.write_sqlite`)."""
+    from support import tpch
 
-    with closing(sqlite3.connect(path)) as db, db:
-        for table in tables:
-            frame = pl.read_parquet(raw / f"{table}.parquet")
-            columns = [f'"{name}" {ddl_type(dtype, "sqlite")}' for name, dtype in frame.schema.items()]
-            columns.append(f"PRIMARY KEY ({', '.join(PRIMARY_KEYS[table])})")
-            db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
-            rows = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64), pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
-            marks = ", ".join("?" for _ in frame.columns)
-            db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows.iter_rows())
-        db.execute("ANALYZE")
+    tpch.write_sqlite(path, raw, tables, PRIMARY_KEYS)
 
 
 def load_postgres(server: PostgresServer, raw: Path, tables: Iterable[str], database: str = PG_DATABASE) -> None:

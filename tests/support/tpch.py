@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -273,20 +273,9 @@ def table_contract(
 ) -> dict:
     """The ODCS contract of one TPC-H table stored on ``server``: every column typed by
     meshlab's type table, the primary key declared, ``extra`` properties appended."""
-    from meshlab.catalog.types import odcs_types
-    from support.contracts import column, contract
+    from support.contracts import contract, keyed_properties
 
-    keys = PRIMARY_KEYS[table]
-    properties = []
-    for name, dtype in schema.items():
-        logical, physical = odcs_types(dtype)
-        fields: dict[str, Any] = {}
-        if name in keys:
-            fields.update(required=True, primaryKey=True)
-            if len(keys) > 1:
-                fields["primaryKeyPosition"] = keys.index(name) + 1
-        fields["description"] = f"TPC-H {table}.{name}."
-        properties.append(column(name, logical, physical, **fields))
+    properties = keyed_properties("TPC-H", table, schema, PRIMARY_KEYS[table])
     domain = DOMAINS[table]
     at = f" at scale factor {scale:g}" if scale is not None else ""
     return contract(
@@ -335,16 +324,17 @@ def write_hive(source: Path, target: Path, table: str) -> None:
         pl.scan_parquet(source).filter(pl.col(date_column).dt.year() == year).sink_parquet(out / "part-0.parquet")
 
 
-def write_sqlite(path: Path, raw: Path, tables: Iterable[str]) -> None:
-    """``tables`` in one SQLite file as meshlab's type table stores them there: dates as
-    ISO-8601 text, decimals as REAL; primary keys declared; ANALYZEd."""
+def write_sqlite(path: Path, raw: Path, tables: Iterable[str], keys: dict[str, tuple[str, ...]] = PRIMARY_KEYS) -> None:
+    """``tables`` (parquet files in ``raw``) in one SQLite file as meshlab's type table stores
+    them there: dates as ISO-8601 text, decimals as REAL; primary ``keys`` declared; ANALYZEd.
+    TPC-DS (``support.tpcds``) writes its tables with this too."""
     from meshlab.catalog.types import ddl_type
 
     with closing(sqlite3.connect(path)) as db, db:
         for table in tables:
             frame = pl.read_parquet(raw / f"{table}.parquet")
             columns = [f'"{name}" {ddl_type(dtype, "sqlite")}' for name, dtype in frame.schema.items()]
-            columns.append(f"PRIMARY KEY ({', '.join(PRIMARY_KEYS[table])})")
+            columns.append(f"PRIMARY KEY ({', '.join(keys[table])})")
             db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
             rows = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64), pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
             marks = ", ".join("?" for _ in frame.columns)
