@@ -99,5 +99,10 @@ class QueryPlan:
         return polars_sql(self.local)
 
     @property
+    def readable_local_sql(self) -> str:
+        """What Polars runs, laid out for people (identifiers quoted only where needed)."""
+        return polars_sql(self.local, pretty=True, identify=False)
+
+    @property
     def addresses(self) -> list[str]:
         return sorted({ds.address for ds in self.datasets.values()})

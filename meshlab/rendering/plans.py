@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from meshlab.catalog.root_paths import relative_to_root, root_label
-from meshlab.planner.polars_sql import polars_sql
 
 if TYPE_CHECKING:  # rendering sits below the planner: it draws plans, it does not make them
     from meshlab.planner.plan import QueryPlan
@@ -35,5 +34,5 @@ def explain_text(plan: QueryPlan) -> str:
     for note in plan.notes:
         lines.append(f"note: {note}")
     lines.append("Local query (Polars SQL):")
-    lines.extend("    " + line for line in polars_sql(plan.local, pretty=True, identify=False).splitlines())
+    lines.extend("    " + line for line in plan.readable_local_sql.splitlines())
     return relative_to_root("\n".join(lines), plan.mesh_root)
