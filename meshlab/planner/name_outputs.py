@@ -18,6 +18,8 @@ aliases keep the case they were written in (``AS "MyId"`` and ``AS MyId`` give
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from meshlab.planner.parse import READ_DIALECT
@@ -29,8 +31,9 @@ TYPE_NAMES = (("TEXT", "VARCHAR"), ("INT", "INTEGER"))
 
 
 def run(state: PlanState) -> PlanState:
-    name_outputs(state.tree)  # in place: the statement itself stays the root
-    return state
+    names = name_outputs(state.tree)  # in place: the statement itself stays the root
+    spelled = {name.lower(): name for name in names if name != name.lower()}
+    return replace(state, output_names=spelled) if spelled else state
 
 
 def duckdb_name(expression: exp.Expr) -> str:
@@ -67,13 +70,18 @@ def unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def name_outputs(statement: exp.Expression) -> exp.Expression:
-    """Alias each projection of the statement's (first) SELECT with a unique name."""
+def name_outputs(statement: exp.Expression) -> set[str]:
+    """Alias each projection of the statement's (first) SELECT with a unique name; the names.
+
+    Qualification lower-cases every name (DuckDB's identifiers ignore case), which lets
+    ``GROUP BY``, ``HAVING`` and ``ORDER BY`` find an alias in any case; the names keep
+    their spelling in the result (:mod:`meshlab.planner.unique_outputs` puts it back).
+    """
     select: exp.Expr = statement
     while isinstance(select, exp.SetOperation):
         select = select.this
     if not isinstance(select, exp.Select):
-        return statement
+        return set()
     taken: set[str] = set()
     for projection in list(select.expressions):
         if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and projection.is_star):
@@ -84,30 +92,11 @@ def name_outputs(statement: exp.Expression) -> exp.Expression:
             wanted = duckdb_name(projection)
         name = unique_name(wanted, taken)
         taken.add(name)
-        if name == wanted and isinstance(projection, exp.Alias):
-            projection.args["alias"].meta["case_sensitive"] = True  # qualify would lower-case it
-            continue
-        if name == wanted and isinstance(projection, exp.Column):
+        if name == wanted and isinstance(projection, (exp.Alias, exp.Column)):
             continue
         alias = exp.to_identifier(name, quoted=True)
-        alias.meta["case_sensitive"] = True  # qualify would lower-case it
         if isinstance(projection, exp.Alias):
             projection.set("alias", alias)
         else:
             projection.replace(exp.alias_(projection.copy(), alias))
-    _order_by_names(statement, taken)
-    return statement
-
-
-def _order_by_names(statement: exp.Expression, names: set[str]) -> None:
-    """ORDER BY keys naming an output in another case name it as it is spelled now."""
-    order = statement.args.get("order")
-    if order is None:
-        return
-    spelled = {name.lower(): name for name in names}
-    for key in order.find_all(exp.Column):
-        name = spelled.get(key.name.lower())
-        if not key.table and name is not None and name != key.name:
-            identifier = exp.to_identifier(name, quoted=True)
-            identifier.meta["case_sensitive"] = True
-            key.set("this", identifier)
+    return taken

@@ -48,6 +48,7 @@ class PlanState:
     scan_names: dict[str, str] = field(default_factory=dict)  # scan id -> canonical dataset name
     lineage_tree: exp.Expression | None = None  # the tree before joins went down to a database
     notes: tuple[str, ...] = ()  # what a reader of the plan should know about a choice made
+    output_names: Mapping[str, str] = field(default_factory=dict)  # lower-cased -> as spelled (name_outputs)
 
 
 class Pass(Protocol):

@@ -79,7 +79,7 @@ SELECT
   COUNT(*) OVER () AS "count() OVER ()"
 FROM shop.orders
 
--- title: an alias keeps its case, and ORDER BY finds it in any case
+-- title: an alias is kept as written (qualification lower-cases it; unique_outputs spells it back)
 SELECT o_id AS OrderId, amount AS "Amount" FROM shop.orders ORDER BY orderid, AMOUNT
 -- expected:
 SELECT
@@ -87,5 +87,5 @@ SELECT
   amount AS "Amount"
 FROM shop.orders
 ORDER BY
-  "OrderId",
-  "Amount"
+  orderid,
+  AMOUNT

@@ -23,3 +23,18 @@ JOIN __ds1 AS o
   ON o.c_id = c.c_id
 WHERE
   o.o_id = 1
+
+-- title: aliases are spelled back as written, in the ORDER BY too; GROUP BY and HAVING find them in any case
+SELECT status AS Status, count(*) AS "N" FROM shop.orders GROUP BY status HAVING n > 1 ORDER BY STATUS, n
+-- expected:
+SELECT
+  orders.status AS "Status",
+  COUNT(*) AS "N"
+FROM __ds0 AS orders
+GROUP BY
+  orders.status
+HAVING
+  COUNT(*) > 1
+ORDER BY
+  "Status",
+  "N"
