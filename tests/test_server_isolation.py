@@ -393,10 +393,11 @@ async def test_users_take_turns_and_one_user_cannot_fill_the_server(
     jp_fetch, jp_serverapp, http_server_port, postgres_server
 ):
     ann = await raw_queries(jp_serverapp, http_server_port, ("tok-ann", 101), ("tok-ann", 102), ("tok-ann", 103))
+    ben: list[RawQuery] = []
     try:
         await wait_until(lambda: slow_backends(postgres_server, "<> 101"), "ann's first query running")
         # ann may run one at a time: the second worker stays free for ben.
-        [ben] = await raw_queries(jp_serverapp, http_server_port, ("tok-ben", 201))
+        ben = await raw_queries(jp_serverapp, http_server_port, ("tok-ben", 201))
         await wait_until(lambda: slow_backends(postgres_server, "<> 201"), "ben's query running beside ann's")
         assert not slow_backends(postgres_server, "<> 102") and not slow_backends(postgres_server, "<> 103")
         # One running and two waiting is all ann may have.
@@ -412,7 +413,7 @@ async def test_users_take_turns_and_one_user_cannot_fill_the_server(
         await wait_until(lambda: slow_backends(postgres_server, "<> 102"), "ann's second query running")
         assert slow_backends(postgres_server, "<> 201")
     finally:
-        for query in [*ann, ben]:
+        for query in [*ann, *ben]:
             query.close()
 
 
