@@ -32,6 +32,7 @@ from meshlab.governance import Access, AuditConfig, Policy, choose_access
 from meshlab.governance.policy import policy_of
 from meshlab.governance.session import audited
 from meshlab.limits import TimeLimits
+from meshlab.plan_analysis import PlanAnalysis, analyse
 from meshlab.planner import QueryPlan, plan_query
 from meshlab.planner.parse import READ_DIALECT, parse_statement, placeholders
 from meshlab.quality import CheckReport, run_checks
@@ -204,9 +205,36 @@ class Mesh:
         """Names of the ``:name`` placeholders in ``sql``, in order (the statement is parsed, not run)."""
         return placeholders(parse_statement(sql))
 
-    def explain(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> str:
-        """The plan as text: what each source will be sent, then the local query."""
-        return explain_text(self.plan(sql, params, limit))
+    @overload
+    def explain(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        analyze: Literal[False] = False,
+    ) -> str: ...
+
+    @overload
+    def explain(
+        self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None, *, analyze: Literal[True]
+    ) -> PlanAnalysis: ...
+
+    def explain(
+        self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None, analyze: bool = False
+    ) -> str | PlanAnalysis:
+        """The plan as text: what each source will be sent, then the local query.
+
+        ``analyze=True`` runs the query and returns a :class:`~meshlab.plan_analysis.PlanAnalysis`:
+        the same text followed by each scan's estimated and actual rows (``str()`` of it), and
+        the figures as ``.scans``.
+        """
+        if not analyze:
+            return explain_text(self.plan(sql, params, limit))
+        result = self.sql(sql, params, limit=limit)
+        executed = result.plan
+        return analyse(
+            executed.query_plan, executed.scan_stats, result.df.height, result.plan_seconds, result.run_seconds
+        )
 
     @property
     def limits(self) -> TimeLimits:

@@ -65,6 +65,11 @@ class ExecutedPlan:
         self.query_plan = plan
         self._stats = stats
 
+    @property
+    def scan_stats(self) -> dict[str, ScanStats]:
+        """Scan id -> the figures the scan gathered while the query ran."""
+        return self._stats
+
     @functools.cached_property
     def fragments(self) -> tuple[Fragment, ...]:
         root = self.query_plan.mesh_root

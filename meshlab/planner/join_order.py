@@ -1,4 +1,4 @@
-"""Pass: join order for the SELECTs that read a database.
+"""Pass: join order for the SELECTs that read a database, chosen by cost.
 
 Polars orders joins from the row estimates of its scans. A database scan is a Python
 IO source it cannot estimate, and a SELECT holding one is joined in the order written:
@@ -6,13 +6,14 @@ TPC-H Q21 joins supplier with every late lineitem (3.8 M rows) and only then kee
 suppliers of one nation, where all-parquet Polars starts from that nation (the first
 way took 1.5x the time and 1.6x the memory here).
 
-For such a SELECT of inner joins this pass writes the FROM list in a better order,
-found greedily: start from each table in turn, add at every step the connected table
-that keeps the result smallest, keep the order whose intermediate results sum least.
-Sizes come from the sources' row counts (cached), textbook selectivities of each
-table's own conditions, and the contracts' keys: a join on a key of the table added
-keeps at most one match per row. Joins stay where Polars puts them otherwise: the
-order of the FROM list is all that changes, so the answer cannot.
+For such a SELECT of inner joins this pass writes the FROM list in the order of least
+cost: a dynamic program over the connected subsets of its tables (left-deep, as Polars
+runs a FROM list) keeps for each subset the cheapest order, cost being the sum of the
+intermediate results' rows (C_out). Rows come from :mod:`meshlab.planner.cost`: the
+sources' statistics (row counts, distinct values, ranges), the selectivity of each
+table's own conditions and the contracts' keys. Above :data:`MAX_DP_TABLES` tables a
+greedy search (cheapest next join from each start) takes over. Joins stay where Polars
+puts them otherwise: the order of the FROM list is all that changes, so the answer cannot.
 
     SELECT ... FROM __scan0 AS o JOIN __scan1 AS e ON e.c_id = o.c_id
       JOIN __scan2 AS c ON c.c_id = o.c_id JOIN __scan3 AS r ON r.country = c.country
@@ -23,23 +24,19 @@ order of the FROM list is all that changes, so the answer cannot.
 
 from __future__ import annotations
 
-import time
-import weakref
 from dataclasses import replace
 
 from sqlglot import exp
 
+from meshlab.planner import cost
 from meshlab.planner.plan import ScanPlan
 from meshlab.planner.pushdown import NOT_PUSHABLE, conjuncts
 from meshlab.planner.state import PlanState
-from meshlab.sources import Source
 
-SELECTIVITY: dict[type[exp.Expr], float] = {exp.EQ: 0.1, exp.In: 0.2, exp.Like: 0.25, exp.Between: 0.25, exp.Is: 0.1}
-RANGE_SELECTIVITY = 1 / 3
-OTHER_SELECTIVITY = 0.5
-UNKNOWN_ROWS = 100_000  # a source that cannot tell its size
-ROW_COUNT_SECONDS = 300.0
-_rows: weakref.WeakKeyDictionary[Source, tuple[int | None, float]] = weakref.WeakKeyDictionary()
+#: up to this many tables the order is found by dynamic programming (2^n subsets)
+MAX_DP_TABLES = 10
+#: a second (third, ...) condition between the same two sides narrows less than independence says
+CORRELATION_DAMPING = 0.5
 
 
 def run(state: PlanState) -> PlanState:
@@ -48,30 +45,13 @@ def run(state: PlanState) -> PlanState:
 
 
 def source_rows(scan: ScanPlan) -> float:
-    """Rows of the scan's dataset, as its source tells (remembered for a while)."""
-    source = scan.source
-    cached = _rows.get(source)
-    if cached is None or time.monotonic() - cached[1] > ROW_COUNT_SECONDS:
-        rows = source.guess_rows()
-        cached = _rows[source] = (rows, time.monotonic())
-    return float(cached[0]) if cached[0] is not None else UNKNOWN_ROWS
+    """Rows of the scan's dataset, as its source's statistics tell."""
+    return cost.base_rows(scan)
 
 
-def selectivity(condition: exp.Expr) -> float:
-    """A textbook guess of the share of rows ``condition`` keeps."""
-    if isinstance(condition, exp.Paren):
-        return selectivity(condition.this)
-    if isinstance(condition, exp.And):
-        return selectivity(condition.left) * selectivity(condition.right)
-    if isinstance(condition, exp.Or):
-        return min(1.0, selectivity(condition.left) + selectivity(condition.right))
-    if isinstance(condition, exp.Not):
-        return 1.0 - selectivity(condition.this)
-    if isinstance(condition, exp.In) and not condition.args.get("query"):
-        return min(1.0, 0.05 * len(condition.expressions))
-    if isinstance(condition, (exp.GT, exp.GTE, exp.LT, exp.LTE)):
-        return RANGE_SELECTIVITY
-    return SELECTIVITY.get(type(condition), OTHER_SELECTIVITY)
+def selectivity(condition: exp.Expr, scan: ScanPlan | None = None) -> float:
+    """The share of rows ``condition`` keeps (from the scan's statistics when given)."""
+    return cost.selectivity(condition, scan)
 
 
 def _sources(select: exp.Select) -> list[exp.Expression]:
@@ -86,7 +66,7 @@ def _reorderable(select: exp.Select, scans: dict[str, ScanPlan]) -> list[exp.Tab
     if len(sources) < 3 or len(tables) < len(sources):
         return None
     for join in select.args.get("joins") or []:
-        if (join.side or join.kind or "").upper() not in ("", "INNER") or join.args.get("using"):
+        if (join.side or join.kind or "").upper() not in ("", "INNER", "CROSS") or join.args.get("using"):
             return None
     if not any(scans[t.name].source.dialect is not None for t in tables):
         return None  # Polars estimates every scan itself
@@ -103,71 +83,91 @@ class _Graph:
     def __init__(self, tables: list[exp.Table], scans: dict[str, ScanPlan], condition: exp.Expr | None):
         self.aliases = [t.alias_or_name for t in tables]
         self.scans = {t.alias_or_name: scans[t.name] for t in tables}
-        self.base = {a: source_rows(s) for a, s in self.scans.items()}
-        self.rows = dict(self.base)
+        own: dict[str, list[exp.Expr]] = {a: [] for a in self.aliases}
         self.edges: list[tuple[str, str, str, str]] = []  # (alias, column, alias, column)
         for conjunct in conjuncts(condition):
             used = {c.table for c in conjunct.find_all(exp.Column)}
-            if len(used) == 1 and not conjunct.find(*NOT_PUSHABLE) and used <= set(self.rows):
-                alias = used.pop()
-                self.rows[alias] *= selectivity(conjunct)
+            if len(used) == 1 and not conjunct.find(*NOT_PUSHABLE) and used <= set(own):
+                own[used.pop()].append(conjunct)
             elif (
                 isinstance(conjunct, exp.EQ)
                 and isinstance(conjunct.left, exp.Column)
                 and isinstance(conjunct.right, exp.Column)
                 and len(used) == 2
-                and used <= set(self.rows)
+                and used <= set(own)
             ):
                 left, right = conjunct.left, conjunct.right
                 self.edges.append((left.table, left.name, right.table, right.name))
+        self.rows = {a: cost.scan_rows(self.scans[a], own[a]) for a in self.aliases}
+        self.bit = {a: 1 << i for i, a in enumerate(self.aliases)}
 
-    def _is_key(self, alias: str, columns: set[str]) -> bool:
-        dataset = self.scans[alias].dataset
-        keys = {c.name for c in dataset.columns if c.primary_key}
-        return bool(keys and keys <= columns) or any(
-            (found := dataset.column(c)) is not None and found.unique for c in columns
-        )
+    def distinct(self, alias: str, column: str) -> float:
+        return cost.distinct(self.scans[alias], column, self.rows[alias])
 
-    def joined_rows(self, current: list[str], size: float, unique: set[str], alias: str):
-        """Rows and still-unique tables after joining ``alias`` to ``current`` (None: not joined).
-
-        ``unique``: tables of ``current`` whose key still appears at most once in it.
-        """
+    def joined_rows(self, members: int, size: float, alias: str) -> float | None:
+        """Rows after joining ``alias`` to the tables of bit set ``members`` (``size`` rows); None: no condition links them."""
         links = [
-            (a, ca, b, cb) for a, ca, b, cb in self.edges if alias in (a, b) and ({a, b} - {alias}) <= set(current)
+            (a, ca, b, cb)
+            for a, ca, b, cb in self.edges
+            if (a == alias and self.bit[b] & members) or (b == alias and self.bit[a] & members)
         ]
         if not links:
             return None
         mine = {ca if a == alias else cb for a, ca, b, cb in links}
-        if self._is_key(alias, mine):  # at most one match per row so far
-            return size * self.rows[alias] / self.base[alias], unique
-        found = []
-        for a, ca, b, cb in links:
-            other, column = (b, cb) if a == alias else (a, ca)
-            if other in unique and self._is_key(other, {column}):  # each new row meets one row so far
-                found.append((self.rows[alias] * min(1.0, size / self.base[other]), {alias}))
-        if found:
-            return min(found, key=lambda pair: pair[0])
-        return size * self.rows[alias], set()  # no key: as bad as a cross join, so tried last
+        if cost.is_key(self.scans[alias], mine):  # each row so far meets at most one of ``alias``
+            return size * self.rows[alias] / cost.base_rows(self.scans[alias])
+        divisors = sorted((max(self.distinct(a, ca), self.distinct(b, cb)) for a, ca, b, cb in links), reverse=True)
+        divisor = divisors[0] * ((divisors[1] if len(divisors) > 1 else 1.0) ** CORRELATION_DAMPING)
+        return size * self.rows[alias] / divisor
 
-    def order_from(self, start: str) -> tuple[float, list[str]]:
-        order, size, cost, unique = [start], self.rows[start], 0.0, {start}
-        while len(order) < len(self.aliases):
-            options = []
+    def dynamic_program(self) -> list[str]:
+        """The cheapest left-deep order over connected prefixes (a cross join only where the graph is split)."""
+        best: dict[int, tuple[float, float, list[str]]] = {}  # set -> (cost, rows, order)
+        for alias in self.aliases:  # the first table costs its rows: of two equal orders, the smaller starts
+            best[self.bit[alias]] = (self.rows[alias], self.rows[alias], [alias])
+        full = (1 << len(self.aliases)) - 1
+        for members in range(1, full + 1):  # a subset is handled after all of its own subsets
+            if members not in best:
+                continue
+            spent, size, order = best[members]
+            extensions = []
             for alias in self.aliases:
-                if alias not in order:
-                    joined = self.joined_rows(order, size, unique, alias)
-                    if joined is not None:
-                        options.append((joined[0], alias, joined[1]))
-            if not options:  # nothing connected: a cross join, smallest first
-                options = [(size * self.rows[a], a, set()) for a in self.aliases if a not in order]
-            size, chosen, unique = min(options, key=lambda option: (option[0], option[1]))
-            order.append(chosen)
-            cost += size
-        return cost, order
+                if self.bit[alias] & members:
+                    continue
+                joined = self.joined_rows(members, size, alias)
+                extensions.append((alias, joined))
+            if any(rows is not None for _, rows in extensions):
+                extensions = [(a, r) for a, r in extensions if r is not None]
+            for alias, rows in extensions:
+                rows = size * self.rows[alias] if rows is None else rows
+                grown = members | self.bit[alias]
+                candidate = (spent + rows, rows, order + [alias])
+                if grown not in best or (candidate[0], candidate[2]) < (best[grown][0], best[grown][2]):
+                    best[grown] = candidate
+        return best[full][2]
+
+    def greedy(self) -> list[str]:
+        """From each start, add the join of fewest rows; the order whose results sum least."""
+        found = []
+        for start in self.aliases:
+            order, members, size, spent = [start], self.bit[start], self.rows[start], 0.0
+            while len(order) < len(self.aliases):
+                options = [
+                    (rows, a)
+                    for a in self.aliases
+                    if not self.bit[a] & members and (rows := self.joined_rows(members, size, a)) is not None
+                ]
+                if not options:
+                    options = [(size * self.rows[a], a) for a in self.aliases if not self.bit[a] & members]
+                size, chosen = min(options)
+                order.append(chosen)
+                members |= self.bit[chosen]
+                spent += size
+            found.append((spent, order))
+        return min(found)[1]
 
     def best_order(self) -> list[str]:
-        return min((self.order_from(a) for a in self.aliases), key=lambda pair: pair[0])[1]
+        return self.dynamic_program() if len(self.aliases) <= MAX_DP_TABLES else self.greedy()
 
 
 def order_joins(tree: exp.Expression, scans: tuple[ScanPlan, ...]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -23,6 +24,7 @@ from meshlab.catalog.contract import Column, Dataset
 from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import SourceError, TimeTravelError
 from meshlab.limits import TimeLimits
+from meshlab.sources.statistics import STATISTICS_SECONDS, TableStatistics
 
 #: a frame a source governs: the rows it fetched (databases) or its lazy scan (files)
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -231,6 +233,29 @@ class Source:
     def guess_rows(self) -> int | None:
         """:meth:`estimate_rows`, or a rougher guess where it has none (for join ordering)."""
         return self.estimate_rows()
+
+    def statistics(self) -> TableStatistics:
+        """What the source keeps on its data (rows, per-column distinct values and range), read
+        at most every :data:`~meshlab.sources.statistics.STATISTICS_SECONDS` (a kind whose
+        figures can change sooner overrides :meth:`statistics_version`); never fails."""
+        version = self.statistics_version()
+        cached = getattr(self, "_statistics", None)
+        if cached is None or cached[0] != version:
+            try:
+                found = self.read_statistics()
+            except Exception:  # noqa: BLE001 - statistics only steer choices: an unknown is fine
+                found = TableStatistics(None)
+            cached = self._statistics = (version, found)
+        return cached[1]
+
+    def statistics_version(self) -> object:
+        """What tells that statistics read before are still good (default: a time slot)."""
+        return int(time.monotonic() // STATISTICS_SECONDS)
+
+    def read_statistics(self) -> TableStatistics:
+        """The statistics as the source has them now (default: its row count only)."""
+        rows = self.guess_rows()
+        return TableStatistics(float(rows) if rows is not None else None, {}, "row count")
 
     def bytes_for(self, columns: tuple[str, ...]) -> int | None:
         """Bytes the source stores for ``columns`` (what a scan of them reads), or None when unknown."""

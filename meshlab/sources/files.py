@@ -28,6 +28,7 @@ from meshlab.sources.drift import check_drift, touched_columns
 from meshlab.sources.file_estimates import GLOB_CHARS, file_scan_bytes, parquet_column_bytes
 from meshlab.sources.malformed import csv_rows, malformed_rows
 from meshlab.sources.spi import SourceContext, SourceKind
+from meshlab.sources.statistics import TableStatistics, parquet_statistics, with_partitions
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
@@ -433,6 +434,26 @@ class FileSource(Source):
 
     def estimate_scan_bytes(self, columns: tuple[str, ...], stop_above: float = float("inf")) -> int | None:
         return file_scan_bytes(self, columns, stop_above)
+
+    def statistics_version(self) -> object:
+        """Local files: their paths, sizes and times (statistics change with them); elsewhere a time slot."""
+        return self._local_signature() or super().statistics_version()
+
+    def read_statistics(self) -> TableStatistics:
+        """Parquet: rows and min/max from the footers, hive partition values from the folder names."""
+        if self.format != "parquet":
+            return super().read_statistics()
+        fs = self.filesystem()[0]
+        footers, partitions = [], {}
+        for path in self.files():
+            with fs.open(path, "rb") as handle:
+                footers.append(pq.ParquetFile(handle).metadata)
+            for part in path.split("/")[:-1]:
+                if "=" in part:
+                    key, value = part.split("=", 1)
+                    partitions.setdefault(key, set()).add(value)
+        names = {c.name: c.name for c in self.dataset.columns if c.name not in partitions}
+        return with_partitions(parquet_statistics(footers, names), partitions)
 
     def estimate_rows(self) -> int | None:
         if self.format != "parquet":

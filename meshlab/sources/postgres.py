@@ -23,6 +23,7 @@ from meshlab.limits import seconds_text, with_retries
 from meshlab.sources.base import JdbcRead, Source
 from meshlab.sources.database import DatabaseSource
 from meshlab.sources.spi import SourceContext, SourceKind
+from meshlab.sources.statistics import ColumnStatistics, TableStatistics, histogram_ends, postgres_distinct
 
 
 class PostgresSource(DatabaseSource):
@@ -182,6 +183,31 @@ class PostgresSource(DatabaseSource):
             return None
         values = table.column("n").to_pylist() if table.num_rows else []
         return int(values[0]) if values and values[0] is not None and values[0] >= 0 else None
+
+    def read_statistics(self) -> TableStatistics:
+        """``pg_class.reltuples`` and the table's ``pg_stats`` (what ANALYZE gathered), in one statement."""
+        schema = (self.dataset.server.schema or "public").replace("'", "''")
+        name = self.dataset.physical_name.replace("'", "''")
+        sql = (
+            "SELECT c.reltuples::float8 AS n, s.attname::text AS col, s.n_distinct::float8 AS nd, "
+            "s.null_frac::float8 AS nf, s.histogram_bounds::text AS hb "
+            "FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace "
+            "LEFT JOIN pg_stats s ON s.schemaname = ns.nspname AND s.tablename = c.relname "
+            f"WHERE c.relname = '{name}' AND ns.nspname = '{schema}'"
+        )
+        table = self.fetch(sql).to_pylist()
+        if not table or table[0]["n"] is None or table[0]["n"] < 0:
+            return super().read_statistics()  # never analyzed: the row count alone
+        rows = float(table[0]["n"])
+        declared = {c.name.lower(): c.name for c in self.dataset.columns}
+        columns = {}
+        for row in table:
+            name = declared.get((row["col"] or "").lower())
+            if name is not None:
+                low, high = histogram_ends(row["hb"])
+                distinct = postgres_distinct(row["nd"], rows)
+                columns[name] = ColumnStatistics(distinct, low, high, row["nf"] or 0.0)
+        return TableStatistics(rows, columns, "pg_stats")
 
 
 class PostgresKind(SourceKind):

@@ -32,6 +32,7 @@ from meshlab.errors import SourceError
 from meshlab.sources.base import JdbcRead, Pushdown, Source
 from meshlab.sources.database import DatabaseSource, negated
 from meshlab.sources.spi import SourceContext, SourceKind
+from meshlab.sources.statistics import ColumnStatistics, TableStatistics, sqlite_index_distinct
 
 log = logging.getLogger("meshlab.sources.sqlite")
 
@@ -224,6 +225,33 @@ class SqliteSource(DatabaseSource):
                 connection.close()
         except (sqlite3.Error, SourceError):
             return None
+
+    def read_statistics(self) -> TableStatistics:
+        """Rows and the distinct values of indexed columns from ``sqlite_stat1`` (left by ANALYZE)."""
+        self._check_file()
+        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True)
+        try:
+            name = self.dataset.physical_name
+            try:
+                found = connection.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?", (name,)).fetchall()
+            except sqlite3.Error:  # never analyzed: no sqlite_stat1
+                found = []
+            if not found:
+                return super().read_statistics()
+            declared = {c.name.lower(): c.name for c in self.dataset.columns}
+            rows = float(found[0][1].split()[0])
+            columns = {}
+            for index, stat in found:
+                if index is None:
+                    continue
+                escaped = index.replace('"', '""')
+                names = [r[2] for r in connection.execute(f'PRAGMA index_info("{escaped}")').fetchall()]
+                for column, distinct in sqlite_index_distinct(stat, names).items():
+                    if column and column.lower() in declared:
+                        columns[declared[column.lower()]] = ColumnStatistics(distinct)
+            return TableStatistics(rows, columns, "sqlite_stat1")
+        finally:
+            connection.close()
 
 
 class SqliteKind(SourceKind):

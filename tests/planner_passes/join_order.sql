@@ -1,14 +1,14 @@
--- join_order: the FROM list of a SELECT over a database, ordered from row estimates.
+-- join_order: the FROM list of a SELECT over a database, ordered by cost (rows from the sources' statistics).
 -- Format: tests/test_planner_passes.py. Fixture mesh: tests/planner_passes/mesh.
 
--- title: three tables over a database are ordered from their estimated sizes
+-- title: four tables over a database: the filtered region first, then by cost
 SELECT o.o_id, e.kind, r.region FROM shop.orders AS o JOIN lake.events AS e ON e.c_id = o.c_id JOIN shop.customers AS c ON c.c_id = o.c_id JOIN lake.regions AS r ON r.country = c.country WHERE r.region = 'Nordics'
 -- expected:
 SELECT
   o.o_id AS o_id,
   e.kind AS kind,
   r.region AS region
-FROM __scan2 AS c, __scan3 AS r, __scan0 AS o, __scan1 AS e
+FROM __scan3 AS r, __scan2 AS c, __scan0 AS o, __scan1 AS e
 WHERE
   r.region = 'Nordics'
   AND e.c_id = o.c_id
@@ -26,7 +26,7 @@ __scan2 AS c: shop.customers
 __scan3 AS r: lake.regions
   columns: country, region
   kept local: r.region = 'Nordics'
-note: join order (database sizes unknown to Polars): c, r, o, e
+note: join order (database sizes unknown to Polars): r, c, o, e
 
 -- title: two tables are left to Polars
 SELECT o.o_id, c.name FROM shop.orders AS o JOIN shop.customers AS c ON c.c_id = o.c_id
