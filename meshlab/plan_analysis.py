@@ -14,9 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+from sqlglot import exp
 
 from meshlab.planner import cost
 from meshlab.planner.plan import QueryPlan, ScanPlan
+from meshlab.planner.polars_sql import polars_sql
 from meshlab.rendering.plans import explain_text
 from meshlab.sources import ScanStats
 
@@ -81,10 +83,18 @@ def estimated_rows(scan: ScanPlan) -> int | None:
 
 
 def actual_rows(scan: ScanPlan, stats: ScanStats) -> int | None:
+    """A database scan: the rows its statement returned. A file scan: its rows meeting the
+    conditions it was given (Polars applies them inside the query), counted on their own."""
     if scan.source.fetches_rows:
         return stats.rows
-    counted = scan.source.scan(scan.spec, ScanStats()).select(pl.len()).collect()
-    return int(counted.item())
+    frame = scan.source.scan(scan.spec, ScanStats())
+    if scan.spec.predicates:
+        count = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.to_table("scan").as_(scan.alias))
+        count = count.where(exp.and_(*(p.copy() for p in scan.spec.predicates)))
+        frame = pl.SQLContext({"scan": frame}, eager=False).execute(polars_sql(count))
+    else:
+        frame = frame.select(pl.len())
+    return int(frame.collect().item())
 
 
 def analyse(plan: QueryPlan, stats: dict[str, ScanStats], rows: int, plan_seconds: float, run_seconds: float):

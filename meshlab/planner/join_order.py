@@ -101,24 +101,46 @@ class _Graph:
         self.rows = {a: cost.scan_rows(self.scans[a], own[a]) for a in self.aliases}
         self.bit = {a: 1 << i for i, a in enumerate(self.aliases)}
 
+        self.divisors = self._pair_divisors()
+
+    def _pair_divisors(self) -> dict[frozenset[str], float]:
+        """For each pair of joined tables, what their cross product is divided by.
+
+        The columns of one side holding its key: that table's rows (each row of the other
+        side meets at most one of it). Else the larger NDV of the two columns; a second
+        condition between the same pair divides by less than independence says.
+        """
+        pairs: dict[frozenset[str], list[tuple[str, str, str, str]]] = {}
+        for edge in self.edges:
+            if edge[0] != edge[2]:
+                pairs.setdefault(frozenset((edge[0], edge[2])), []).append(edge)
+        found = {}
+        for pair, edges in pairs.items():
+            columns = {
+                alias: {c for a, ca, b, cb in edges for t, c in ((a, ca), (b, cb)) if t == alias} for alias in pair
+            }
+            keyed = [cost.base_rows(self.scans[a]) for a in pair if cost.is_key(self.scans[a], columns[a])]
+            if keyed:
+                found[pair] = max(keyed)
+                continue
+            spread = sorted((max(self.distinct(a, ca), self.distinct(b, cb)) for a, ca, b, cb in edges), reverse=True)
+            found[pair] = spread[0] * ((spread[1] if len(spread) > 1 else 1.0) ** CORRELATION_DAMPING)
+        return found
+
     def distinct(self, alias: str, column: str) -> float:
         return cost.distinct(self.scans[alias], column, self.rows[alias])
 
     def joined_rows(self, members: int, size: float, alias: str) -> float | None:
-        """Rows after joining ``alias`` to the tables of bit set ``members`` (``size`` rows); None: no condition links them."""
-        links = [
-            (a, ca, b, cb)
-            for a, ca, b, cb in self.edges
-            if (a == alias and self.bit[b] & members) or (b == alias and self.bit[a] & members)
-        ]
-        if not links:
-            return None
-        mine = {ca if a == alias else cb for a, ca, b, cb in links}
-        if cost.is_key(self.scans[alias], mine):  # each row so far meets at most one of ``alias``
-            return size * self.rows[alias] / cost.base_rows(self.scans[alias])
-        divisors = sorted((max(self.distinct(a, ca), self.distinct(b, cb)) for a, ca, b, cb in links), reverse=True)
-        divisor = divisors[0] * ((divisors[1] if len(divisors) > 1 else 1.0) ** CORRELATION_DAMPING)
-        return size * self.rows[alias] / divisor
+        """Rows after joining ``alias`` to the tables of bit set ``members`` (``size`` rows);
+        None: no condition links them. The figure depends on the set only, not on the order."""
+        divisor, linked = 1.0, False
+        for other in self.aliases:
+            if self.bit[other] & members:
+                found = self.divisors.get(frozenset((alias, other)))
+                if found is not None:
+                    divisor *= found
+                    linked = True
+        return size * self.rows[alias] / divisor if linked else None
 
     def dynamic_program(self) -> list[str]:
         """The cheapest left-deep order over connected prefixes (a cross join only where the graph is split)."""
