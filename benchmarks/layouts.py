@@ -77,7 +77,6 @@ def prepared(args: argparse.Namespace, chosen: dict[str, dict[str, str]]):
     layout_p = tpch.write_layout_p(folder, raw)
     store = folder / "layouts" / "store"
     store.mkdir(parents=True, exist_ok=True)
-    server = None
     needs_pg = any("postgres" in layout.values() for layout in chosen.values())
     with _postgres(folder, needs_pg) as server:
         meshes = {}

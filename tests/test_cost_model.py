@@ -22,8 +22,8 @@ from support.contracts import column, contract, local_files, postgres_db, sqlite
 from support.postgres_server import user_env
 
 import meshlab
-from meshlab.planner import cost, join_order
 from meshlab.plan_analysis import PlanAnalysis
+from meshlab.planner import cost, join_order
 
 pytestmark = pytest.mark.postgres
 
