@@ -88,8 +88,8 @@ def cmd_query(args) -> int:
 
     mesh = meshlab.connect(args.mesh, role=args.role)
     params = dict(p.split("=", 1) for p in args.param or [])
-    if args.explain:
-        print(mesh.explain(args.sql, params))
+    if args.explain or args.analyze:
+        print(mesh.explain(args.sql, params, analyze=True) if args.analyze else mesh.explain(args.sql, params))
         return 0
     with progress("running query"):
         result = mesh.sql(args.sql, params, engine=args.engine, timeout=args.timeout)
@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
     query.add_argument("--output", help="write to FILE instead of standard output")
     query.add_argument("--explain", action="store_true", help="print the plan instead of running it")
+    query.add_argument(
+        "--analyze", action="store_true", help="run it and print the plan with estimated vs actual rows per scan"
+    )
     query.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind :NAME to VALUE (a string)")
     query.add_argument("--role", help="act in this role (one you hold; default $MESHLAB_ROLE)")
     query.add_argument(

@@ -229,7 +229,8 @@ class Mesh:
         the figures as ``.scans``.
         """
         if not analyze:
-            return explain_text(self.plan(sql, params, limit))
+            text: str = explain_text(self.plan(sql, params, limit))
+            return text
         result = self.sql(sql, params, limit=limit)
         executed = result.plan
         return analyse(

@@ -97,7 +97,9 @@ def actual_rows(scan: ScanPlan, stats: ScanStats) -> int | None:
     return int(frame.collect().item())
 
 
-def analyse(plan: QueryPlan, stats: dict[str, ScanStats], rows: int, plan_seconds: float, run_seconds: float):
+def analyse(
+    plan: QueryPlan, stats: dict[str, ScanStats], rows: int, plan_seconds: float, run_seconds: float
+) -> PlanAnalysis:
     """The :class:`PlanAnalysis` of ``plan``, which ran with scan figures ``stats``."""
     scans = []
     for scan in plan.scans:

@@ -91,6 +91,9 @@ def world(tmp_path_factory, postgres_server):
             postgres_db(postgres_server.host, postgres_server.port, "cost_model", server="web-db", user_env=PG_ENV),
         ),
     }
+    hinted = contract("people", "users_hinted", user_columns, local_files(str(root / "users.csv"), "csv"))
+    hinted["schema"][0]["customProperties"] = [{"property": "rowCount", "value": USERS}]
+    documents["users_hinted"] = hinted
     for name, document in documents.items():
         write_yaml(root / document["domain"] / f"{name}.odcs.yaml", document)
     path = write_mesh(root, "cost", {"people": "people", "activity": "activity"})
@@ -141,7 +144,13 @@ def test_sqlite_statistics_come_from_sqlite_stat1(world):
 def test_a_file_without_statistics_falls_back_on_its_size(world):
     mesh, _ = world
     stats = scan_of(mesh, "people.users_csv").source.statistics()
-    assert stats.origin == "row count" and stats.rows and not stats.columns
+    assert stats.origin == "row count guess" and stats.rows and not stats.columns
+
+
+def test_the_contracts_row_count_is_a_hint_where_the_source_only_guesses(world):
+    mesh, _ = world
+    stats = scan_of(mesh, "people.users_hinted").source.statistics()
+    assert (stats.origin, stats.rows) == ("contract rowCount", USERS)
 
 
 def test_statistics_follow_a_rewritten_file(world, tmp_path):

@@ -161,6 +161,10 @@ def test_cli_demo_query_and_catalog(tmp_path, capsys):
     assert "unknown column 'nope'" in capsys.readouterr().err
     assert cli_main(["query", manifest, "SELECT count(*) FROM artists.tracks", "--explain"]) == 0
     assert "csv scan of" in capsys.readouterr().out
+    assert cli_main(["query", manifest, "SELECT count(*) FROM artists.tracks", "--analyze"]) == 0
+    tracks = meshlab.connect(manifest).sql("SELECT count(*) AS n FROM artists.tracks").df["n"][0]
+    out = capsys.readouterr().out
+    assert "artists.tracks (files): estimated " in out and f"actual {tracks:,} (statistics: row count guess" in out
 
 
 def test_the_installed_command_runs(demo):

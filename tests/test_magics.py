@@ -98,6 +98,13 @@ def test_line_magics(ip, capsys):
     assert found["address"][0] == "plays.play_events"
     ip.run_line_magic("mesh", "explain SELECT count(*) FROM listeners.profiles WHERE country = 'SE'")
     assert "WHERE `country` = 'SE'" in capsys.readouterr().out
+    ip.run_line_magic("mesh", "explain --analyze SELECT count(*) FROM listeners.profiles WHERE country = 'SE'")
+    out = capsys.readouterr().out
+    sweden = cell(ip, "", "SELECT count(*) AS n FROM listeners.profiles WHERE country = 'SE'").df["n"][0]
+    assert "estimated vs actual rows per scan" in out
+    assert "listeners.profiles (" in out and f"actual {sweden:,} (statistics:" in out
+    with pytest.raises(UsageError, match="explain"):
+        ip.run_line_magic("mesh", "explain --analyze")
 
 
 def completions(ip, text: str) -> list[str]:

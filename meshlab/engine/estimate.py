@@ -14,27 +14,9 @@ engine, and streaming a query that would have fit costs little.
 
 from __future__ import annotations
 
-from meshlab.catalog.contract import Dataset
 from meshlab.catalog.types import column_width
 from meshlab.planner.plan import QueryPlan, ScanPlan
-
-ROW_COUNT_PROPERTIES = ("rowCount", "rows", "approximateRowCount")
-
-
-def contract_rows(dataset: Dataset) -> int | None:
-    """A row count the contract declares (``customProperties: [{property: rowCount, value: N}]``)."""
-    for obj in dataset.descriptor.get("schema") or ():
-        if isinstance(obj, dict) and obj.get("name") == dataset.name:
-            for item in obj.get("customProperties") or ():
-                if isinstance(item, dict) and item.get("property") in ROW_COUNT_PROPERTIES:
-                    value = item.get("value")
-                    if value is None:
-                        return None
-                    try:
-                        return int(value)
-                    except (TypeError, ValueError):
-                        return None
-    return None
+from meshlab.sources.statistics import declared_rows as contract_rows
 
 
 def _rows(scan: ScanPlan) -> int | None:

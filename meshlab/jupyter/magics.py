@@ -144,6 +144,7 @@ class MeshMagics(Magics):
             %mesh catalog             the catalog widget
             %mesh search TEXT         datasets ranked by relevance
             %mesh explain SELECT ...  the plan: what each source is sent
+            %mesh explain --analyze SELECT ...  run it: estimated vs actual rows per scan
             %mesh check [ADDRESS ...] check datasets against their contracts (default: all)
             %mesh role [NAME]         act in role NAME (one you hold); no NAME: show the role
             %mesh debug on|off        show full tracebacks of errors
@@ -181,10 +182,15 @@ class MeshMagics(Magics):
 
             return dataset_table(self.local_mesh("%mesh search").search(rest))
         if command == "explain":
-            if not rest:
-                raise MeshUsageError("usage: %mesh explain SELECT ...")
-            text = self._run(lambda: self.current().explain(rest, self.bind(rest)), rest)
-            print(text)
+            analyze, _, query = rest.partition(" ") if rest.startswith("--analyze") else ("", "", rest)
+            query = query.strip()
+            if not query:
+                raise MeshUsageError("usage: %mesh explain [--analyze] SELECT ...")
+            if analyze:  # runs the query: estimated against actual rows per scan
+                local = self.local_mesh("%mesh explain --analyze")
+                print(self._run(lambda: local.explain(query, self.bind(query), analyze=True), query))
+            else:
+                print(self._run(lambda: self.current().explain(query, self.bind(query)), query))
             return None
         if command == "check":
             local = self.local_mesh("%mesh check")

@@ -24,7 +24,7 @@ from meshlab.catalog.contract import Column, Dataset
 from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import SourceError, TimeTravelError
 from meshlab.limits import TimeLimits
-from meshlab.sources.statistics import STATISTICS_SECONDS, TableStatistics
+from meshlab.sources.statistics import STATISTICS_SECONDS, TableStatistics, declared_rows
 
 #: a frame a source governs: the rows it fetched (databases) or its lazy scan (files)
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -253,9 +253,16 @@ class Source:
         return int(time.monotonic() // STATISTICS_SECONDS)
 
     def read_statistics(self) -> TableStatistics:
-        """The statistics as the source has them now (default: its row count only)."""
+        """The statistics as the source has them now (default: its row count only; where the
+        source can only guess one, the contract's ``rowCount`` is the better hint)."""
+        rows = self.estimate_rows()
+        if rows is not None:
+            return TableStatistics(float(rows), {}, "row count")
+        declared = declared_rows(self.dataset)
+        if declared is not None:
+            return TableStatistics(float(declared), {}, "contract rowCount")
         rows = self.guess_rows()
-        return TableStatistics(float(rows) if rows is not None else None, {}, "row count")
+        return TableStatistics(float(rows) if rows is not None else None, {}, "row count guess")
 
     def bytes_for(self, columns: tuple[str, ...]) -> int | None:
         """Bytes the source stores for ``columns`` (what a scan of them reads), or None when unknown."""

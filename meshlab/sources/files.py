@@ -444,7 +444,8 @@ class FileSource(Source):
         if self.format != "parquet":
             return super().read_statistics()
         fs = self.filesystem()[0]
-        footers, partitions = [], {}
+        footers: list = []
+        partitions: dict[str, set[str]] = {}
         for path in self.files():
             with fs.open(path, "rb") as handle:
                 footers.append(pq.ParquetFile(handle).metadata)

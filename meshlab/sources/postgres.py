@@ -202,11 +202,11 @@ class PostgresSource(DatabaseSource):
         declared = {c.name.lower(): c.name for c in self.dataset.columns}
         columns = {}
         for row in table:
-            name = declared.get((row["col"] or "").lower())
-            if name is not None:
+            found = declared.get((row["col"] or "").lower())
+            if found is not None:
                 low, high = histogram_ends(row["hb"])
                 distinct = postgres_distinct(row["nd"], rows)
-                columns[name] = ColumnStatistics(distinct, low, high, row["nf"] or 0.0)
+                columns[found] = ColumnStatistics(distinct, low, high, row["nf"] or 0.0)
         return TableStatistics(rows, columns, "pg_stats")
 
 

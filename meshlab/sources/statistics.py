@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: contract custom properties of a schema object that declare its row count
+ROW_COUNT_PROPERTIES = ("rowCount", "rows", "approximateRowCount")
 #: how long a source reuses the statistics it read (databases; files follow their signature)
 STATISTICS_SECONDS = 300.0
 
@@ -57,6 +59,20 @@ class TableStatistics:
 
     def column(self, name: str) -> ColumnStatistics:
         return self.columns.get(name) or ColumnStatistics()
+
+
+def declared_rows(dataset: Any) -> int | None:
+    """A row count the contract declares (``customProperties: [{property: rowCount, value: N}]``)."""
+    for obj in dataset.descriptor.get("schema") or ():
+        if isinstance(obj, dict) and obj.get("name") == dataset.name:
+            for item in obj.get("customProperties") or ():
+                if isinstance(item, dict) and item.get("property") in ROW_COUNT_PROPERTIES:
+                    value = item.get("value")
+                    try:
+                        return int(value) if value is not None else None
+                    except (TypeError, ValueError):
+                        return None
+    return None
 
 
 def as_number(value: Any) -> float | None:
