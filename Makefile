@@ -9,7 +9,7 @@ PG_BIN := $(lastword $(wildcard /usr/lib/postgresql/*/bin))
 export PATH := $(PATH):$(PG_BIN)
 
 .PHONY: install demo lab check test bench clean postgres mariadb mysql-build spark-deps bench-spark bench-streaming bench-object-stores browser-under-load \
-	tpcds-tools bench-tpcds
+	tpcds-tools bench-tpcds bench-layouts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -152,6 +152,14 @@ bench-spark: install postgres
 # (docs/benchmarks/tpcds-sf1.md). BENCH_SCALE, BENCH_REPEAT as for `make bench`; data cached under .benchdata/.
 bench-tpcds: install tpcds-tools $(VENV)/.bench-deps
 	$(BIN)/python benchmarks/tpcds.py --scale $(BENCH_SCALE) --repeat $(BENCH_REPEAT) --write-doc
+
+# TPC-H on a family of layouts (seeded random placements of the eight tables in parquet, CSV, NDJSON,
+# SQLite and PostgreSQL, and the two extremes) against DuckDB over the same data as parquet
+# (docs/benchmarks/layouts-sf1.md). LAYOUT_SEEDS=1-8, BENCH_SCALE, LAYOUT_REPEAT; data cached under .benchdata/.
+LAYOUT_SEEDS ?= 1-8
+LAYOUT_REPEAT ?= 3
+bench-layouts: install postgres $(VENV)/.bench-deps
+	$(BIN)/python benchmarks/layouts.py --scale $(BENCH_SCALE) --seeds $(LAYOUT_SEEDS) --repeat $(LAYOUT_REPEAT)
 
 # Out of core: TPC-H SF10 (~4 GB of parquet in .benchdata/) on the streaming engine, peak memory per query.
 bench-streaming: install
