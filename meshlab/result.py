@@ -34,6 +34,7 @@ class Fragment:
     rows: int | None  # rows fetched (None for file scans: Polars reads them natively)
     bytes: int | None  # bytes fetched (file scans: compressed bytes of the needed columns)
     seconds: float | None
+    notes: tuple[str, ...] = ()  # what the engine did to the scan as the query ran (a dynamic filter, say)
 
     @property
     def dataset(self) -> str:
@@ -55,6 +56,7 @@ def _fragment(scan: ScanPlan, stats: ScanStats, root: str | None) -> Fragment:
         rows=stats.rows,
         bytes=stored if stored is not None else stats.bytes,
         seconds=stats.seconds if source.fetches_rows else None,
+        notes=tuple(stats.notes),
     )
 
 

@@ -119,8 +119,9 @@ def _narrowed(scan: ScanPlan, column: exp.Column, values: pl.Series) -> ScanPlan
 
 def run_in_subqueries_first(
     plan: QueryPlan, frames: dict[str, pl.LazyFrame], stats: dict[str, ScanStats]
-) -> tuple[str, dict[str, pl.LazyFrame], list[str]]:
-    """The local SQL to run, the frames it reads, and notes on what was narrowed.
+) -> tuple[QueryPlan, dict[str, pl.LazyFrame], list[str]]:
+    """The plan to run (its local tree and narrowed scans rewritten), the frames it reads,
+    and notes on what was narrowed (also in the scans' ``stats``).
 
     Each candidate subquery is computed and registered as a frame ``__inN``; the
     database scan it tests is rebuilt with the values as a predicate.
@@ -128,10 +129,11 @@ def run_in_subqueries_first(
     if not any(isinstance(s.source, DatabaseSource) for s in plan.scans) or not any(
         n.args.get("query") is not None for n in plan.local.find_all(exp.In)
     ):
-        return plan.local_sql, frames, []
+        return plan, frames, []
     local = plan.local.copy()
     frames = dict(frames)
     notes = []
+    scans = {s.scan_id: s for s in plan.scans}
     for index, (node, scan) in enumerate(candidates(plan, frames, local)):
         name = f"{PREFIX}{index}"
         query = node.args["query"]
@@ -142,6 +144,8 @@ def run_in_subqueries_first(
         node.set("query", exp.select(exp.column("value", table=name)).from_(name).subquery())
         narrowed = _narrowed(scan, node.this, values)
         if narrowed is not None:
+            scans[scan.scan_id] = narrowed
             frames[scan.scan_id] = narrowed.source.scan(narrowed.spec, stats[scan.scan_id])
             notes.append(f"{scan.dataset.address}: {node.this.name} IN {values.len():,} values of a subquery")
-    return polars_sql(local), frames, notes
+            stats[scan.scan_id].notes.append(f"IN subquery: {node.this.name} IN {values.len():,} values")
+    return replace(plan, local=local, scans=tuple(scans.values())), frames, notes

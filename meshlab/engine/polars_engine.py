@@ -12,6 +12,7 @@ from typing import Literal
 import polars as pl
 
 from meshlab.cancel import QueryHandle
+from meshlab.engine.dynamic_filters import run_dynamic_filters
 from meshlab.engine.in_subqueries import run_in_subqueries_first
 from meshlab.engine.prefetch import KEEP_JOIN_ORDER, prefetch_database_scans
 from meshlab.errors import ExecutionError, MeshError
@@ -81,10 +82,13 @@ def execute(
         # A cancelled query starts no further step (a step already running is stopped
         # by the handle: statements cancelled, Polars interrupted).
         handle.check()
-        sql, frames, _ = run_in_subqueries_first(plan, frames, stats)
+        running, frames, _ = run_in_subqueries_first(plan, frames, stats)
+        sql = running.local_sql
         handle.check()
         handle.stage = "fetching"
-        frames, fetched = prefetch_database_scans(plan, frames, sql)
+        frames, built = run_dynamic_filters(running, frames, stats)
+        handle.check()
+        frames, fetched = prefetch_database_scans(running, frames, sql, built)
         handle.check()
         handle.stage = "computing"
         query = lazy_query(plan, frames, sql)

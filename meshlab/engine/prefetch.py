@@ -17,6 +17,7 @@ that order (:data:`KEEP_JOIN_ORDER`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
@@ -28,16 +29,18 @@ KEEP_JOIN_ORDER = pl.QueryOptFlags(join_order=False)
 
 
 def prefetch_database_scans(
-    plan: QueryPlan, frames: dict[str, pl.LazyFrame], sql: str
+    plan: QueryPlan, frames: dict[str, pl.LazyFrame], sql: str, fetched: Collection[str] = ()
 ) -> tuple[dict[str, pl.LazyFrame], bool]:
     """``frames`` with each database scan ``sql`` reads replaced by its fetched rows.
 
+    ``fetched``: scans whose frames hold their rows already (never fetched twice).
     Returns the frames and whether any scan was fetched. Every fetch has ended when
     this returns, also when one failed (its error is raised): no connection stays open.
     """
-    wanted = [s.scan_id for s in plan.scans if s.source.fetches_rows and f'"{s.scan_id}"' in sql]
+    reads = [s.scan_id for s in plan.scans if s.source.fetches_rows and f'"{s.scan_id}"' in sql]
+    wanted = [scan_id for scan_id in reads if scan_id not in fetched]
     if not wanted:
-        return frames, False
+        return frames, bool(reads)
     with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="meshlab-fetch") as pool:
         futures = {scan_id: pool.submit(frames[scan_id].collect) for scan_id in wanted}
     fetched = dict(frames)

@@ -123,6 +123,7 @@ def fragment_html(fragment: Fragment) -> str:
         facts.append("kept local: " + ", ".join(code(p) for p in fragment.kept_local))
     if fragment.limit is not None:
         facts.append(f"limit {fragment.limit:,}")
+    facts.extend(html.escape(note) for note in fragment.notes)
     fetched = []
     if fragment.rows is not None:
         fetched.append(f"{fragment.rows:,} rows")
@@ -211,6 +212,7 @@ def plan_text(plan: ExecutedPlan) -> str:
         size = "?" if f.bytes is None else f"{f.bytes:,}"
         lines.append(f"[{f.scan_id}] {', '.join(f.datasets)} ({f.kind}): {rows} rows, {size} bytes")
         lines.extend("    " + s for text in f.sent for s in text.splitlines())
+        lines.extend(f"    note: {note}" for note in f.notes)
     lines.append("local: " + plan.local_sql)
     return "\n".join(lines)
 

@@ -103,6 +103,8 @@ class ScanStats:
     bytes: int | None = None
     seconds: float = 0.0
     error: BaseException | None = None
+    # What the engine did to the scan as the query ran (keys of a join sent down, say).
+    notes: list[str] = field(default_factory=list)
     # The query's cancel switch: a database scan registers its running statement with it.
     handle: QueryHandle = field(default_factory=QueryHandle, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

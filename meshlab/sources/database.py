@@ -243,6 +243,13 @@ class DatabaseSource(Source):
         items += [exp.column(c.name, quoted=True) for c in self.dataset.columns if c.name in extra - set(names)]
         return items
 
+    def integer_keys(self, column: str, keys: list[int]) -> exp.Expression:
+        """``column IN (keys)`` for many integer keys (a join's keys, :mod:`meshlab.engine.dynamic_filters`).
+
+        The list is one node of pre-rendered digits: sqlglot spent 1.5 s rendering 100 k literals.
+        """
+        return exp.In(this=exp.column(column), expressions=[exp.Var(this=",".join(str(int(k)) for k in keys))])
+
     def local_predicate(self, predicate: exp.Expression) -> exp.Expression:
         """``predicate`` with table qualifiers dropped: it runs against one table."""
         copy = predicate.copy()
