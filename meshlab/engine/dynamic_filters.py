@@ -156,7 +156,8 @@ def plan_filters(sides: dict[str, Side], edges: list[Edge]) -> tuple[list[str], 
     database probe, directly or through a file side whose keys narrow one.
     """
     kept = {a: s.kept for a, s in sides.items()}
-    pending, order, chosen = set(sides), [], []
+    pending, order = set(sides), []
+    chosen: list[Edge] = []
     while pending:
         build = min(pending, key=lambda a: (kept[a], a))
         pending.remove(build)
@@ -213,7 +214,9 @@ def _narrow(side: Side, sides: dict[str, Side], frames: dict, stats: dict[str, S
         origin = sides[edge.build].scan.dataset.address
         place = f"{scan.dataset.address}.{edge.probe_column}"
         if keys.len() > MAX_KEYS:
-            stats[scan.scan_id].notes.append(f"dynamic filter not sent: {keys.len():,} keys from {origin} (limit {MAX_KEYS:,})")
+            stats[scan.scan_id].notes.append(
+                f"dynamic filter not sent: {keys.len():,} keys from {origin} (limit {MAX_KEYS:,})"
+            )
             continue
         predicate = _key_predicate(scan, edge.probe_column, keys)
         if predicate is None:
@@ -227,7 +230,9 @@ def _narrow(side: Side, sides: dict[str, Side], frames: dict, stats: dict[str, S
     return sent
 
 
-def _keys(side: Side, columns: list[str], frames: dict, fetched: set[str], pushed: list[Edge]) -> dict[str, pl.Series] | None:
+def _keys(
+    side: Side, columns: list[str], frames: dict, fetched: set[str], pushed: list[Edge]
+) -> dict[str, pl.Series] | None:
     """The distinct values of ``columns`` in the rows of ``side`` its own conditions and keys keep.
 
     A database side is fetched here, once: its rows replace its frame.
@@ -279,7 +284,7 @@ def run_dynamic_filters(
     if not any(_narrowable(s, plan.local) for s in plan.scans):
         return frames, set()
     scans = {s.scan_id: s for s in plan.scans}
-    frames, fetched = dict(frames), set()
+    frames, fetched = dict(frames), set[str]()
     for select in plan.local.find_all(exp.Select):
         sides, edges = _sides_and_edges(select, scans, plan.local)
         if edges:
