@@ -46,7 +46,7 @@ MAX_KEYS = 100_000
 #: text keys are rendered one literal at a time (about 15 µs each): fewer of them
 MAX_TEXT_KEYS = 10_000
 #: a build keeping more of its rows than this (estimated) filters too little to wait for
-MAX_FRACTION = 0.5
+MAX_FRACTION = 0.25
 #: the probe must be estimated this many times larger than the build's keys
 MIN_RATIO = 4.0
 
@@ -103,6 +103,12 @@ def _narrowable(scan: ScanPlan, local: exp.Expression) -> bool:
     if scan.spec.shared or scan.spec.governed:
         return False
     return sum(1 for t in local.find_all(exp.Table) if t.name == scan.scan_id) == 1
+
+
+def _gives_keys(scan: ScanPlan) -> bool:
+    """Whether the scan's keys may go to another source: not under a policy (its values would
+    reach another server), not a join pushed down (its size is no table's: not estimated)."""
+    return not scan.spec.governed and scan.spec.query is None
 
 
 def _sides_and_edges(
@@ -164,7 +170,7 @@ def plan_filters(sides: dict[str, Side], edges: list[Edge]) -> tuple[list[str], 
         order.append(build)
         side = sides[build]
         fraction = kept[build] / max(side.rows, 1.0)
-        if side.scan.spec.governed or fraction > MAX_FRACTION or kept[build] > MAX_KEYS:
+        if not _gives_keys(side.scan) or fraction > MAX_FRACTION or kept[build] > MAX_KEYS:
             continue
         filtered = {(e.probe, e.probe_column) for e in chosen}
         for edge in edges:
