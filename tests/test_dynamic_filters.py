@@ -7,11 +7,13 @@ by the answers, compared with DuckDB over the plain parquet files.
 from __future__ import annotations
 
 import pytest
+import sqlglot
 from conftest import assert_same_rows, duckdb_answer, read_tpch_query
 
 import meshlab
 from meshlab.engine import dynamic_filters
-from meshlab.engine.dynamic_filters import Edge, _closure
+from meshlab.engine.dynamic_filters import Edge, _closure, _filtered_join
+from meshlab.sources.postgres import PostgresSource
 
 pytestmark = pytest.mark.postgres
 
@@ -152,3 +154,17 @@ def test_a_governed_scan_is_never_narrowed(tpch_mesh, tmp_path, pg_log, monkeypa
     statements = _orders_statements(pg_log())
     assert statements and all("ANY(" not in s for s in statements)  # the same query ungoverned sends keys
     assert not _fragment(result, "sales.orders").notes
+
+
+
+def test_keys_filter_the_output_of_a_join_pushed_down():
+    join = sqlglot.parse_one(
+        'SELECT "o"."o_custkey" AS "o__o_custkey", count(*) AS "n" FROM "orders" AS "o" '
+        'LEFT JOIN "lineitem" AS "l" ON "l"."l_orderkey" = "o"."o_orderkey" GROUP BY 1',
+        read="postgres",
+    )
+    keys = PostgresSource.integer_keys(None, "o__o_custkey", [3, 1])  # type: ignore[arg-type]
+    assert _filtered_join(join, [keys]).sql("postgres") == (
+        'SELECT "__joined"."o__o_custkey", "__joined"."n" FROM (' + join.sql("postgres") + ") AS __joined "
+        "WHERE \"__joined\".\"o__o_custkey\" = ANY(CAST('{3,1}' AS BIGINT[]))"
+    )

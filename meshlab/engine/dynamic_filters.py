@@ -14,11 +14,13 @@ not ask again.
 
 Which joins: an ``a.x = b.y`` conjunct (WHERE or an inner JOIN's ON) of a SELECT whose
 joins are all inner, between two scans. The probe's scan must be a database's, read by
-no other reference (not shared, referenced once), with no policy on it and no join
-pushed into it -- the rules of :mod:`meshlab.engine.in_subqueries`, for the same
-reason: the local query still joins every row, so the pushed list is a pre-filter and
-the answer is the same with or without it. A governed scan gives no keys either: its
-values would reach another server's statements.
+no other reference (not shared, referenced once) and with no policy on it -- the rules
+of :mod:`meshlab.engine.in_subqueries`, for the same reason: the local query still joins
+every row, so the pushed list is a pre-filter and the answer is the same with or without
+it. A join pushed down to a database may be a probe too: the keys then filter its output
+rows (``SELECT … FROM (<the join>) AS __joined WHERE …``). A governed scan gives no keys:
+its values would reach another server's statements; nor does a join pushed down (its size
+is no table's: it cannot be estimated).
 
 Which are worth it is decided from the planner's estimates (:func:`estimated_rows`):
 the build keeps at most :data:`MAX_FRACTION` of its rows and at most
@@ -39,6 +41,7 @@ from meshlab.planner.plan import QueryPlan, ScanPlan
 from meshlab.planner.polars_sql import polars_sql
 from meshlab.planner.pushdown import NOT_PUSHABLE, conjuncts
 from meshlab.sources import Pushdown, ScanStats
+from meshlab.sources.base import column_dtype
 from meshlab.sources.database import DatabaseSource
 
 #: at most this many keys go to a database; a build with more leaves the probe as planned.
@@ -101,8 +104,9 @@ def _inner_tables(select: exp.Select, scans: dict[str, ScanPlan]) -> list[exp.Ta
 
 
 def _narrowable(scan: ScanPlan, local: exp.Expression) -> bool:
-    """Whether the scan's database may be sent keys (the rules of in_subqueries)."""
-    if not isinstance(scan.source, DatabaseSource) or scan.spec.query is not None:
+    """Whether the scan's database may be sent keys (the rules of in_subqueries; a join
+    pushed down too: the keys then filter its output, see :func:`_filtered_join`)."""
+    if not isinstance(scan.source, DatabaseSource):
         return False
     if scan.spec.shared or scan.spec.governed:
         return False
@@ -198,8 +202,17 @@ def plan_filters(sides: dict[str, Side], edges: list[Edge]) -> tuple[list[str], 
 def _key_predicate(scan: ScanPlan, column: str, keys: pl.Series) -> exp.Expression | None:
     """``column IN (keys)`` as the scan's database takes it; None when it cannot be sent."""
     source = scan.source
+    if not isinstance(source, DatabaseSource):
+        return None
+    if scan.spec.query is not None:  # a join pushed down: integer keys on an output column
+        output = dict(scan.spec.output_columns).get(column)
+        dtype = column_dtype(output) if output is not None else None
+        if dtype is None or not dtype.is_integer() or not keys.dtype.is_integer():
+            return None
+        # An integer equality means the same in every database: no verdict to ask.
+        return source.integer_keys(column, keys.to_list()) if keys.len() else exp.false()
     contract = scan.dataset.column(column)
-    if not isinstance(source, DatabaseSource) or contract is None:
+    if contract is None:
         return None
     wanted = source.schema().get(column)
     if keys.len() == 0:
@@ -235,9 +248,29 @@ def _narrow(side: Side, sides: dict[str, Side], frames: dict, stats: dict[str, S
         sent.append(edge)
         stats[scan.scan_id].notes.append(f"dynamic filter: {place} IN {keys.len():,} keys from {origin}")
     if predicates:
-        spec = replace(scan.spec, predicates=scan.spec.predicates + tuple(predicates))
+        spec = scan.spec
+        if spec.query is not None:
+            spec = replace(spec, query=_filtered_join(spec.query, predicates))
+        else:
+            spec = replace(spec, predicates=spec.predicates + tuple(predicates))
         frames[scan.scan_id] = scan.source.scan(spec, stats[scan.scan_id])
     return sent
+
+
+def _filtered_join(query: exp.Select, predicates: list[exp.Expression]) -> exp.Select:
+    """``SELECT <its outputs> FROM (query) AS __joined WHERE <predicates>``: a filter on the
+    output rows of a join pushed down, right whatever the join holds (outer joins, groups)."""
+    names = [e.alias_or_name for e in query.expressions]
+    wrapped = exp.select(*(exp.column(n, table="__joined", quoted=True) for n in names)).from_(
+        query.subquery("__joined")
+    )
+    for predicate in predicates:
+        predicate = predicate.copy()
+        for column in predicate.find_all(exp.Column):
+            column.set("table", exp.to_identifier("__joined", quoted=True))
+            column.set("this", exp.to_identifier(column.name, quoted=True))
+        wrapped = wrapped.where(predicate, copy=False)
+    return wrapped
 
 
 def _keys(
