@@ -142,9 +142,18 @@ def _sides_and_edges(
             equal.append(((term.left.table, term.left.name), (term.right.table, term.right.name)))
     sides = {}
     for alias, scan in aliases.items():
-        rows, kept = estimated_rows(scan, own[alias])
+        rows, kept = estimated_rows(scan, [c for c in own[alias] if not _joined_already(scan, c)])
         sides[alias] = Side(alias, scan, own[alias], rows, kept, _narrowable(scan, local))
     return sides, _closure(equal)
+
+
+def _joined_already(scan: ScanPlan, condition: exp.Expression) -> bool:
+    """A join condition of a join pushed down, repeated locally: it keeps every row the scan returns."""
+    return (
+        scan.spec.query is not None
+        and isinstance(condition, exp.EQ)
+        and all(isinstance(side, exp.Column) for side in (condition.left, condition.right))
+    )
 
 
 def _closure(equal: list[tuple[tuple[str, str], tuple[str, str]]]) -> list[Edge]:
