@@ -34,6 +34,7 @@ class ScanAnalysis:
     actual_rows: int | None
     statistics: str  # where the model's figures came from (parquet footers, pg_stats, ...)
     seconds: float | None  # a database scan's fetch time
+    notes: tuple[str, ...] = ()  # what the engine did to it as the query ran (a dynamic filter narrows it)
 
     @property
     def misestimate(self) -> float | None:
@@ -65,6 +66,7 @@ class PlanAnalysis:
                 f"[{scan.scan_id}] {scan.dataset} ({scan.source}): estimated {estimated}, actual {actual}"
                 f" (statistics: {scan.statistics}{off}{took})"
             )
+            lines.extend(f"    {note}" for note in scan.notes)
         lines.append(
             f"Result: {self.rows:,} rows; planned in {self.plan_seconds * 1000:.1f} ms, "
             f"ran in {self.run_seconds * 1000:.0f} ms"
@@ -113,6 +115,7 @@ def analyse(
                 actual_rows=actual_rows(scan, figures),
                 statistics=cost.statistics(scan).origin,
                 seconds=figures.seconds if scan.source.fetches_rows else None,
+                notes=tuple(figures.notes),
             )
         )
     return PlanAnalysis(explain_text(plan), tuple(scans), rows, plan_seconds, run_seconds)

@@ -167,3 +167,10 @@ def test_keys_filter_the_output_of_a_join_pushed_down():
         'SELECT "__joined"."o__o_custkey", "__joined"."n" FROM (' + join.sql("postgres") + ") AS __joined "
         'WHERE "__joined"."o__o_custkey" = ANY(CAST(\'{3,1}\' AS BIGINT[]))'
     )
+
+
+def test_explain_analyze_shows_the_keys_a_scan_was_sent(mesh):
+    analysis = mesh.explain(ORDERS_OF_A_SEGMENT, analyze=True)
+    [orders] = [s for s in analysis.scans if s.dataset == "sales.orders"]
+    assert orders.notes and orders.notes[0].startswith("dynamic filter: sales.orders.o_custkey IN ")
+    assert f"\n    {orders.notes[0]}\n" in str(analysis)

@@ -69,7 +69,7 @@ def estimated_rows(scan: ScanPlan, conditions: list[exp.Expression]) -> tuple[fl
     rows = source_rows(scan)
     kept = rows
     for condition in conditions:
-        kept *= selectivity(condition)
+        kept *= selectivity(condition, scan)
     return rows, kept
 
 
