@@ -8,7 +8,7 @@ Before any database is asked for rows, the sides of such inner equi-joins that a
 small after their own conditions are computed, smallest first: region (a CSV file,
 1 key), then nation narrowed by it (5 keys), whose keys go to PostgreSQL with
 customer's scan (``c_nationkey IN (…5…)``: 30 k rows of 150 k), whose keys narrow
-orders (``o_custkey = ANY('{…}'::BIGINT[])``) in turn. A database scan computed as a
+orders (``o_custkey = ANY(CAST('{…}' AS BIGINT[]))``) in turn. A database scan computed as a
 build is fetched once: the rows are kept and :mod:`meshlab.engine.prefetch` does
 not ask again.
 
