@@ -11,6 +11,7 @@ Layouts come from tests/support/tpch_layouts.py (``seed-3``: lineitem CSV, order
 * the cache folder's size, against the text files'.
 
     python benchmarks/text_cache.py --scale 0.1 --layouts seed-3,seed-8 --queries 1,6,12 --repeat 3
+    python benchmarks/text_cache.py --scale 1 --layouts none --text lineitem=csv --queries 1,6
 
 Starts its own PostgreSQL (in a temporary folder); data under ``--data`` (``.benchdata``);
 results in ``--out`` as JSON.
@@ -25,6 +26,7 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import _support_path  # noqa: F401 - tests/ on the path: the TPC-H builders live in support/
@@ -41,7 +43,10 @@ REPO = Path(__file__).resolve().parents[1]
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=0.1)
-    parser.add_argument("--layouts", default="seed-3,seed-8")
+    parser.add_argument("--layouts", default="seed-3,seed-8", help="layouts of the family, or none")
+    parser.add_argument(
+        "--text", help="also a layout of plain parquet but these tables, e.g. lineitem=csv,orders=ndjson"
+    )
     parser.add_argument("--queries", default="1-22")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", type=Path, default=REPO / ".benchdata")
@@ -133,13 +138,19 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     chosen = {k: v for k, v in family.layouts(list(range(1, 9))).items() if k in args.layouts.split(",")}
+    if args.text:
+        text = dict(part.split("=") for part in args.text.split(","))
+        chosen["text-" + "-".join(f"{t}_{k}" for t, k in text.items())] = {
+            t: text.get(t, "parquet") for t in tpch.TABLES
+        }
     folder = tpch.scale_dir(args.data.resolve(), args.scale)
     raw = tpch.generate_raw(folder, args.scale)
     layout_p = tpch.write_layout_p(folder, raw)
     store = folder / "layouts" / "store"
     results: dict = {"scale": args.scale, "layouts": chosen, "runs": {}, "text_bytes": {}}
-    with start_postgres(None, log_statements=False) as server:
-        os.environ["BENCH_PGUSER"] = server.user
+    needs_pg = any("postgres" in layout.values() for layout in chosen.values())
+    with start_postgres(None, log_statements=False) if needs_pg else nullcontext() as server:
+        os.environ["BENCH_PGUSER"] = server.user if server else ""
         duck = DuckDb(layout_p)
         expected = {n: duck.run(n) for n in query_numbers(args.queries)}
         for name, layout in chosen.items():

@@ -8,6 +8,7 @@ is given and Polars applies it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import io
 import json
@@ -453,7 +454,7 @@ class FileSource(Source):
             if held is not None and held.signature == signature and held.usable(cache, convert):
                 return held.frame
             paths, options = self._text_paths(), self._read_options()
-            copies = [cache.copy_of(p, options, lambda p=p: self._read_one(p), convert) for p in paths]
+            copies = [cache.copy_of(p, options, functools.partial(self._read_one, p), convert) for p in paths]
             frames = [
                 self._read_one(p) if c.path is None else pl.scan_parquet(c.path, hive_partitioning=False)
                 for p, c in zip(paths, copies)
