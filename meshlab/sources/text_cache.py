@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from meshlab.errors import DescriptorError
 
@@ -278,6 +279,50 @@ def _remove(path: str) -> None:
         os.remove(path)
     except OSError:
         pass  # removed by another process meanwhile, or not ours to remove
+
+
+class TextRead:
+    """The frame a text source's scans read while its files hold, and the copies it reads."""
+
+    def __init__(self, signature, frame: pl.LazyFrame, copies: tuple[CachedCopy, ...], tried: bool, cache: TextCache):
+        self.signature, self.frame, self.copies, self.tried, self.cache = signature, frame, copies, tried, cache
+        self.first_use = True
+
+    def usable(self, cache: TextCache, convert: bool) -> bool:
+        """Whether a scan may read the frame again: the copies are still there (they are marked used)."""
+        if cache is not self.cache or (convert and not self.tried):
+            return False
+        self.first_use = False
+        return all(cache.touch(c.path) for c in self.copies if c.path is not None)
+
+    def note(self) -> str:
+        """What the scans read: the copies (and what converting them cost this one), or the text and why."""
+        read = [c for c in self.copies if c.path is not None]
+        text = [c for c in self.copies if c.path is None]
+        converted = [c.converted_in for c in read if c.converted_in is not None] if self.first_use else []
+        parts = []
+        if len(self.copies) == 1 and read:
+            parts.append(f"reads the parquet copy {read[0].path}")
+        elif read:
+            parts.append(f"reads {len(read)} of {len(self.copies)} files from parquet copies in {self.cache.folder}")
+        if converted:
+            parts.append(f"converted {len(converted)} file(s) to parquet in {sum(converted):.2f} s")
+        if text:
+            parts.append(f"reads {len(text)} file(s) as text ({text[0].reason})")
+        return "text cache: " + "; ".join(parts)
+
+    def drop_damaged_copies(self) -> None:
+        """After a failed run: remove the copies whose footer does not read (the next scan converts again)."""
+        for copy in self.copies:
+            if copy.path is None:
+                continue
+            try:
+                pq.read_metadata(copy.path)
+            except Exception:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+                try:
+                    os.remove(copy.path)
+                except OSError:
+                    pass
 
 
 _caches: dict[tuple[str, int], TextCache] = {}
