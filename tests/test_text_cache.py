@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -266,3 +268,27 @@ def test_settings_parse():
     assert not TextCacheSettings.parse(False).enabled
     parsed = TextCacheSettings.parse({"folder": "cache", "max_bytes": 10}, "/m/mesh.yaml")
     assert parsed.folder == "/m/cache" and parsed.max_bytes == 10
+
+
+QUERY_IN_A_PROCESS = """
+import sys, meshlab
+frame = meshlab.connect(sys.argv[1]).sql("SELECT count(*) AS n, sum(amount) AS total FROM d.events").df
+print(frame.rows())
+"""
+
+
+def test_two_processes_converting_one_file_each_read_a_whole_copy(tmp_path, cache_dir):
+    manifest = _mesh(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", QUERY_IN_A_PROCESS, str(manifest)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    expected = meshlab.connect(write_mesh(tmp_path, "m", ["d"], files={"text_cache": False}))
+    rows = expected.sql("SELECT count(*) AS n, sum(amount) AS total FROM d.events").df.rows()
+    assert outputs == [str(rows), str(rows)]
+    assert len(_copies(cache_dir)) == 1 and [p for p in cache_dir.iterdir() if p.suffix == ".tmp"] == []
