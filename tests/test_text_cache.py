@@ -215,14 +215,21 @@ def test_the_folder_keeps_its_bound_least_recently_used_first(tmp_path, cache_di
     size = os.path.getsize(probe.path)
     bound = int(size * 2.5)  # two copies fit, three do not
     mesh = meshlab.connect(write_mesh(tmp_path, "m", ["d"], files={"text_cache": {"max_bytes": bound}}))
+    cache_dir.mkdir()
+    foreign = cache_dir / "someone-elses.parquet"  # not a copy's name: never removed
+    pl.DataFrame({"x": list(range(ROWS))}).write_parquet(foreign)
+    os.utime(foreign, (0, 0))
     for i in range(4):
         assert mesh.sql(f"SELECT sum(id) AS s FROM d.t{i}").df["s"][0] == sum(range(i * ROWS, (i + 1) * ROWS))
-        for copy in _copies(cache_dir):  # as if used long ago, in order: t0 the least recently
+        for copy in (
+            c for c in _copies(cache_dir) if c != foreign
+        ):  # as if used long ago, in order: t0 the least recently
             age = IN_USE_SECONDS * 10 - int(copy.name[1]) - 1
             os.utime(copy, (time.time() - age, time.time() - age))
-    names = [c.name.split(".csv")[0] for c in _copies(cache_dir)]
-    assert names == ["t2", "t3"]
-    assert sum(c.stat().st_size for c in _copies(cache_dir)) <= bound
+    assert foreign.exists()
+    copies = [c for c in _copies(cache_dir) if c != foreign]
+    assert [c.name.split(".csv")[0] for c in copies] == ["t2", "t3"]
+    assert sum(c.stat().st_size for c in copies) <= bound
     # A copy larger than the whole bound is not kept; the query still answers, from the text.
     small = meshlab.connect(write_mesh(tmp_path, "m", ["d"], files={"text_cache": {"max_bytes": size // 2}}))
     result = small.sql("SELECT count(*) AS n FROM d.t0")

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -61,6 +62,11 @@ CACHE_FORMAT = 1
 #: failed conversions remembered per process (the oldest forgotten first)
 FAILURES_KEPT = 1024
 _OFF = ("0", "off", "false", "no")
+#: the names of copies and of their temporary files: nothing else in the folder is ever removed
+COPY_NAME = re.compile(r".+-[0-9a-f]{20}-[0-9a-f]{20}\.parquet")
+TEMPORARY_NAME = re.compile(r"\..+-[0-9a-f]{20}-[0-9a-f]{20}\.parquet\.\d+-\d+\.tmp")
+#: marks the folder as a cache (https://bford.info/cachedir/): backup tools skip it
+CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# meshlab's columnar cache of CSV and NDJSON files\n"
 
 
 def default_folder() -> str:
@@ -200,7 +206,9 @@ class TextCache:
     def _convert(self, path: str, frame: pl.LazyFrame, target: Path) -> None:
         """Write ``frame`` to ``target`` through a temporary file, renamed into place when whole and right."""
         before = os.stat(path)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "CACHEDIR.TAG").write_text(CACHEDIR_TAG)
         temporary = self.folder / f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp"
         try:
             frame.sink_parquet(temporary)
@@ -235,7 +243,12 @@ class TextCache:
         """Remove the copies of the same file and options made before it last changed (never read again)."""
         now = time.time()
         for entry in self._entries():
-            if entry.name.startswith(prefix) and entry.name != keep and now - entry.stat().st_mtime > IN_USE_SECONDS:
+            if (
+                entry.name.startswith(prefix)
+                and entry.name != keep
+                and COPY_NAME.fullmatch(entry.name)
+                and now - entry.stat().st_mtime > IN_USE_SECONDS
+            ):
                 _remove(entry.path)
 
     def _entries(self) -> list[os.DirEntry]:
@@ -246,7 +259,7 @@ class TextCache:
             return []
 
     def evict(self, keep: str | None = None) -> None:
-        """Remove the least recently used copies until the folder holds at most ``max_bytes``
+        """Remove the least recently used copies until the folder holds at most ``max_bytes`` of them
         (copies used within :data:`IN_USE_SECONDS` spared); ``keep``, the copy just made, goes
         only if it alone is above the bound."""
         now, copies = time.time(), []
@@ -255,9 +268,9 @@ class TextCache:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue  # removed by another process meanwhile
-            if entry.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMPORARY_SECONDS:
+            if TEMPORARY_NAME.fullmatch(entry.name) and now - info.st_mtime > STALE_TEMPORARY_SECONDS:
                 _remove(entry.path)
-            elif entry.name.endswith(".parquet") and not entry.name.startswith("."):
+            elif COPY_NAME.fullmatch(entry.name):
                 copies.append((info.st_mtime, entry.path, info.st_size))
         total = sum(size for _, _, size in copies)
         for used, path, size in sorted(copies):
@@ -271,7 +284,7 @@ class TextCache:
 
     def size(self) -> int:
         """Bytes of the copies in the folder now."""
-        return sum(e.stat().st_size for e in self._entries() if e.name.endswith(".parquet"))
+        return sum(e.stat().st_size for e in self._entries() if COPY_NAME.fullmatch(e.name))
 
 
 def _remove(path: str) -> None:
