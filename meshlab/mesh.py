@@ -40,6 +40,7 @@ from meshlab.quality.status import DatasetStatus, StatusStore, attach_status, de
 from meshlab.rendering.plans import explain_text
 from meshlab.result import Result
 from meshlab.sources import ScanStats, Source, source_for
+from meshlab.sources.text_cache import TextCacheSettings
 
 
 class Mesh:
@@ -186,8 +187,11 @@ class Mesh:
         found = self._sources.get(dataset.reference)
         if found is None:
             manifest = self.full_catalog.manifest
-            malformed = str((manifest.settings.get("files") or {}).get("malformed_rows", "fail"))
-            found = self._sources[dataset.reference] = source_for(dataset, manifest.storage, malformed, manifest.limits)
+            files = manifest.settings.get("files") or {}
+            malformed = str(files.get("malformed_rows", "fail"))
+            cache = TextCacheSettings.parse(files.get("text_cache"), manifest.path)
+            found = source_for(dataset, manifest.storage, malformed, manifest.limits, cache)
+            self._sources[dataset.reference] = found
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:

@@ -40,8 +40,11 @@ read_tpch_query(name)
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -60,6 +63,12 @@ from support.postgres_server import (  # noqa: F401 - re-exported for the tests
     user_env,
 )
 from support.tpch import TpchMesh, to_mesh_sql  # noqa: F401 - re-exported for the tests and benchmarks
+
+# The columnar cache of CSV and NDJSON files (meshlab.sources.text_cache) writes under the
+# user's cache folder by default: the tests keep theirs in a folder of their own.
+TEXT_CACHE_DIR = tempfile.mkdtemp(prefix="meshlab-tests-text-cache-")
+os.environ["MESHLAB_TEXT_CACHE_DIR"] = TEXT_CACHE_DIR
+atexit.register(shutil.rmtree, TEXT_CACHE_DIR, ignore_errors=True)
 
 # ---------------------------------------------------------------------------------------
 # PostgreSQL

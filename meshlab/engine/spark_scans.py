@@ -176,7 +176,7 @@ def spark_file_frame(session, scan: ScanPlan, source: FileSource, stats: ScanSta
         # Predicates of one reference only: a scan shared by several references
         # keeps them in the query, where Spark still pushes each to the reader.
         frame = frame.where(F.expr(" AND ".join(f"({unqualified_sql(p)})" for p in spec.predicates)))
-    stats.sent.append(source.describe(spec))
+    stats.sent.append(source.describe(spec, text_cache=False))  # Spark reads the files themselves
     return govern(frame, scan, list(spec.columns)) if _governed(scan) else frame
 
 

@@ -11,6 +11,7 @@ from meshlab.catalog.storage import StorageSettings
 from meshlab.limits import TimeLimits
 from meshlab.sources.base import Pushdown, ScanSpec, ScanStats, Source
 from meshlab.sources.spi import SourceContext, SourceKind, open_source
+from meshlab.sources.text_cache import TextCacheSettings
 
 __all__ = ["Pushdown", "ScanSpec", "ScanStats", "Source", "SourceContext", "SourceKind", "source_for"]
 
@@ -20,6 +21,7 @@ def source_for(
     storage: StorageSettings | None = None,
     malformed_rows: str = "fail",
     limits: TimeLimits | None = None,
+    text_cache: TextCacheSettings | None = None,
 ) -> Source:
     """The source that reads ``dataset`` from its default server.
 
@@ -27,6 +29,9 @@ def source_for(
     ``malformed_rows``: the mesh's default for CSV rows that do not fit the contract
     (``fail`` or ``skip``; a contract's ``malformedRows`` server property overrides it).
     ``limits``: the mesh's time limits (``timeouts:``).
+    ``text_cache``: the columnar cache of CSV and NDJSON files (``files.text_cache``; default on).
     """
-    context = SourceContext(storage or StorageSettings(), malformed_rows, limits or TimeLimits())
+    context = SourceContext(
+        storage or StorageSettings(), malformed_rows, limits or TimeLimits(), text_cache or TextCacheSettings()
+    )
     return open_source(dataset, context)

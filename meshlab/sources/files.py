@@ -8,6 +8,7 @@ is given and Polars applies it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import io
 import json
@@ -29,6 +30,7 @@ from meshlab.sources.file_estimates import GLOB_CHARS, file_scan_bytes, parquet_
 from meshlab.sources.malformed import csv_rows, malformed_rows
 from meshlab.sources.spi import SourceContext, SourceKind
 from meshlab.sources.statistics import TableStatistics, parquet_statistics, with_partitions
+from meshlab.sources.text_cache import TextCache, TextCacheSettings, TextRead, text_cache
 
 # Protocols Polars' readers open themselves; others go through fsspec.
 NATIVE_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf")
@@ -72,9 +74,15 @@ class FileSource(Source):
     spark_read = "files"
 
     def __init__(
-        self, dataset: Dataset, storage_options: Mapping[str, Any] | None = None, malformed_rows: str = "fail"
+        self,
+        dataset: Dataset,
+        storage_options: Mapping[str, Any] | None = None,
+        malformed_rows: str = "fail",
+        text_cache: TextCacheSettings | None = None,
     ):
         super().__init__(dataset)
+        # CSV and NDJSON files read through parquet copies (meshlab.sources.text_cache).
+        self.text_cache = text_cache or TextCacheSettings()
         # The contract's server (customProperties malformedRows) overrides the mesh's default.
         self.malformed_rows = (dataset.server.property("malformedRows") or malformed_rows).lower()
         if self.malformed_rows not in MALFORMED_ROWS:
@@ -171,8 +179,12 @@ class FileSource(Source):
             return head.startswith(b"{")
         return False
 
+    def _overrides(self) -> dict[str, pl.DataType]:
+        """The types the contract dictates, which the text readers are told."""
+        return {c.name: dtype for c in self.dataset.columns if (dtype := column_dtype(c)) is not None}
+
     def _read_one(self, target) -> pl.LazyFrame:
-        overrides = {c.name: dtype for c in self.dataset.columns if (dtype := column_dtype(c)) is not None}
+        overrides = self._overrides()
         if self.format == "parquet":
             # A file lacking a column of the first file reads it as null (the schema check then reports it).
             return pl.scan_parquet(
@@ -262,6 +274,8 @@ class FileSource(Source):
 
     _reused: tuple[tuple, pl.LazyFrame] | None = None
     _schema: tuple[pl.LazyFrame, pl.Schema] | None = None
+    _text_read: TextRead | None = None
+    _text_fallback: str | None = None
 
     def _check_parquet_files(self, signature: tuple) -> None:
         """Refuse an empty or truncated parquet file: Polars would skip it, or fail mid-query.
@@ -334,11 +348,12 @@ class FileSource(Source):
         return schema
 
     def scan(self, spec: ScanSpec, stats: ScanStats) -> pl.LazyFrame:
-        schema = self.file_schema
+        schema = self.file_schema  # the files' own, never their cached copies'
         raw = spec.raw_columns() if spec.governed else list(spec.columns)
         found = {name: (str(dtype), dtype) for name, dtype in schema.items()}
         check_drift(self, f"{self.format} {self.path}", found, touched_columns(spec))
-        frame = self.base_frame.select(raw)
+        # A scan of the first rows alone reads them from the text rather than convert it all.
+        frame = self._read_frame(convert=spec.limit is None or bool(spec.predicates)).select(raw)
         casts = casts_to_contract({c: schema[c] for c in raw}, {c.name: c for c in self.dataset.columns})
         stats.sent.append(self.describe(spec))
         if self.skipped:
@@ -353,6 +368,9 @@ class FileSource(Source):
     def check(self) -> None:
         """Raise a :class:`SourceError` when the files are gone, empty or cut short (after a failed run)."""
         self._reused = self._schema = None  # a failed run may have read files rewritten since: resolve again
+        held, self._text_read = self._text_read, None
+        if held is not None:
+            held.drop_damaged_copies()
         self.files()
         signature = self._local_signature()
         if signature is not None and self.format == "parquet":
@@ -383,13 +401,92 @@ class FileSource(Source):
             if problem is not None:
                 raise SourceError(self.dataset.address, self.server_label, f"{path} {problem}")
 
-    def describe(self, spec: ScanSpec) -> str:
+    def describe(self, spec: ScanSpec, text_cache: bool = True) -> str:
+        """What the scan reads; ``text_cache``: with what the text cache does for it (the Polars engines)."""
         parts = [f"{self.format} scan of {self.path}", f"columns: {', '.join(spec.columns)}"]
         if spec.predicates:
             parts.append("predicates: " + " AND ".join(p.sql() for p in spec.predicates))
         if spec.limit is not None:
             parts.append(f"limit: {spec.limit}")
-        return "\n".join(parts + self.describe_governance(spec))
+        note = self._text_cache_note() if text_cache and self.format != "parquet" else None
+        return "\n".join(parts + ([note] if note else []) + self.describe_governance(spec))
+
+    # -- the text cache (meshlab.sources.text_cache) -----------------------------------------
+    def _text_cache_use(self) -> tuple[TextCache | None, str | None]:
+        """The cache this source's scans use, or why they read the text itself (None for parquet)."""
+        if self.format not in ("csv", "json"):
+            return None, None
+        if not self.text_cache.active:
+            return None, "off (files.text_cache or $MESHLAB_TEXT_CACHE)"
+        if self.format == "csv" and self.malformed_rows == "skip":
+            return None, "not used: malformedRows skip reads the rows one by one to count those it leaves out"
+        if _protocol(self.path) != "file":
+            return None, "not used: files that are not local are read as they are at each query"
+        root = self.path.removeprefix("file://")
+        if not any(c in root for c in GLOB_CHARS) and os.path.isdir(root):
+            return None, "not used: the files of a folder are read as Polars lists them"
+        if self.format == "json":
+            try:
+                if self._json_documents():
+                    return None, "not used: JSON documents are read whole"
+            except (OSError, SourceError):
+                return None, "not used: the files cannot be read"
+        return text_cache(self.text_cache), None
+
+    def _text_paths(self) -> list[str]:
+        root = self.path.removeprefix("file://")
+        return self.files() if any(c in root for c in GLOB_CHARS) else [root]
+
+    def _read_options(self) -> str:
+        """What a copy depends on besides the file: format, delimiter and the contract's types."""
+        types = sorted((name, str(dtype)) for name, dtype in self._overrides().items())
+        return json.dumps([self.format, self.dataset.server.delimiter, types])
+
+    def _read_frame(self, convert: bool) -> pl.LazyFrame:
+        """What a scan reads: the parquet copies of the files in the text cache where there are
+        (made now if ``convert``), else the files themselves (:attr:`base_frame`)."""
+        cache, _ = self._text_cache_use()
+        if cache is None:
+            return self.base_frame
+        try:
+            signature = self._local_signature()
+            held = self._text_read
+            if held is not None and held.signature == signature and held.usable(cache, convert):
+                return held.frame
+            paths, options = self._text_paths(), self._read_options()
+            copies = [cache.copy_of(p, options, functools.partial(self._read_one, p), convert) for p in paths]
+            frames = [
+                self._read_one(p) if c.path is None else pl.scan_parquet(c.path, hive_partitioning=False)
+                for p, c in zip(paths, copies)
+            ]
+            frame = _with_partitions(frames, paths) if any(ch in self.path for ch in GLOB_CHARS) else frames[0]
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the cache never fails a query: the text is read
+            self._text_read, self._text_fallback = None, f"text cache: not used ({type(exc).__name__}: {exc})"
+            return self.base_frame
+        self._text_read, self._text_fallback = TextRead(signature, frame, tuple(copies), convert, cache), None
+        return frame
+
+    def _text_cache_note(self) -> str | None:
+        """The line explain and the scan figures show: what the text cache did, or will do."""
+        cache, reason = self._text_cache_use()
+        if cache is None:
+            return f"text cache: {reason}" if reason else None
+        held = self._text_read
+        if held is not None and held.signature == self._local_signature():
+            return held.note()
+        if self._text_fallback is not None:
+            return self._text_fallback
+        folder = cache.folder.as_posix()
+        try:
+            options = self._read_options()
+            names = [cache.name_of(p, options) for p in self._text_paths()]
+        except (OSError, SourceError):
+            return None
+        if names and all(n is not None and (cache.folder / n[0]).exists() for n in names):
+            return f"text cache: reads parquet copies in {folder}"
+        return f"text cache: converted to parquet at the first read (into {folder})"
 
     def bytes_for(self, columns: tuple[str, ...]) -> int | None:
         """Compressed bytes of ``columns`` in the parquet files (whole files for CSV/JSON)."""
@@ -481,7 +578,8 @@ class FilesKind(SourceKind):
         return None if raw.get("path") or raw.get("location") else "no path or location"
 
     def open(self, dataset: Dataset, context: SourceContext) -> Source:
-        return FileSource(dataset, context.storage_options(dataset.server.path or ""), context.malformed_rows)
+        storage = context.storage_options(dataset.server.path or "")
+        return FileSource(dataset, storage, context.malformed_rows, context.text_cache)
 
 
 KIND = FilesKind()

@@ -27,6 +27,7 @@ from meshlab.catalog.storage import StorageSettings
 from meshlab.errors import NotQueryableError, TimeTravelError
 from meshlab.limits import TimeLimits
 from meshlab.sources.base import Source
+from meshlab.sources.text_cache import TextCacheSettings
 
 __all__ = ["SourceContext", "SourceKind", "kind_named", "open_source", "server_kinds"]
 
@@ -41,6 +42,8 @@ class SourceContext:
     malformed_rows: str = "fail"
     #: the mesh's time limits (``timeouts:``)
     limits: TimeLimits = TimeLimits()
+    #: the columnar cache of CSV and NDJSON files (``files.text_cache``)
+    text_cache: TextCacheSettings = TextCacheSettings()
 
     def storage_options(self, location: str) -> dict[str, Any]:
         return dict(self.storage.options_for(location))
