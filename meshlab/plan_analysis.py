@@ -91,8 +91,11 @@ def actual_rows(scan: ScanPlan, stats: ScanStats) -> int | None:
         return stats.rows
     frame = scan.source.scan(scan.spec, ScanStats())
     if scan.spec.predicates:
-        count = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.to_table("scan").as_(scan.alias))
-        count = count.where(exp.and_(*(p.copy() for p in scan.spec.predicates)))
+        # A scan shared by several references (n1, n2) holds conditions naming either alias.
+        conditions = exp.and_(*(p.copy() for p in scan.spec.predicates))
+        for column in conditions.find_all(exp.Column):
+            column.set("table", None)
+        count = exp.select(exp.Count(this=exp.Star()).as_("n")).from_("scan").where(conditions)
         frame = pl.SQLContext({"scan": frame}, eager=False).execute(polars_sql(count))
     else:
         frame = frame.select(pl.len())

@@ -56,6 +56,7 @@ def world(tmp_path_factory, postgres_server):
         folder.mkdir(parents=True)
         users.filter(pl.col("country") == country).drop("country").write_parquet(folder / "part-0.parquet")
     users.write_csv(root / "users.csv")
+    users.write_csv(root / "users_hinted.csv")
     with sqlite3.connect(root / "events.sqlite") as db:
         db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, kind TEXT)")
         db.execute("CREATE INDEX events_kind ON events (kind)")
@@ -92,7 +93,7 @@ def world(tmp_path_factory, postgres_server):
             postgres_db(postgres_server.host, postgres_server.port, "cost_model", server="web-db", user_env=PG_ENV),
         ),
     }
-    hinted = contract("people", "users_hinted", user_columns, local_files(str(root / "users.csv"), "csv"))
+    hinted = contract("people", "users_hinted", user_columns, local_files(str(root / "users_hinted.csv"), "csv"))
     hinted["schema"][0]["customProperties"] = [{"property": "rowCount", "value": USERS}]
     documents["users_hinted"] = hinted
     for name, document in documents.items():
@@ -146,6 +147,16 @@ def test_a_file_without_statistics_falls_back_on_its_size(world):
     mesh, _ = world
     stats = scan_of(mesh, "people.users_csv").source.statistics()
     assert stats.origin == "row count guess" and stats.rows and not stats.columns
+
+
+def test_a_text_file_has_statistics_once_the_text_cache_holds_its_copy(world):
+    mesh, root = world
+    source = scan_of(mesh, "people.users_csv").source
+    mesh.sql("SELECT count(*) FROM people.users_csv WHERE age > 20")  # converts the file
+    stats = source.statistics()
+    expected = duckdb.sql(f"SELECT count(*), min(age), max(age) FROM '{root / 'users.csv'}'").fetchall()[0]
+    assert stats.origin == "footers of the text cache's copies"
+    assert (stats.rows, stats.column("age").low, stats.column("age").high) == expected
 
 
 def test_the_contracts_row_count_is_a_hint_where_the_source_only_guesses(world):

@@ -14,6 +14,7 @@ import io
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -533,25 +534,49 @@ class FileSource(Source):
         return file_scan_bytes(self, columns, stop_above)
 
     def statistics_version(self) -> object:
-        """Local files: their paths, sizes and times (statistics change with them); elsewhere a time slot."""
-        return self._local_signature() or super().statistics_version()
+        """Local files: their paths, sizes and times (statistics change with them) and whether
+        the text cache holds their copies yet; elsewhere a time slot."""
+        signature = self._local_signature()
+        if signature is None:
+            return super().statistics_version()
+        return signature, self.format != "parquet" and self._text_copies() is not None
+
+    def _text_copies(self) -> list[str] | None:
+        """The text cache's parquet copies of every file, when all are there (else None)."""
+        cache, _ = self._text_cache_use()
+        if cache is None:
+            return None
+        try:
+            options = self._read_options()
+            names = [cache.name_of(p, options) for p in self._text_paths()]
+        except (OSError, SourceError):
+            return None
+        copies = [str(cache.folder / n[0]) for n in names if n is not None]
+        return copies if names and len(copies) == len(names) and all(os.path.exists(c) for c in copies) else None
 
     def read_statistics(self) -> TableStatistics:
-        """Parquet: rows and min/max from the footers, hive partition values from the folder names."""
-        if self.format != "parquet":
+        """Parquet: rows and min/max from the footers, hive partition values from the folder names.
+        CSV and NDJSON: the same from their copies in the text cache, once made."""
+        copies = self._text_copies() if self.format != "parquet" else None
+        if self.format != "parquet" and copies is None:
             return super().read_statistics()
         fs = self.filesystem()[0]
         footers: list = []
         partitions: dict[str, set[str]] = {}
-        for path in self.files():
-            with fs.open(path, "rb") as handle:
-                footers.append(pq.ParquetFile(handle).metadata)
+        paths = self.files() if copies is None else self._text_paths()
+        for index, path in enumerate(paths):
+            if copies is not None:
+                footers.append(pq.read_metadata(copies[index]))
+            else:
+                with fs.open(path, "rb") as handle:
+                    footers.append(pq.ParquetFile(handle).metadata)
             for part in path.split("/")[:-1]:
                 if "=" in part:
                     key, value = part.split("=", 1)
                     partitions.setdefault(key, set()).add(value)
         names = {c.name: c.name for c in self.dataset.columns if c.name not in partitions}
-        return with_partitions(parquet_statistics(footers, names), partitions)
+        found = with_partitions(parquet_statistics(footers, names), partitions)
+        return found if copies is None else replace(found, origin="footers of the text cache's copies")
 
     def estimate_rows(self) -> int | None:
         if self.format != "parquet":
