@@ -76,11 +76,36 @@ class PostgresSource(DatabaseSource):
             limits["options"] = f"-c statement_timeout={max(int(remaining * 1000), 1)}"
         return f"{self.uri()}?{urllib.parse.urlencode(limits, quote_via=urllib.parse.quote)}"
 
-    def _connect(self, handle: QueryHandle | None = None):
+    def _connect(self, handle: QueryHandle | None = None, autocommit: bool = False):
         import adbc_driver_postgresql.dbapi as adbc
 
         uri = self.connect_uri(handle)
-        return with_retries(lambda: adbc.connect(uri), self.limits, f"connecting to {self.location()}")
+        return with_retries(
+            lambda: adbc.connect(uri, autocommit=autocommit), self.limits, f"connecting to {self.location()}"
+        )
+
+    # -- connections: new per statement, or from the mesh's pool --------------------------
+    def open_connection(self, handle: QueryHandle | None, pooled: bool = False):
+        if not pooled:
+            return self._connect(handle)
+        # Autocommit: a pooled connection must not sit idle in a transaction (it would hold locks).
+        return self._connect(None, autocommit=True)
+
+    def pool_key(self, handle: QueryHandle) -> tuple:
+        """What decides a connection: the server and login (:meth:`uri`), and the client
+        settings libpq reads from the environment (``PGAPPNAME``, ``PGOPTIONS``, ...)."""
+        client = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PG")))
+        return (self.kind, self.connect_uri(), client)
+
+    def prepare_connection(self, connection, handle: QueryHandle) -> None:
+        """The query's remaining time as ``statement_timeout``, else the session's default."""
+        remaining = handle.remaining()
+        if remaining is None:
+            setting = "RESET statement_timeout"
+        else:
+            setting = f"SET statement_timeout = {max(int(remaining * 1000), 1)}"
+        with connection.cursor() as cursor:
+            cursor.execute(setting)
 
     def columns_sql(self) -> str:
         # The table's (or view's) own columns, by its quoted name: fast, unlike information_schema.
@@ -136,7 +161,7 @@ class PostgresSource(DatabaseSource):
         """
         handle = handle or QueryHandle()
         try:
-            with self._connect(handle) as connection:
+            with self.session(handle) as connection:
                 with connection.cursor() as cursor, handle.statement(self.statement_label(), cursor.adbc_cancel):
                     handle.check()
                     if expect is not None:
