@@ -26,6 +26,17 @@ from meshlab.sources.spi import SourceContext, SourceKind
 from meshlab.sources.statistics import ColumnStatistics, TableStatistics, histogram_ends, postgres_distinct
 
 
+#: the server's statement_timeout is a backstop: meshlab cancels at the deadline itself (its error
+#: then names the query's limit), so the server's own limit falls a little after it
+STATEMENT_GRACE_SECONDS = 1.0
+
+
+def statement_milliseconds(handle: QueryHandle | None) -> int | None:
+    """The ``statement_timeout`` for the query of ``handle``: its remaining time and a grace."""
+    remaining = handle.remaining() if handle is not None else None
+    return None if remaining is None else max(int((remaining + STATEMENT_GRACE_SECONDS) * 1000), 1)
+
+
 class PostgresSource(DatabaseSource):
     """A table of a PostgreSQL database."""
 
@@ -71,9 +82,9 @@ class PostgresSource(DatabaseSource):
         """:meth:`uri` with the time limits: libpq's ``connect_timeout``, and the
         query's remaining time as the server's ``statement_timeout``."""
         limits = {"connect_timeout": str(max(int(math.ceil(self.limits.connect)), 2))}
-        remaining = handle.remaining() if handle is not None else None
-        if remaining is not None:
-            limits["options"] = f"-c statement_timeout={max(int(remaining * 1000), 1)}"
+        milliseconds = statement_milliseconds(handle)
+        if milliseconds is not None:
+            limits["options"] = f"-c statement_timeout={milliseconds}"
         return f"{self.uri()}?{urllib.parse.urlencode(limits, quote_via=urllib.parse.quote)}"
 
     def _connect(self, handle: QueryHandle | None = None, autocommit: bool = False):
@@ -99,11 +110,8 @@ class PostgresSource(DatabaseSource):
 
     def prepare_connection(self, connection, handle: QueryHandle) -> None:
         """The query's remaining time as ``statement_timeout``, else the session's default."""
-        remaining = handle.remaining()
-        if remaining is None:
-            setting = "RESET statement_timeout"
-        else:
-            setting = f"SET statement_timeout = {max(int(remaining * 1000), 1)}"
+        milliseconds = statement_milliseconds(handle)
+        setting = "RESET statement_timeout" if milliseconds is None else f"SET statement_timeout = {milliseconds}"
         with connection.cursor() as cursor:
             cursor.execute(setting)
 
