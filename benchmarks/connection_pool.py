@@ -23,7 +23,6 @@ import _support_path  # noqa: F401 - tests/ on the path
 from run_tpch import REPO, prepared, query_numbers
 from tpch_systems import read_query, to_mesh_sql
 
-
 #: query 0: one row of one PostgreSQL table, where the connection is most of the time
 POINT_QUERY = "SELECT c_name FROM customer WHERE c_custkey = 42"
 

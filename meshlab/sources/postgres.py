@@ -25,7 +25,6 @@ from meshlab.sources.database import DatabaseSource
 from meshlab.sources.spi import SourceContext, SourceKind
 from meshlab.sources.statistics import ColumnStatistics, TableStatistics, histogram_ends, postgres_distinct
 
-
 #: the server's statement_timeout is a backstop: meshlab cancels at the deadline itself (its error
 #: then names the query's limit), so the server's own limit falls a little after it
 STATEMENT_GRACE_SECONDS = 1.0
