@@ -146,3 +146,17 @@ def test_another_login_gets_other_connections(pool_mesh, tpch_mesh, app_name, mo
     assert len(pool_mesh.connections.pools()) == 2
     assert backends(tpch_mesh.postgres, app_name) == before
     assert len(backends(tpch_mesh.postgres, app_name + "-2")) == 1
+
+
+def test_a_mesh_dropped_without_close_leaves_no_connection(tpch_mesh, app_name):
+    import gc
+    import weakref
+
+    mesh = meshlab.connect(str(tpch_mesh.mesh_path))
+    mesh.sql(COUNT)
+    pools = weakref.ref(mesh.connections)
+    assert len(backends(tpch_mesh.postgres, app_name)) == 1
+    del mesh
+    gc.collect()
+    assert pools() is None  # nothing the pools hold keeps the mesh's pools alive
+    assert backends(tpch_mesh.postgres, app_name, expected=0) == set()

@@ -21,12 +21,12 @@ Rules that keep reuse invisible:
   timeout) are set at every use, or reset to the session default.
 * A connection idle longer than :data:`IDLE_SECONDS` is closed rather than reused.
 * :meth:`ConnectionPools.close` (``Mesh.close``) closes every idle connection and
-  the rest as they come back; whatever is still open at interpreter exit is closed then.
+  the rest as they come back; the idle ones of a mesh dropped without ``close`` are closed
+  when it is garbage-collected, or at interpreter exit.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import threading
 import time
@@ -121,7 +121,9 @@ class ConnectionPools:
         self._lock = threading.Lock()
         self._pools: dict[Hashable, ConnectionPool] = {}
         self._closed = False
-        _OPEN.add(self)
+        # Also run at interpreter exit. The pools hold no reference back to this object
+        # (a closer is a plain function), so a dropped mesh's pools are collected.
+        weakref.finalize(self, _close_pools, self._pools)
 
     def pool(self, key: Hashable, closer: Callable[[Any], None]) -> ConnectionPool:
         """The pool of ``key``, made with ``closer`` the first time."""
@@ -146,10 +148,6 @@ class ConnectionPools:
             pool.close()
 
 
-_OPEN: weakref.WeakSet[ConnectionPools] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    for pools in list(_OPEN):
-        pools.close()
+def _close_pools(pools: dict[Hashable, ConnectionPool]) -> None:
+    for pool in list(pools.values()):
+        pool.close()

@@ -279,7 +279,9 @@ class DatabaseSource(Source):
         """A new connection; not ``pooled``: with ``handle``'s time limit set for its one use."""
         raise NotImplementedError
 
-    def close_connection(self, connection: Any) -> None:
+    @staticmethod
+    def close_connection(connection: Any) -> None:
+        """Close ``connection`` (a static method: the pool keeps it, and must not keep the source)."""
         connection.close()
 
     def pool_key(self, handle: QueryHandle) -> Hashable:
