@@ -59,7 +59,7 @@ class Mesh:
         self.audit = AuditConfig.from_settings(catalog.manifest.settings, catalog.manifest.path, catalog.name)
         self._sources: dict[str, Source] = {}
         self._views: MutableMapping[tuple[str, str | None], Mesh] = {}
-        #: database connections kept between statements (docs/sources.md, "Connections")
+        #: database connections kept between statements (docs/reliability.md, "Connections")
         self.connections: ConnectionPools | None = ConnectionPools()
         self.set_role(role)
 
