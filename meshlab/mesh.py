@@ -40,6 +40,7 @@ from meshlab.quality.status import DatasetStatus, StatusStore, attach_status, de
 from meshlab.rendering.plans import explain_text
 from meshlab.result import Result
 from meshlab.sources import ScanStats, Source, source_for
+from meshlab.sources.connection_pool import ConnectionPools
 from meshlab.sources.text_cache import TextCacheSettings
 
 
@@ -58,6 +59,8 @@ class Mesh:
         self.audit = AuditConfig.from_settings(catalog.manifest.settings, catalog.manifest.path, catalog.name)
         self._sources: dict[str, Source] = {}
         self._views: MutableMapping[tuple[str, str | None], Mesh] = {}
+        #: database connections kept between statements (docs/reliability.md, "Connections")
+        self.connections: ConnectionPools | None = ConnectionPools()
         self.set_role(role)
 
     # -- governance --------------------------------------------------------------
@@ -72,12 +75,15 @@ class Mesh:
         """This mesh as ``user`` sees it, in ``role`` (default: the user's first role).
 
         For server mode: the Jupyter server's authenticated user, never the
-        server process's environment. Sources and the catalog are shared.
+        server process's environment. The catalog is shared; sources and database
+        connections are the user's own (a connection never serves two users).
         """
         key = (user, role)
         twin = self._views.get(key)
         if twin is None:  # one view per user and role: its catalog and search index are built once
             twin = copy.copy(self)
+            twin._sources, twin._views = {}, {}
+            twin.connections = ConnectionPools() if self.connections is not None else None
             twin._govern(choose_access(self.policy, role, user, from_environment=False))
             self._views[key] = twin
         return twin
@@ -192,6 +198,7 @@ class Mesh:
             cache = TextCacheSettings.parse(files.get("text_cache"), manifest.path)
             found = source_for(dataset, manifest.storage, malformed, manifest.limits, cache)
             self._sources[dataset.reference] = found
+            found.connections = self.connections
         return found
 
     def plan(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> QueryPlan:
@@ -404,7 +411,13 @@ class Mesh:
         return store.latest([canonical]).get(canonical)
 
     def close(self) -> None:
-        """Release what the mesh holds (sources open connections per scan)."""
+        """Release what the mesh holds: its database connections (those of its users' views too)."""
+        for key in list(self._views):
+            view = self._views.get(key)  # a view past its age is dropped (and closed) by the cache
+            if view is not None:
+                view.close()
+        if self.connections is not None:
+            self.connections.close()
         self._sources.clear()
 
     def __enter__(self) -> Mesh:

@@ -424,3 +424,26 @@ def test_datacontract_clis_mysql_contract_reads_and_checks_as_written(mariadb, t
     below = rows.filter(pl.col("field_two") < 10).height
     assert (pattern.status, minimum.status) == ("failed", "failed")
     assert (pattern.observed, minimum.observed) == (off_pattern, below) == (1, 1)
+
+
+# -- connections kept between statements (docs/reliability.md, "Connections") ------------------
+def test_a_reused_connection_sees_rows_written_since_and_keeps_no_time_limit(mariadb, tmp_path, monkeypatch, login):
+    mariadb.load_frame(DATABASE, "growing", pl.DataFrame({"id": [1, 2]}))
+    mesh = mysql_mesh(mariadb, tmp_path, monkeypatch, {"growing": [column("id", "integer")]})
+    try:
+        assert mesh.sql("SELECT count(*) AS n FROM ops.growing").df["n"][0] == 2
+        mariadb.execute("INSERT INTO growing VALUES (3)", DATABASE)
+        # Autocommit: the reused connection holds no transaction, so no snapshot of the first query.
+        assert mesh.sql("SELECT count(*) AS n FROM ops.growing").df["n"][0] == 3
+        (pool,) = mesh.connections.pools()
+        assert pool.opened == 1 and pool.reused >= 1  # the second query reused it
+        source = mesh.source(mesh.dataset("ops.growing"))
+        limit = "SELECT @@max_statement_time AS s"
+        with source.session(QueryHandle(timeout=30)) as connection:
+            connection.query(limit)
+            assert float(connection.store_result().fetch_row()[0][0]) > 0
+        with source.session(QueryHandle()) as connection:
+            connection.query(limit)
+            assert float(connection.store_result().fetch_row()[0][0]) == 0  # the server's default
+    finally:
+        mesh.close()

@@ -598,15 +598,18 @@ async def test_connect_server_backs_off_while_the_server_is_busy(
 def test_views_are_dropped_when_old_or_least_recently_used():
     from meshlab.jupyter.server.server_mesh import ViewCache
 
-    views = ViewCache(maxsize=2, ttl=600)
+    closed = []  # a dropped view is closed (its database connections)
+    views = ViewCache(maxsize=2, ttl=600, dispose=closed.append)
     views["ann"], views["ben"] = 1, 2
     assert views.get("ann") == 1  # ann is now the most recent
     views["cal"] = 3
     assert (views.get("ann"), views.get("ben"), views.get("cal")) == (1, None, 3)
-    fleeting = ViewCache(maxsize=8, ttl=0.01)
+    assert closed == [2]
+    fleeting = ViewCache(maxsize=8, ttl=0.01, dispose=closed.append)
     fleeting["ann"] = 1
     time.sleep(0.05)
     assert fleeting.get("ann") is None and len(fleeting) == 0
+    assert closed == [2, 1]
 
 
 def test_a_root_is_a_folder_not_a_prefix(tmp_path):

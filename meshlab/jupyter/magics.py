@@ -93,7 +93,10 @@ class MeshMagics(Magics):
         return mesh
 
     def connect(self, path: str) -> meshlab.Mesh:
+        previous = self.connected
         mesh = self.connected = meshlab.connect(path)
+        if isinstance(previous, meshlab.Mesh):  # its idle database connections (it still answers if kept)
+            previous.close()
         return mesh
 
     @property

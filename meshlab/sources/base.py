@@ -24,6 +24,7 @@ from meshlab.catalog.contract import Column, Dataset
 from meshlab.catalog.time_travel import TableVersion
 from meshlab.errors import SourceError, TimeTravelError
 from meshlab.limits import TimeLimits
+from meshlab.sources.connection_pool import ConnectionPools
 from meshlab.sources.statistics import STATISTICS_SECONDS, TableStatistics, declared_rows
 
 #: a frame a source governs: the rows it fetched (databases) or its lazy scan (files)
@@ -196,6 +197,8 @@ class Source:
     #: how the Spark engine reads it: ``jdbc`` (:meth:`spark_jdbc`), ``files`` (Spark's
     #: own file readers) or ``driver`` (this source's Polars scan, on the driver)
     spark_read: str = "driver"
+    #: the mesh's database connection pools (set by ``Mesh.source``); None: a new connection per statement
+    connections: ConnectionPools | None = None
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset

@@ -15,8 +15,11 @@ PostgreSQL. Measured here: as fast as connectorx on SQLite (0.52-0.80 s vs
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Hashable, Iterator
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -270,6 +273,56 @@ class DatabaseSource(Source):
         if after:
             local.append("then masked after the fetch (policy): " + "; ".join(m.describe() for m in after))
         return "\n".join([text, *local])
+
+    # -- connections -----------------------------------------------------------------
+    def open_connection(self, handle: QueryHandle | None, pooled: bool = False) -> Any:
+        """A new connection; not ``pooled``: with ``handle``'s time limit set for its one use."""
+        raise NotImplementedError
+
+    @staticmethod
+    def close_connection(connection: Any) -> None:
+        """Close ``connection`` (a static method: the pool keeps it, and must not keep the source)."""
+        connection.close()
+
+    def pool_key(self, handle: QueryHandle) -> Hashable:
+        """Everything that decides what a connection is (server, resolved login, client settings)."""
+        raise NotImplementedError
+
+    def prepare_connection(self, connection: Any, handle: QueryHandle) -> None:
+        """Per-use settings of a pooled connection (the query's time limit); its first statement."""
+
+    @contextlib.contextmanager
+    def session(self, handle: QueryHandle) -> Iterator[Any]:
+        """A connection for one use: from the mesh's pool (:mod:`~meshlab.sources.connection_pool`),
+        prepared for ``handle`` (:meth:`prepare_connection`), else a new one closed after it.
+
+        A reused connection that fails its preparation (its backend was ended) is closed
+        and the next one tried. The connection goes back to the pool only when the block
+        ended without an error and ``handle`` was not cancelled.
+        """
+        if self.connections is None:
+            connection = self.open_connection(handle)
+            try:
+                yield connection
+            finally:
+                self.close_connection(connection)
+            return
+        pool = self.connections.pool(self.pool_key(handle), self.close_connection)
+        for _ in range(pool.bound + 1):  # past the idle ones, a new connection
+            connection, reused = pool.take(lambda: self.open_connection(handle, pooled=True))
+            try:
+                self.prepare_connection(connection, handle)
+                break
+            except Exception:
+                pool.give_back(connection, healthy=False)
+                if not reused:
+                    raise
+        healthy = False
+        try:
+            yield connection
+            healthy = not handle.cancelled
+        finally:
+            pool.give_back(connection, healthy)
 
     # -- fetching ------------------------------------------------------------------
     def fetch(self, sql: str, expect: list[str] | None = None, handle: QueryHandle | None = None) -> pa.Table:

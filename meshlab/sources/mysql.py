@@ -194,13 +194,12 @@ class MysqlSource(DatabaseSource):
         password = os.environ.get(server.property("passwordEnv") or "", "") or os.environ.get(FALLBACK_LOGIN[1], "")
         return user, password
 
-    def _connect(self, handle: QueryHandle | None = None):
-        """A connection within ``limits.connect``; the query's remaining time becomes the
-        server's statement time limit (MariaDB ``max_statement_time``, MySQL ``max_execution_time``)."""
+    def _connect(self, handle: QueryHandle | None = None, pooled: bool = False):
+        """A connection within ``limits.connect``. Not ``pooled``: the query's remaining time
+        becomes the server's statement time limit (:meth:`prepare_connection`)."""
         import MySQLdb
 
         server, (user, password) = self.dataset.server, self._login()
-        remaining = handle.remaining() if handle is not None else None
         options = {
             "host": server.host or "localhost",
             "port": server.port or DEFAULT_PORT,
@@ -210,17 +209,38 @@ class MysqlSource(DatabaseSource):
             "charset": "utf8mb4",
             "conv": text_conversions(),
             "connect_timeout": max(int(math.ceil(self.limits.connect)), 1),
+            # Pooled: each statement its own transaction, or a reused connection would keep
+            # reading the snapshot of its first query (InnoDB's REPEATABLE READ).
+            "autocommit": pooled,
         }
-        if remaining is not None:  # a backstop should the server stop answering altogether
-            options["read_timeout"] = int(math.ceil(remaining)) + 5
+        backstop = _read_timeout(handle, pooled)
+        if backstop is not None:  # should the server stop answering altogether
+            options["read_timeout"] = backstop
         connection = with_retries(lambda: MySQLdb.connect(**options), self.limits, f"connecting to {self.location()}")
-        if remaining is not None:
-            seconds = max(remaining, 0.001)
-            if "mariadb" in connection.get_server_info().lower():
-                connection.query(f"SET SESSION max_statement_time = {seconds:.3f}")
-            else:
-                connection.query(f"SET SESSION max_execution_time = {max(int(seconds * 1000), 1)}")
+        if not pooled and handle is not None and handle.remaining() is not None:
+            self.prepare_connection(connection, handle)
         return connection
+
+    def open_connection(self, handle: QueryHandle | None, pooled: bool = False):
+        return self._connect(handle, pooled)
+
+    def pool_key(self, handle: QueryHandle) -> tuple:
+        """Server, login and the client-side read limit (a connect option) decide a connection."""
+        server = self.dataset.server
+        return (self.kind, server.host, server.port, server.database, self._login(), _read_timeout(handle, True))
+
+    def prepare_connection(self, connection, handle: QueryHandle) -> None:
+        """The query's remaining time as the server's statement time limit (MariaDB
+        ``max_statement_time``, MySQL ``max_execution_time``), else the server's default."""
+        remaining = handle.remaining()
+        mariadb = "mariadb" in connection.get_server_info().lower()
+        if remaining is None:
+            value = "DEFAULT"
+        elif mariadb:
+            value = f"{max(remaining, 0.001):.3f}"
+        else:
+            value = str(max(int(remaining * 1000), 1))
+        connection.query(f"SET SESSION {'max_statement_time' if mariadb else 'max_execution_time'} = {value}")
 
     def _kill(self, connection_id: int) -> None:
         """Stop the statement of ``connection_id`` from a connection of its own (``KILL QUERY``)."""
@@ -258,8 +278,7 @@ class MysqlSource(DatabaseSource):
         """
         handle = handle or QueryHandle()
         try:
-            connection = self._connect(handle)
-            try:
+            with self.session(handle) as connection:
                 handle.check()
                 if expect is not None:
                     self.verify(_arrow(connection, self.columns_sql()), expect)
@@ -267,8 +286,6 @@ class MysqlSource(DatabaseSource):
                 connection_id = connection.thread_id()
                 with handle.statement(self.statement_label(), lambda: self._kill(connection_id)):
                     return _arrow(connection, sql)
-            finally:
-                connection.close()
         except MeshError:
             raise
         except Exception as exc:  # noqa: BLE001 - any driver failure is this source's failure
@@ -401,6 +418,15 @@ def _parsed_one(value: str | None, kind: pa.DataType):
         return None if value is None else pa.scalar(value).cast(kind).as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+
+
+def _read_timeout(handle: QueryHandle | None, pooled: bool) -> int | None:
+    """The client's read limit, a backstop past the server's statement limit. A pooled
+    connection serves later queries too: its limit is the query's whole limit, not what remains."""
+    if handle is None or handle.remaining() is None:
+        return None
+    seconds = handle.limit if pooled and handle.limit is not None else handle.remaining()
+    return int(math.ceil(seconds or 0)) + 5
 
 
 class MysqlKind(SourceKind):

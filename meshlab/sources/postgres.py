@@ -25,6 +25,16 @@ from meshlab.sources.database import DatabaseSource
 from meshlab.sources.spi import SourceContext, SourceKind
 from meshlab.sources.statistics import ColumnStatistics, TableStatistics, histogram_ends, postgres_distinct
 
+#: the server's statement_timeout is a backstop: meshlab cancels at the deadline itself (its error
+#: then names the query's limit), so the server's own limit falls a little after it
+STATEMENT_GRACE_SECONDS = 1.0
+
+
+def statement_milliseconds(handle: QueryHandle | None) -> int | None:
+    """The ``statement_timeout`` for the query of ``handle``: its remaining time and a grace."""
+    remaining = handle.remaining() if handle is not None else None
+    return None if remaining is None else max(int((remaining + STATEMENT_GRACE_SECONDS) * 1000), 1)
+
 
 class PostgresSource(DatabaseSource):
     """A table of a PostgreSQL database."""
@@ -71,16 +81,38 @@ class PostgresSource(DatabaseSource):
         """:meth:`uri` with the time limits: libpq's ``connect_timeout``, and the
         query's remaining time as the server's ``statement_timeout``."""
         limits = {"connect_timeout": str(max(int(math.ceil(self.limits.connect)), 2))}
-        remaining = handle.remaining() if handle is not None else None
-        if remaining is not None:
-            limits["options"] = f"-c statement_timeout={max(int(remaining * 1000), 1)}"
+        milliseconds = statement_milliseconds(handle)
+        if milliseconds is not None:
+            limits["options"] = f"-c statement_timeout={milliseconds}"
         return f"{self.uri()}?{urllib.parse.urlencode(limits, quote_via=urllib.parse.quote)}"
 
-    def _connect(self, handle: QueryHandle | None = None):
+    def _connect(self, handle: QueryHandle | None = None, autocommit: bool = False):
         import adbc_driver_postgresql.dbapi as adbc
 
         uri = self.connect_uri(handle)
-        return with_retries(lambda: adbc.connect(uri), self.limits, f"connecting to {self.location()}")
+        return with_retries(
+            lambda: adbc.connect(uri, autocommit=autocommit), self.limits, f"connecting to {self.location()}"
+        )
+
+    # -- connections: new per statement, or from the mesh's pool --------------------------
+    def open_connection(self, handle: QueryHandle | None, pooled: bool = False):
+        if not pooled:
+            return self._connect(handle)
+        # Autocommit: a pooled connection must not sit idle in a transaction (it would hold locks).
+        return self._connect(None, autocommit=True)
+
+    def pool_key(self, handle: QueryHandle) -> tuple:
+        """What decides a connection: the server and login (:meth:`uri`), and the client
+        settings libpq reads from the environment (``PGAPPNAME``, ``PGOPTIONS``, ...)."""
+        client = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PG")))
+        return (self.kind, self.connect_uri(), client)
+
+    def prepare_connection(self, connection, handle: QueryHandle) -> None:
+        """The query's remaining time as ``statement_timeout``, else the session's default."""
+        milliseconds = statement_milliseconds(handle)
+        setting = "RESET statement_timeout" if milliseconds is None else f"SET statement_timeout = {milliseconds}"
+        with connection.cursor() as cursor:
+            cursor.execute(setting)
 
     def columns_sql(self) -> str:
         # The table's (or view's) own columns, by its quoted name: fast, unlike information_schema.
@@ -136,7 +168,7 @@ class PostgresSource(DatabaseSource):
         """
         handle = handle or QueryHandle()
         try:
-            with self._connect(handle) as connection:
+            with self.session(handle) as connection:
                 with connection.cursor() as cursor, handle.statement(self.statement_label(), cursor.adbc_cancel):
                     handle.check()
                     if expect is not None:

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import TypeVar
 
 from meshlab.catalog import Dataset, load_catalog
@@ -39,9 +39,12 @@ class ViewCache(MutableMapping[K, V]):
     (True, 'b')
     """
 
-    def __init__(self, maxsize: int = VIEWS_KEPT, ttl: float = VIEW_SECONDS):
+    def __init__(
+        self, maxsize: int = VIEWS_KEPT, ttl: float = VIEW_SECONDS, dispose: Callable[[V], None] | None = None
+    ):
         self.maxsize = max(1, int(maxsize))
         self.ttl = float(ttl)
+        self.dispose = dispose  # called on an entry dropped for size or age (a view's close)
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -51,18 +54,29 @@ class ViewCache(MutableMapping[K, V]):
             if entry is None:
                 raise KeyError(key)
             made, value = entry
-            if self.ttl > 0 and time.monotonic() - made > self.ttl:
+            expired = self.ttl > 0 and time.monotonic() - made > self.ttl
+            if expired:
                 del self._entries[key]
-                raise KeyError(key)
-            self._entries.move_to_end(key)
-            return value
+            else:
+                self._entries.move_to_end(key)
+        if expired:
+            self._dropped([value])
+            raise KeyError(key)
+        return value
 
     def __setitem__(self, key: K, value: V) -> None:
+        dropped = []
         with self._lock:
             self._entries[key] = (time.monotonic(), value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+                dropped.append(self._entries.popitem(last=False)[1][1])
+        self._dropped(dropped)
+
+    def _dropped(self, values: list[V]) -> None:
+        if self.dispose is not None:
+            for value in values:
+                self.dispose(value)
 
     def __delitem__(self, key: K) -> None:
         with self._lock:
@@ -108,5 +122,5 @@ def open_server_mesh(
     roots = list(allowed_roots) + ([] if "://" in path else [mesh_root(path)])
     roots += [folder for _, folder in catalog.manifest.domains if "://" not in folder]
     mesh.confinement = Confinement(roots)
-    mesh._views = ViewCache(views_kept, view_seconds)
+    mesh._views = ViewCache(views_kept, view_seconds, dispose=Mesh.close)  # a view dropped: its connections closed
     return mesh
