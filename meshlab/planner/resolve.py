@@ -199,7 +199,9 @@ def apply_contract_case(scopes: list, datasets: dict[str, Dataset]) -> None:
                 declared = datasets[source.name].column(column.name)
                 if declared is not None:
                     simple = declared.name == declared.name.lower() and declared.name.isidentifier()
-                    column.set("this", exp.to_identifier(declared.name, quoted=not simple))
+                    spelled = column.this
+                    if spelled.this != declared.name or bool(spelled.args.get("quoted")) == simple:
+                        column.set("this", exp.to_identifier(declared.name, quoted=not simple))
 
 
 def _source_of(scope, alias: str):
