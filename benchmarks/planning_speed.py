@@ -100,8 +100,9 @@ def main(argv=None) -> None:
             raise SystemExit("sqlglot is already imported: --pure-sqlglot comes too late")
         sys.meta_path.insert(0, _PureSqlglot())
 
-    import meshlab
     from support import tpch
+
+    import meshlab
 
     folder = tpch.scale_dir(args.data.resolve(), args.scale)
     raw = tpch.generate_raw(folder, args.scale)

@@ -46,7 +46,7 @@ def compared_with(literal: exp.Literal) -> exp.Expr | None:
         other = parent.expression if parent.this is literal else parent.this
     elif isinstance(parent, exp.Between) and parent.this is not literal:
         other = parent.this
-    elif isinstance(parent, exp.In) and parent.this is not literal and literal in parent.expressions:
+    elif isinstance(parent, exp.In) and literal.arg_key == "expressions":  # by place: == compares whole trees
         other = parent.this
     return other
 
