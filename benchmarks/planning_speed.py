@@ -1,6 +1,6 @@
 """Planning time per TPC-H query on the all-parquet mesh (layout P): ``mesh.plan(sql)``, no execution.
 
-Usage: ``python benchmarks/planning_speed.py [--scale 1] [--repeat 20] [--data .benchdata]``
+Usage: ``python benchmarks/planning_speed.py [--scale 1] [--repeat 20] [--data .benchdata] [--compare]``
 
 The 22 queries are planned once each to warm up (imports, the catalog), then ``--repeat``
 rounds plan every query in turn, so a busy moment of the machine falls on all queries alike.
@@ -10,6 +10,7 @@ runs compiled (the sqlglotc wheel the default install brings where one exists fo
 ``--pure-sqlglot`` measures what a platform without a sqlglotc wheel gets: it makes Python
 import sqlglot's ``.py`` modules instead of the compiled ones (sqlglotc overlays ``.so`` files
 onto sqlglot's own folder, so it cannot simply be left out of one environment).
+``--compare`` runs both side by side: three child processes each, alternating.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import argparse
 import gc
 import importlib.abc
 import importlib.machinery
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,15 +77,36 @@ def measure(mesh, texts: dict[str, str], repeat: int, clock=time.perf_counter) -
     return times
 
 
-def report(times: dict[str, list[float]]) -> str:
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    lines = [f"{name}  {ms:6.2f} ms" for name, ms in medians.items()]
-    slowest = max(medians, key=medians.get)
-    lines.append(
-        f"median {statistics.median(medians.values()):.2f} ms, worst {medians[slowest]:.2f} ms ({slowest}), "
+def medians(times: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def summary(times: dict[str, list[float]]) -> str:
+    """The median and the worst of the queries' medians, and the slowest single planning."""
+    per_query = medians(times)
+    slowest = max(per_query, key=per_query.get)
+    return (
+        f"median {statistics.median(per_query.values()):.2f} ms, worst {per_query[slowest]:.2f} ms ({slowest}), "
         f"slowest single run {max(max(v) for v in times.values()):.2f} ms"
     )
-    return "\n".join(lines)
+
+
+def compare(argv: list[str], children: int = 3) -> None:
+    """The default install and pure-Python sqlglot, each in ``children`` processes, alternating."""
+    variants = {"sqlglotc": [], "pure Python": ["--pure-sqlglot"]}
+    pooled: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
+    for _ in range(children):
+        for name, extra in variants.items():
+            command = [sys.executable, __file__, *argv, *extra, "--json"]
+            times = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            for query, values in times.items():
+                pooled[name].setdefault(query, []).extend(values)
+    table = {name: medians(times) for name, times in pooled.items()}
+    print("query" + "".join(f"{name:>14}" for name in variants))
+    for query in table["sqlglotc"]:
+        print(f"{query:5}" + "".join(f"{table[name][query]:11.2f} ms" for name in variants))
+    for name in variants:
+        print(f"{name}: {summary(pooled[name])}")
 
 
 def main(argv=None) -> None:
@@ -94,7 +118,13 @@ def main(argv=None) -> None:
         "--cpu", action="store_true", help="time on the process's CPU clock: steadier than wall time on a busy machine"
     )
     parser.add_argument("--pure-sqlglot", action="store_true", help="import sqlglot without its compiled modules")
+    parser.add_argument("--compare", action="store_true", help="the default install and --pure-sqlglot side by side")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # a --compare child's answer
     args = parser.parse_args(argv)
+    if args.compare:
+        options = ["--scale", str(args.scale), "--repeat", str(args.repeat), "--data", str(args.data)]
+        compare(options + (["--cpu"] if args.cpu else []))
+        return
     if args.pure_sqlglot:
         if "sqlglot" in sys.modules:
             raise SystemExit("sqlglot is already imported: --pure-sqlglot comes too late")
@@ -113,7 +143,12 @@ def main(argv=None) -> None:
             times = measure(mesh, queries(), args.repeat, time.process_time if args.cpu else time.perf_counter)
         finally:
             mesh.close()
-    print(report(times))
+    if args.json:
+        print(json.dumps(times))
+        return
+    for query, ms in medians(times).items():
+        print(f"{query}  {ms:6.2f} ms")
+    print(summary(times))
     print(
         f"sqlglot {'compiled (sqlglotc)' if sqlglot_compiled() else 'pure Python'}, "
         f"SF{args.scale:g}, {args.repeat} rounds, {'CPU' if args.cpu else 'wall'} time, Python {sys.version.split()[0]}"
