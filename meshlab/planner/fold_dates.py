@@ -104,7 +104,7 @@ def _fold(node: exp.Expr) -> exp.Expr:
         if day is not None and interval is not None:
             amount, kind = interval
             folded = shift(day, -amount if isinstance(node, exp.Sub) else amount, kind)
-            return exp.cast(exp.Literal.string(folded.isoformat()), exp.DataType.build("DATE"))
+            return exp.cast(exp.Literal.string(folded.isoformat()), exp.DataType.build(exp.DataType.Type.DATE))
     return node
 
 

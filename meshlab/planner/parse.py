@@ -92,9 +92,9 @@ def literal(value: Any, name: str = "?") -> exp.Expression:
     if isinstance(value, str):
         return exp.Literal.string(value)
     if isinstance(value, dt.datetime):
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMP"))
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build(exp.DataType.Type.TIMESTAMP))
     if isinstance(value, dt.date):
-        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build(exp.DataType.Type.DATE))
     raise ParameterError(f"parameter :{name} has a value of type {type(value).__name__}, which cannot be bound")
 
 
