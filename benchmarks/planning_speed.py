@@ -20,6 +20,7 @@ import gc
 import importlib.abc
 import importlib.machinery
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -101,12 +102,16 @@ def compare(argv: list[str], children: int = 3) -> None:
             times = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
             for query, values in times.items():
                 pooled[name].setdefault(query, []).extend(values)
+    load = os.getloadavg()[0]
     table = {name: medians(times) for name, times in pooled.items()}
     print("query" + "".join(f"{name:>14}" for name in variants))
     for query in table["sqlglotc"]:
         print(f"{query:5}" + "".join(f"{table[name][query]:11.2f} ms" for name in variants))
     for name in variants:
         print(f"{name}: {summary(pooled[name])}")
+    print(
+        f"{children} processes each, {len(next(iter(pooled['sqlglotc'].values())))} plans per query; load average {load:.1f}"
+    )
 
 
 def main(argv=None) -> None:
@@ -151,7 +156,8 @@ def main(argv=None) -> None:
     print(summary(times))
     print(
         f"sqlglot {'compiled (sqlglotc)' if sqlglot_compiled() else 'pure Python'}, "
-        f"SF{args.scale:g}, {args.repeat} rounds, {'CPU' if args.cpu else 'wall'} time, Python {sys.version.split()[0]}"
+        f"SF{args.scale:g}, {args.repeat} rounds, {'CPU' if args.cpu else 'wall'} time, Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 
