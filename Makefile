@@ -28,7 +28,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(VENV)/.build-tools tests/plug
 		| meshlab/labextension/package.json mysql-build
 	rm -rf $(VENV)/share/jupyter/labextensions/meshlab  # pip writes shared data through develop's symlink
 	rm -f meshlab/labextension/install.json  # written by develop; the wheel adds its own
-	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast,check]"
+	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,check]"
 	# A source kind from outside meshlab (the SPI's proof, tests/test_source_conformance.py).
 	$(BIN)/pip install --quiet --no-deps -e tests/plugins/meshlab-arrow-ipc
 	$(IN_VENV) $(BIN)/jupyter-builder develop --overwrite . >/dev/null
@@ -135,7 +135,7 @@ test: check postgres mariadb
 BENCH_SCALE ?= 1
 BENCH_REPEAT ?= 5
 $(VENV)/.bench-deps: $(VENV)/.installed
-	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,fast,bench]"
+	$(IN_VENV) $(BIN)/pip install --quiet -e ".[test,bench]"
 	touch $@
 
 bench: install postgres $(VENV)/.bench-deps bench-spark

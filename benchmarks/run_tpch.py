@@ -252,13 +252,8 @@ def machine() -> dict:
     import duckdb
     import polars
     import sqlglot
+    from sqlglot.tokens import SQLGLOTC_INSTALLED as compiled  # sqlglotc has no module of its own to import
 
-    try:
-        import sqlglotc  # noqa: F401
-
-        compiled = True
-    except ImportError:
-        compiled = False
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {

@@ -47,6 +47,11 @@ class Catalog:
         return self.manifest.name
 
     @functools.cached_property
+    def root(self) -> str:
+        """The folder the mesh's paths are shown relative to (:func:`mesh_root`; looked up once)."""
+        return mesh_root(self.manifest.path)
+
+    @functools.cached_property
     def invalid(self) -> list[DescriptorError]:
         """Catalogued contracts that are not valid ODCS by the official schema of their apiVersion.
 

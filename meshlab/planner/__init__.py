@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshlab.catalog import Catalog, Dataset
-from meshlab.catalog.root_paths import mesh_root
 from meshlab.governance.access import Access
 from meshlab.planner.parse import parse_statement
 from meshlab.planner.passes import PASSES
@@ -67,5 +66,5 @@ def query_plan(state: PlanState) -> QueryPlan:
         notes=state.notes,
         masked={ds.address: tuple(access.masks(ds)) for ds in state.datasets.values()} if access else {},
         role=access.role_label if access and access.governed else None,
-        mesh_root=mesh_root(state.catalog.manifest.path),
+        mesh_root=state.catalog.root,
     )

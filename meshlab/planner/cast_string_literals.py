@@ -46,7 +46,7 @@ def compared_with(literal: exp.Literal) -> exp.Expr | None:
         other = parent.expression if parent.this is literal else parent.this
     elif isinstance(parent, exp.Between) and parent.this is not literal:
         other = parent.this
-    elif isinstance(parent, exp.In) and parent.this is not literal and literal in parent.expressions:
+    elif isinstance(parent, exp.In) and literal.arg_key == "expressions":  # by place: == compares whole trees
         other = parent.this
     return other
 
@@ -115,7 +115,7 @@ def run(state: PlanState) -> PlanState:
         kind = data_type.this
         if kind in DATE_TYPES or kind in TIMESTAMP_TYPES:
             text = canonical_text(literal.name, kind, state.sql, literal)
-            target = "DATE" if kind in DATE_TYPES else "TIMESTAMP"
+            target = exp.DataType.Type.DATE if kind in DATE_TYPES else exp.DataType.Type.TIMESTAMP
             literal.replace(exp.cast(exp.Literal.string(text), exp.DataType.build(target)))
         elif data_type.is_type(*exp.DataType.NUMERIC_TYPES):
             literal.replace(_number(literal, data_type, state.sql))

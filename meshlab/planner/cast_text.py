@@ -37,7 +37,7 @@ def _to_integer(node: exp.Cast, trimmed: exp.Expr) -> exp.Expr:
     """Text to an integer as DuckDB reads it: digits exactly, else a number (``'3.7'``,
     ``'1e3'``) rounded half away from zero; anything else NULL (TRY_CAST) or an error."""
     exact = exp.TryCast(this=trimmed.copy(), to=node.to.copy())
-    as_double = node.__class__(this=trimmed.copy(), to=exp.DataType.build("DOUBLE"))
+    as_double = node.__class__(this=trimmed.copy(), to=exp.DataType.build(exp.DataType.Type.DOUBLE))
     rounded = node.__class__(this=half_away(as_double, 0), to=node.to.copy())
     return exp.Coalesce(this=exact, expressions=[rounded])
 
@@ -55,7 +55,7 @@ def _to_boolean(node: exp.Cast) -> exp.Expr:
 
     return exp.Case(
         ifs=[exp.If(this=among(TRUE_TEXT), true=exp.true()), exp.If(this=among(FALSE_TEXT), true=exp.false())],
-        default=exp.cast(exp.Null(), exp.DataType.build("BOOLEAN")),
+        default=exp.cast(exp.Null(), exp.DataType.build(exp.DataType.Type.BOOLEAN)),
     )
 
 

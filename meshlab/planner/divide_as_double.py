@@ -31,7 +31,7 @@ def run(state: PlanState) -> PlanState:
         left = division.this
         if isinstance(left, exp.Cast) and left.to.this in FLOATS:
             continue
-        as_double = exp.cast(left.copy(), exp.DataType.build("DOUBLE"))
+        as_double = exp.cast(left.copy(), exp.DataType.build(exp.DataType.Type.DOUBLE))
         as_double.meta[DIVIDEND] = True  # not the user's cast: later passes need not type it
         left.replace(as_double)
         division.set("typed", False)

@@ -104,7 +104,7 @@ def _fold(node: exp.Expr) -> exp.Expr:
         if day is not None and interval is not None:
             amount, kind = interval
             folded = shift(day, -amount if isinstance(node, exp.Sub) else amount, kind)
-            return exp.cast(exp.Literal.string(folded.isoformat()), exp.DataType.build("DATE"))
+            return exp.cast(exp.Literal.string(folded.isoformat()), exp.DataType.build(exp.DataType.Type.DATE))
     return node
 
 
@@ -115,4 +115,12 @@ def run(state: PlanState) -> PlanState:
 
 def fold_dates(tree: exp.Expression) -> exp.Expression:
     """Fold every ``date literal ± interval literal`` in ``tree`` (returns the tree)."""
-    return cast(exp.Expression, tree.transform(_fold, copy=False))  # typed by sqlglot as its Expr trait
+    # Only sums and differences can fold: visiting just those (in transform's pre-order) spares a
+    # Python call per node of the tree. A folded node's operands are literals: nothing inside it folds.
+    for node in list(tree.find_all(exp.Add, exp.Sub, bfs=False)):
+        folded = _fold(node)
+        if folded is not node:
+            if node is tree:
+                return cast(exp.Expression, folded)
+            node.replace(folded)
+    return tree

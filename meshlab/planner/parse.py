@@ -23,6 +23,8 @@ READ_DIALECT = "duckdb"
 
 # Statement kinds that only read.
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+# Statements that write, refused anywhere in a read query (a CTE's INSERT, ...).
+WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Merge, exp.Alter)
 
 
 def _position(sql: str, node: exp.Expr | None) -> tuple[int | None, int | None]:
@@ -67,11 +69,12 @@ def parse_statement(sql: str) -> exp.Expression:
     if not isinstance(statement, QUERY_TYPES):
         kind = statement.key.upper()
         raise UnsupportedQueryError(f"only read queries (SELECT, WITH, set operations) are accepted, not {kind}")
-    for node in statement.walk():
-        if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Merge, exp.Alter)):
-            raise UnsupportedQueryError(f"{node.key.upper()} is not allowed in a read query", *_position(sql, node))
-        if isinstance(node, exp.Into):
-            raise UnsupportedQueryError("SELECT ... INTO is not allowed in a read query", *_position(sql, node))
+    # One search for any of them (compiled with sqlglotc), not a Python loop over every node.
+    node = statement.find(*WRITES, exp.Into)
+    if isinstance(node, exp.Into):
+        raise UnsupportedQueryError("SELECT ... INTO is not allowed in a read query", *_position(sql, node))
+    if node is not None:
+        raise UnsupportedQueryError(f"{node.key.upper()} is not allowed in a read query", *_position(sql, node))
     check_tree(statement)
     return statement
 
@@ -89,9 +92,9 @@ def literal(value: Any, name: str = "?") -> exp.Expression:
     if isinstance(value, str):
         return exp.Literal.string(value)
     if isinstance(value, dt.datetime):
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMP"))
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build(exp.DataType.Type.TIMESTAMP))
     if isinstance(value, dt.date):
-        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build(exp.DataType.Type.DATE))
     raise ParameterError(f"parameter :{name} has a value of type {type(value).__name__}, which cannot be bound")
 
 

@@ -130,7 +130,7 @@ def _isodow(node: exp.DayOfWeekIso) -> exp.Expr:
 
 def _make_date(node: exp.DateFromParts) -> exp.Expr:
     def padded(part: exp.Expr, width: int) -> exp.Expr:
-        text = exp.cast(part, exp.DataType.build("VARCHAR"))
+        text = exp.cast(part, exp.DataType.build(exp.DataType.Type.VARCHAR))
         return _call("LPAD", text, exp.Literal.number(width), exp.Literal.string("0"))
 
     # || (not CONCAT, which skips NULLs): a NULL part makes the date NULL.
@@ -143,7 +143,9 @@ def _make_date(node: exp.DateFromParts) -> exp.Expr:
 
 
 def _days(value: exp.Expr) -> exp.Expr:
-    return exp.cast(exp.cast(value, exp.DataType.build("DATE")), exp.DataType.build("INT"))
+    return exp.cast(
+        exp.cast(value, exp.DataType.build(exp.DataType.Type.DATE)), exp.DataType.build(exp.DataType.Type.INT)
+    )
 
 
 def _extract(part: str, value: exp.Expr) -> exp.Expr:
@@ -211,7 +213,7 @@ def _ordered(node: exp.Ordered) -> None:
     if isinstance(key, exp.Case):
         results = [branch.args.get("true") for branch in key.args.get("ifs") or []] + [key.args.get("default")]
         if all(isinstance(r, exp.Literal) and r.is_int for r in results if r is not None):
-            key.replace(exp.cast(key.copy(), exp.DataType.build("BIGINT")))
+            key.replace(exp.cast(key.copy(), exp.DataType.build(exp.DataType.Type.BIGINT)))
     return None
 
 
@@ -227,7 +229,7 @@ def _variance_pop(node: exp.Func) -> exp.Expr:
             this=_call("VAR_SAMP", node.this.copy()),
             expression=exp.paren(exp.Sub(this=count.copy(), expression=exp.Literal.number(1))),
         ),
-        expression=exp.cast(count.copy(), exp.DataType.build("DOUBLE")),
+        expression=exp.cast(count.copy(), exp.DataType.build(exp.DataType.Type.DOUBLE)),
     )
     one = exp.EQ(this=count, expression=exp.Literal.number(1))
     return exp.Case(ifs=[exp.If(this=one, true=exp.Literal.number("0.0"))], default=scaled)

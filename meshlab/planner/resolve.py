@@ -199,7 +199,32 @@ def apply_contract_case(scopes: list, datasets: dict[str, Dataset]) -> None:
                 declared = datasets[source.name].column(column.name)
                 if declared is not None:
                     simple = declared.name == declared.name.lower() and declared.name.isidentifier()
-                    column.set("this", exp.to_identifier(declared.name, quoted=not simple))
+                    spelled = column.this
+                    if spelled.this != declared.name or bool(spelled.args.get("quoted")) == simple:
+                        column.set("this", exp.to_identifier(declared.name, quoted=not simple))
+
+
+def validate_columns(scopes: list[Scope]) -> None:
+    """sqlglot's ``validate_qualify_columns`` on scopes already built: an ``OptimizeError`` for a
+    column no source has (or an ambiguous one), with sqlglot's message.
+
+    Building the scopes once for it and for the passes after spares a traversal of the tree.
+    """
+    unqualified = []
+    for scope in scopes:
+        if isinstance(scope.expression, exp.Select):
+            if scope.external_columns and not scope.is_correlated_subquery and not scope.pivots:
+                column = scope.external_columns[0]
+                for_table = f" for table: '{column.table}'" if column.table else ""
+                raise OptimizeError(f"Column '{column.name}' could not be resolved{for_table}.{_place(column, ' ')}")
+            unqualified.extend(scope.unqualified_columns)
+    if unqualified:
+        raise OptimizeError(f"Ambiguous column '{unqualified[0].name}'{_place(unqualified[0], ' (', ')')}")
+
+
+def _place(column: exp.Column, before: str, after: str = "") -> str:
+    line, col = column.this.meta.get("line"), column.this.meta.get("col")
+    return f"{before}Line: {line}, Col: {col}{after}" if line and col else ""
 
 
 def _source_of(scope, alias: str):
@@ -224,8 +249,10 @@ def resolve(statement: exp.Expression, catalog: Catalog, sql: str) -> Resolved:
             schema=cached_schema(datasets),
             quote_identifiers=False,
             identify=False,
-            validate_qualify_columns=True,
+            validate_qualify_columns=False,  # below, on the scopes the later passes read too
         )
+        scopes = traverse_scope(tree)
+        validate_columns(scopes)
     except OptimizeError as exc:
         text = str(exc)
         if "could not be resolved" in text or "Unknown column" in text:
@@ -233,6 +260,5 @@ def resolve(statement: exp.Expression, catalog: Catalog, sql: str) -> Resolved:
         raise UnsupportedQueryError(f"cannot resolve the query: {text}") from None
     except MeshError:
         raise
-    scopes = traverse_scope(tree)
     apply_contract_case(scopes, datasets)
     return Resolved(tree, datasets, scopes)

@@ -124,7 +124,7 @@ def _round(node: exp.Round) -> exp.Expr | None:
     if kind in FLOATS or (kind not in INTEGERS + DECIMALS and places != 0 and value.find(exp.Div)):
         return half_away(value.copy(), places)
     if places < 0 and kind in INTEGERS + DECIMALS and value.type is not None:
-        as_double = exp.cast(value.copy(), exp.DataType.build("DOUBLE"))
+        as_double = exp.cast(value.copy(), exp.DataType.build(exp.DataType.Type.DOUBLE))
         return exp.cast(half_away(as_double, places), value.type.copy())
     return None
 

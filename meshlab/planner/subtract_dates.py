@@ -46,8 +46,8 @@ def run(state: PlanState) -> PlanState:
         if not (left.type and right.type and left.type.this in DATE_TYPES and right.type.this in DATE_TYPES):
             continue
         days = exp.Sub(
-            this=exp.cast(left.copy(), exp.DataType.build("INT")),
-            expression=exp.cast(right.copy(), exp.DataType.build("INT")),
+            this=exp.cast(left.copy(), exp.DataType.build(exp.DataType.Type.INT)),
+            expression=exp.cast(right.copy(), exp.DataType.build(exp.DataType.Type.INT)),
         )
         days.meta[DATE_DIFFERENCE] = True
         node.replace(days)
