@@ -120,7 +120,7 @@ def fold_dates(tree: exp.Expression) -> exp.Expression:
     for node in list(tree.find_all(exp.Add, exp.Sub, bfs=False)):
         folded = _fold(node)
         if folded is not node:
-            if node is tree:
+            if node.parent is None:  # the tree itself is the sum
                 return cast(exp.Expression, folded)
             node.replace(folded)
     return tree
