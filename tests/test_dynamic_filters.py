@@ -122,7 +122,7 @@ def test_a_build_with_more_keys_than_the_limit_leaves_the_probe_as_planned(
     assert note.startswith("dynamic filter not sent: ") and note.endswith("keys from sales.customer (limit 10)")
 
 
-def test_a_shared_scan_is_never_narrowed(mesh, tpch_mesh, pg_log, estimates):
+def test_a_shared_scan_with_a_reference_needing_every_row_is_not_narrowed(mesh, tpch_mesh, pg_log, estimates):
     estimates({"sales.customer": (1500, 1)})
     sql = """
         SELECT o.o_orderkey FROM sales.orders o JOIN sales.customer c ON o.o_custkey = c.c_custkey
@@ -133,6 +133,31 @@ def test_a_shared_scan_is_never_narrowed(mesh, tpch_mesh, pg_log, estimates):
     assert_same_rows(result.df, duckdb_answer(_plain(sql), tpch_mesh.parquet_dir), ordered=False)
     assert all("ANY(" not in s for s in _orders_statements(pg_log()))
     assert not _fragment(result, "sales.orders").notes
+
+
+def test_a_shared_scan_is_narrowed_by_the_union_of_its_references_keys(mesh, tpch_mesh, pg_log, estimates):
+    """Both references of orders join a filtered customer: the database is sent the keys of
+    either (the union); each reference still joins on its own, so the answer holds."""
+    estimates({"sales.customer": (1500, 1)})
+    sql = """
+        SELECT o.o_orderkey, o.o_totalprice FROM sales.orders o JOIN sales.customer c ON o.o_custkey = c.c_custkey
+        WHERE c.c_mktsegment = 'BUILDING' AND c.c_nationkey = 3 AND o.o_totalprice > (
+            SELECT avg(o2.o_totalprice) FROM sales.orders o2 JOIN sales.customer c2 ON o2.o_custkey = c2.c_custkey
+            WHERE c2.c_nationkey = 7)
+    """
+    assert all(s.spec.shared for s in mesh.plan(sql).scans if s.dataset.address == "sales.orders")
+    result = mesh.sql(sql)
+    assert_same_rows(result.df, duckdb_answer(_plain(sql), tpch_mesh.parquet_dir), ordered=False)
+    [statement] = _orders_statements(pg_log())
+    expected = duckdb_answer(
+        "SELECT count(DISTINCT c_custkey) AS n FROM customer "
+        "WHERE (c_mktsegment = 'BUILDING' AND c_nationkey = 3) OR c_nationkey = 7",
+        tpch_mesh.parquet_dir,
+    )["n"][0]
+    array = statement[statement.index("'{") + 2 : statement.index("}'")]  # the keys' array literal
+    assert len(set(array.split(","))) == expected
+    [note] = _fragment(result, "sales.orders").notes
+    assert note.startswith(f"dynamic filter: sales.orders.o_custkey IN {expected:,} keys")
 
 
 def test_a_governed_scan_is_never_narrowed(tpch_mesh, tmp_path, pg_log, monkeypatch):

@@ -13,11 +13,12 @@ build is fetched once: the rows are kept and :mod:`meshlab.engine.prefetch` does
 not ask again.
 
 Which joins: an ``a.x = b.y`` conjunct (WHERE or an inner JOIN's ON) of a SELECT whose
-joins are all inner, between two scans. The probe's scan must be a database's, read by
-no other reference (not shared, referenced once) and with no policy on it -- the rules
-of :mod:`meshlab.engine.in_subqueries`, for the same reason: the local query still joins
-every row, so the pushed list is a pre-filter and the answer is the same with or without
-it. A join pushed down to a database may be a probe too: the keys then filter its output
+joins are all inner, between two scans. The probe's scan must be a database's with no
+policy on it -- the rules of :mod:`meshlab.engine.in_subqueries`, for the same reason: the
+local query still joins every row, so the pushed list is a pre-filter and the answer is the
+same with or without it. A scan several references read (TPC-H Q11's partsupp, in the query
+and in its HAVING subquery) is narrowed only when every reference received keys on one
+column, by their union: each reference then still finds every row it joins with. A join pushed down to a database may be a probe too: the keys then filter its output
 rows (``SELECT … FROM (<the join>) AS __joined WHERE …``). A governed scan gives no keys:
 its values would reach another server's statements; nor does a join pushed down (its size
 is no table's: it cannot be estimated).
@@ -107,12 +108,14 @@ def _inner_tables(select: exp.Select, scans: dict[str, ScanPlan]) -> list[exp.Ta
 
 def _narrowable(scan: ScanPlan, local: exp.Expression) -> bool:
     """Whether the scan's database may be sent keys (the rules of in_subqueries; a join
-    pushed down too: the keys then filter its output, see :func:`_filtered_join`)."""
-    if not isinstance(scan.source, DatabaseSource):
-        return False
-    if scan.spec.shared or scan.spec.governed:
-        return False
-    return sum(1 for t in local.find_all(exp.Table) if t.name == scan.scan_id) == 1
+    pushed down too: the keys then filter its output, see :func:`_filtered_join`). A scan
+    read by several references may be: it is narrowed only once every reference received
+    keys (:func:`_narrow_shared`)."""
+    return isinstance(scan.source, DatabaseSource) and not scan.spec.governed
+
+
+def _references(scan_id: str, local: exp.Expression) -> int:
+    return sum(1 for t in local.find_all(exp.Table) if t.name == scan_id)
 
 
 def _gives_keys(scan: ScanPlan) -> bool:
@@ -313,13 +316,31 @@ def _keys(
     return {c: rows.get_column(c).drop_nulls().unique().sort() for c in columns}
 
 
+#: a scan read by several references -> per reference (its SELECT, its alias), the keys it
+#: received per column and the build they came from
+Deferred = dict[str, dict[tuple[int, str], dict[str, tuple[Edge, pl.Series, Side]]]]
+
+
 def _filter_select(
-    sides: dict[str, Side], order: list[str], chosen: list[Edge], frames: dict, stats: dict, fetched: set[str]
+    sides: dict[str, Side],
+    order: list[str],
+    chosen: list[Edge],
+    frames: dict,
+    stats: dict,
+    fetched: set[str],
+    deferred: Deferred,
+    select_id: int,
 ) -> None:
     builds = {e.build for e in chosen}
     for alias in order:
         side = sides[alias]
-        pushed = _narrow(side, sides, frames, stats) if side.probe and side.received else []
+        pushed: list[Edge] = []
+        if side.probe and side.received and side.scan.scan_id in deferred:
+            found = deferred[side.scan.scan_id].setdefault((select_id, alias), {})
+            for edge, keys in side.received:
+                found.setdefault(edge.probe_column, (edge, keys, sides[edge.build]))
+        elif side.probe and side.received:
+            pushed = _narrow(side, sides, frames, stats)
         if alias not in builds:
             continue
         mine = [e for e in chosen if e.build == alias]
@@ -339,10 +360,38 @@ def run_dynamic_filters(
         return frames, set()
     scans = {s.scan_id: s for s in plan.scans}
     frames, fetched = dict(frames), set[str]()
+    references = {s.scan_id: _references(s.scan_id, plan.local) for s in plan.scans}
+    deferred: Deferred = {i: {} for i, n in references.items() if n > 1 or scans[i].spec.shared}
     for select in plan.local.find_all(exp.Select):
         sides, edges = _sides_and_edges(select, scans, plan.local)
         if edges:
             order, chosen = plan_filters(sides, edges)
             if chosen:
-                _filter_select(sides, order, chosen, frames, stats, fetched)
+                _filter_select(sides, order, chosen, frames, stats, fetched, deferred, id(select))
+    for scan_id, received in deferred.items():
+        if received and scan_id not in fetched:
+            _narrow_shared(scans[scan_id], references[scan_id], received, frames, stats)
     return frames, fetched
+
+
+def _narrow_shared(
+    scan: ScanPlan,
+    references: int,
+    received: dict[tuple[int, str], dict[str, tuple[Edge, pl.Series, Side]]],
+    frames: dict,
+    stats: dict[str, ScanStats],
+) -> None:
+    """Narrow a scan several references read, when every one of them received keys on one
+    column: by the union of their keys (each reference still joins on its own)."""
+    if len(received) < references:
+        return  # a reference without keys needs every row
+    common = set.intersection(*(set(columns) for columns in received.values()))
+    if not common:
+        return
+    column = min(common)
+    parts = [found[column] for found in received.values()]
+    keys = pl.concat([keys.cast(parts[0][1].dtype) for _, keys, _ in parts]).unique().sort()
+    edge, _, build = parts[0]
+    sides = {edge.build: build}
+    side = Side(edge.probe, scan, [], 0.0, 0.0, True, [(edge, keys)])
+    _narrow(side, sides, frames, stats)
