@@ -337,8 +337,8 @@ def _filter_select(
         pushed: list[Edge] = []
         if side.probe and side.received and side.scan.scan_id in deferred:
             found = deferred[side.scan.scan_id].setdefault((select_id, alias), {})
-            for edge, keys in side.received:
-                found.setdefault(edge.probe_column, (edge, keys, sides[edge.build]))
+            for edge, values in side.received:
+                found.setdefault(edge.probe_column, (edge, values, sides[edge.build]))
         elif side.probe and side.received:
             pushed = _narrow(side, sides, frames, stats)
         if alias not in builds:
