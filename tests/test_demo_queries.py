@@ -164,7 +164,7 @@ def test_cli_demo_query_and_catalog(tmp_path, capsys):
     assert cli_main(["query", manifest, "SELECT count(*) FROM artists.tracks", "--analyze"]) == 0
     tracks = meshlab.connect(manifest).sql("SELECT count(*) AS n FROM artists.tracks").df["n"][0]
     out = capsys.readouterr().out
-    assert "artists.tracks (files): estimated " in out and f"actual {tracks:,} (statistics: row count guess" in out
+    assert "artists.tracks (files): estimated " in out and f"actual {tracks:,} (statistics: " in out
 
 
 def test_the_installed_command_runs(demo):
