@@ -138,7 +138,9 @@ class RemoteMesh:
         frame = pl.from_arrow(table.replace_schema_metadata(None))
         return RemoteResult(frame if isinstance(frame, pl.DataFrame) else frame.to_frame(), about)
 
-    def explain(self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None) -> str:
+    def explain(
+        self, sql: str, params: Mapping[str, Any] | None = None, limit: int | None = None, analyze: bool = False
+    ) -> str:
         raise MeshError("in server mode the plan stays on the server: explain is not available from the kernel")
 
     def parameters(self, sql: str) -> list[str]:
