@@ -86,7 +86,7 @@ def markdown(results: dict, chart: str) -> str:
         f"{machine['python']}, Polars {machine['polars']}, DuckDB {machine['duckdb']}, sqlglot {machine['sqlglot']}, "
         f"{machine['postgres']}.",
         f"Reproduce: `{results['command']}` (`make bench-layouts`). Per layout and query: one warm-up (the answer "
-        f"checked against DuckDB's), then {results['repeat']} timed runs of meshlab and DuckDB alternated; ratios "
+        f"checked against DuckDB's), then {results['repeat']} timed run(s) of meshlab and DuckDB alternated; ratios "
         "are of medians. Peak memory: a fresh process runs every query once and reports its VmHWM.",
         "",
         "Each layout places the eight tables at random (seeded) in parquet (one file, or hive-partitioned by a "
