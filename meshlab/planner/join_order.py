@@ -100,7 +100,6 @@ class _Graph:
                 self.edges.append((left.table, left.name, right.table, right.name))
         self.rows = {a: cost.scan_rows(self.scans[a], own[a]) for a in self.aliases}
         self.bit = {a: 1 << i for i, a in enumerate(self.aliases)}
-
         self.divisors = self._pair_divisors()
 
     def _pair_divisors(self) -> dict[frozenset[str], float]:
