@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import _support_path  # noqa: F401 - tests/ on the path: the TPC-H builders live in support/
-from run_tpch import high_water_mark, log, machine, query_numbers
+from run_tpch import high_water_mark, log, machine, query_numbers, stamp
 from support import tpch
 from support import tpch_layouts as family
 from tpch_systems import DuckDb, Meshlab, difference
@@ -195,9 +195,7 @@ def main(argv=None) -> None:
         started = time.time()
         info = machine()
         results = measure(args)
-        results.update(scale=args.scale, repeat=args.repeat, machine=info, started=started)
-        results["machine"]["load_after"] = os.getloadavg()[0]
-        results["command"] = "python benchmarks/layouts.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        stamp(results, args, info, started, "layouts.py", argv)
         stored.write_text(json.dumps(results, indent=1))
     import layouts_report as report
 

@@ -269,6 +269,13 @@ def machine() -> dict:
     }
 
 
+def stamp(results: dict, args: argparse.Namespace, info: dict, started: float, script: str, argv) -> None:
+    """What a stored run says of itself: scale, repetitions, machine (load after too), the command."""
+    results.update(scale=args.scale, repeat=args.repeat, machine=info, started=started)
+    results["machine"]["load_after"] = os.getloadavg()[0]
+    results["command"] = f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.worker:
@@ -281,9 +288,7 @@ def main(argv=None) -> None:
         info = machine()
         with prepared(args, any(n.endswith("-F") for n in system_names(args))) as (paths, pg):
             results = measure(args, paths, pg)
-        results.update(scale=args.scale, repeat=args.repeat, machine=info, started=started)
-        results["machine"]["load_after"] = os.getloadavg()[0]
-        results["command"] = "python benchmarks/run_tpch.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        stamp(results, args, info, started, "run_tpch.py", argv)
         results.pop("paths")
         stored.write_text(json.dumps(results, indent=1, default=sorted))
     report.render(args.out, json.loads(stored.read_text()))
